@@ -1,0 +1,42 @@
+# Two commands matter: `make run` and `make test`. Both set up .venv on first use and are quick
+# afterwards: each install step leaves a stamp file that is redone only when pyproject.toml changes.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Installed first and pinned: on a machine without CUDA this resolves to the CPU build, so that
+# the `torch` dependency in pyproject.toml is already met and pip never pulls the CUDA packages.
+TORCH  ?= torch==2.13.0
+
+.PHONY: run test lint format bench-store clean
+
+run: $(VENV)/.installed
+	$(BIN)/taletree
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench-store: $(VENV)/.installed
+	$(BIN)/python -m bench.store
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info

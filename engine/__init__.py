@@ -1,0 +1,1 @@
+"""Language models to streamed tokens (torch/transformers). Never imports story/ or tui/."""
