@@ -1,0 +1,126 @@
+"""The schema, as an ordered list of named migrations (the way simonw/llm keeps its own).
+
+Each migration runs once, inside the transaction that records its name, so a database is
+never left half-upgraded. A name we don't know means a newer Taletree wrote the file.
+Never edit or reorder a migration that has shipped: append a new one.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import sqlite_utils
+
+from story.database import write_transaction
+
+MIGRATIONS_TABLE = "_taletree_migrations"
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[Migration] = []
+
+
+def migration(fn: Migration) -> Migration:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_stories_and_nodes(db: sqlite_utils.Database) -> None:
+    db["stories"].create(
+        {
+            "id": int,
+            "title": str,
+            "genre": str,
+            "memory": str,
+            "note": str,
+            "note_depth": int,
+            "root_id": int,
+            "tip_id": int,
+            "created": str,
+            "updated": str,
+        },
+        pk="id",
+        not_null={"title", "memory", "note", "note_depth", "created", "updated"},
+        defaults={"memory": "", "note": "", "note_depth": 3},
+    )
+    db["nodes"].create(
+        {
+            "id": int,
+            "story_id": int,
+            "parent_id": int,
+            "text": str,
+            "author": str,
+            "created": str,
+            "model": str,
+            "settings": str,  # JSON
+            "seed": int,
+            "revises_id": int,
+            "last_child_id": int,
+        },
+        pk="id",
+        not_null={"story_id", "text", "author", "created"},
+        foreign_keys=[("story_id", "stories", "id"), ("parent_id", "nodes", "id")],
+    )
+    db["nodes"].create_index(["parent_id"])
+    db["nodes"].create_index(["story_id"])
+
+
+@migration
+def m002_bookmarks(db: sqlite_utils.Database) -> None:
+    db["bookmarks"].create(
+        {"node_id": int, "story_id": int, "label": str, "created": str},
+        pk="node_id",
+        not_null={"story_id", "label", "created"},
+        defaults={"label": ""},
+        foreign_keys=[("node_id", "nodes", "id"), ("story_id", "stories", "id")],
+    )
+    db["bookmarks"].create_index(["story_id"])
+
+
+@migration
+def m003_full_text_search(db: sqlite_utils.Database) -> None:
+    # No stemming: search follows the writer's typing by prefix ("stirr" finds "stirred"),
+    # which a stemmed index can't do. Accents are ignored: "cafe" finds "café".
+    tokenize = "unicode61 remove_diacritics 2"
+    db["nodes"].enable_fts(["text"], create_triggers=True, tokenize=tokenize)
+    db["stories"].enable_fts(["title"], create_triggers=True, tokenize=tokenize)
+
+
+def applied(db: sqlite_utils.Database) -> list[str]:
+    if not db[MIGRATIONS_TABLE].exists():
+        return []
+    return [row[0] for row in db.execute(f"SELECT name FROM {MIGRATIONS_TABLE} ORDER BY rowid")]
+
+
+def unknown(db: sqlite_utils.Database) -> list[str]:
+    """Migrations recorded in the file that this version doesn't have: a newer version's."""
+    known = {m.__name__ for m in MIGRATIONS}
+    return [name for name in applied(db) if name not in known]
+
+
+def pending(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> list[Migration]:
+    done = set(applied(db))
+    return [m for m in migrations if m.__name__ not in done]
+
+
+def apply(db: sqlite_utils.Database, migrations: list[Migration] = MIGRATIONS) -> list[str]:
+    """Apply the pending migrations, each in its own transaction; return their names.
+
+    Pending steps are read again inside each write transaction, so two processes opening a
+    new database at the same moment don't both run the same step.
+    """
+    names: list[str] = []
+    if not pending(db, migrations):
+        return names  # the common case: no write lock taken, so a busy writer elsewhere is fine
+    while True:
+        with write_transaction(db.conn):
+            todo = pending(db, migrations)
+            if not todo:
+                return names
+            step = todo[0]
+            db[MIGRATIONS_TABLE].create(
+                {"name": str, "applied_at": str}, pk="name", if_not_exists=True
+            )
+            step(db)
+            db[MIGRATIONS_TABLE].insert(
+                {"name": step.__name__, "applied_at": datetime.now(UTC).isoformat()}
+            )
+        names.append(step.__name__)

@@ -1,0 +1,93 @@
+"""Plain records handed out by the store. They are snapshots: the store is the source of truth."""
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Author = Literal["user", "model"]
+AUTHORS: tuple[str, ...] = ("user", "model")
+DEFAULT_NOTE_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class Story:
+    id: int
+    title: str
+    genre: str | None
+    memory: str
+    note: str
+    note_depth: int
+    root_id: int
+    tip_id: int
+    created: str
+    updated: str
+
+
+@dataclass(frozen=True)
+class StorySummary:
+    id: int
+    title: str
+    genre: str | None
+    nodes: int
+    updated: str
+
+
+@dataclass(frozen=True)
+class Node:
+    id: int
+    story_id: int
+    parent_id: int | None
+    text: str
+    author: str
+    created: str
+    # What made a model node, so it can be reproduced: model id, sampling settings, seed.
+    model: str | None = None
+    settings: dict[str, Any] | None = None
+    seed: int | None = None
+    # An edit is a new sibling that remembers the node it revises.
+    revises_id: int | None = None
+    # The child the writer last stood on below this node: "forward" (redo) follows it.
+    last_child_id: int | None = None
+
+
+@dataclass(frozen=True)
+class NodeDraft:
+    """A node not yet stored: what a writer typed, or one of the model's alternatives."""
+
+    text: str
+    author: str = "user"
+    model: str | None = None
+    settings: dict[str, Any] | None = field(default=None)
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    story_id: int
+    title: str
+    node_id: int | None  # None when the title matched
+    snippet: str
+
+
+@dataclass(frozen=True)
+class Bookmark:
+    node_id: int
+    story_id: int
+    label: str
+    created: str
+
+
+@dataclass(frozen=True)
+class StoryTree:
+    """A whole story detached from the database: what export reads and import writes.
+    `nodes` lists parents before children, the root first; ids are only meaningful within."""
+
+    title: str
+    genre: str | None
+    memory: str
+    note: str
+    note_depth: int
+    created: str
+    updated: str
+    tip_id: int
+    nodes: list[Node]
+    bookmarks: list[Bookmark]

@@ -1,0 +1,570 @@
+"""The story tree in SQLite. Every public write is one transaction: a crash at any moment loses
+at most the action in flight.
+
+Nodes form a tree by parent_id. Node ids only grow, so a child's id is always greater than its
+parent's: ordering by id lists parents before children, which export and import rely on.
+"""
+
+import functools
+import json
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+import sqlite_utils
+
+from story import migrations
+from story.database import configure, connect, write_transaction
+from story.errors import DatabaseUnusable, NotFound, StoryError, describe_sqlite_error
+from story.models import (
+    AUTHORS,
+    DEFAULT_NOTE_DEPTH,
+    Bookmark,
+    Node,
+    NodeDraft,
+    SearchHit,
+    Story,
+    StorySummary,
+    StoryTree,
+)
+
+NODE_COLUMNS = (
+    "id, story_id, parent_id, text, author, created, model, settings, seed, revises_id, "
+    "last_child_id"
+)
+STORY_COLUMNS = "id, title, genre, memory, note, note_depth, root_id, tip_id, created, updated"
+
+# The path from a node up to the root, with each row's distance from the node.
+PATH_UP = """
+WITH RECURSIVE up(id, parent_id, distance) AS (
+    SELECT id, parent_id, 0 FROM nodes WHERE id = :node
+    UNION ALL
+    SELECT nodes.id, nodes.parent_id, up.distance + 1 FROM nodes JOIN up ON nodes.id = up.parent_id
+)
+"""
+# Every node in the subtrees below a list of nodes (a JSON array of ids), those nodes included.
+SUBTREES = """
+WITH RECURSIVE down(id) AS (
+    SELECT value FROM json_each(:roots)
+    UNION ALL
+    SELECT nodes.id FROM nodes JOIN down ON nodes.parent_id = down.id
+)
+"""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """Report SQLite's locked, read-only and damaged-file errors as one-line StoryErrors."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as error:
+            described = describe_sqlite_error(args[0].db_path, error)  # type: ignore[attr-defined]
+            if described is None:
+                raise
+            raise described from error
+
+    return wrapper
+
+
+def node_from_row(row: Sequence[Any]) -> Node:
+    settings = json.loads(row[7]) if row[7] is not None else None
+    return Node(*row[:7], settings, *row[8:])  # type: ignore[arg-type]
+
+
+def validate_title(title: str) -> str:
+    cleaned = title.strip()
+    if not cleaned:
+        raise StoryError("a story needs a title: give a non-empty one")
+    if "\n" in cleaned or "\r" in cleaned:
+        raise StoryError("a title is one line: remove the line breaks")
+    return cleaned
+
+
+def validate_draft(draft: NodeDraft) -> None:
+    if draft.author not in AUTHORS:
+        raise StoryError(f"unknown author {draft.author!r}: use 'user' or 'model'")
+    if not isinstance(draft.text, str):
+        raise StoryError("a node's text must be a string")
+    if draft.seed is not None and not 0 <= draft.seed < 2**63:
+        raise StoryError(f"a seed must be from 0 to 2**63 - 1, not {draft.seed}")
+
+
+class Store:
+    """A story database. Open one with Store.open(path); use it from one thread."""
+
+    def __init__(self, db: sqlite_utils.Database, path: Path):
+        self.db = db
+        self.conn = db.conn
+        self.db_path = path
+
+    @classmethod
+    def open(cls, path: str | Path) -> "Store":
+        path = Path(path).absolute()
+        conn = connect(path)
+        try:
+            db = sqlite_utils.Database(conn)
+            newer = migrations.unknown(db)
+            if newer:
+                raise DatabaseUnusable(
+                    f"{path} was written by a newer version of Taletree (it has the "
+                    f"{newer[0]} upgrade): upgrade taletree to open it"
+                )
+            configure(conn)
+            migrations.apply(db)
+        except sqlite3.Error as error:
+            conn.close()
+            raise describe_sqlite_error(path, error) or error from error
+        except BaseException:
+            conn.close()
+            raise
+        return cls(db, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------------- reading
+
+    def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
+        return self.conn.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        return self.conn.execute(sql, params).fetchall()
+
+    @guarded
+    def story(self, story_id: int) -> Story:
+        row = self._one(f"SELECT {STORY_COLUMNS} FROM stories WHERE id = ?", (story_id,))
+        if row is None:
+            raise NotFound(f"there is no story {story_id}: `taletree list` shows the stories")
+        return Story(*row)
+
+    @guarded
+    def find_story(self, ref: str | int) -> Story:
+        """A story by id, or else by its exact title."""
+        ref = str(ref).strip()
+        if ref.isdigit():
+            row = self._one("SELECT id FROM stories WHERE id = ?", (int(ref),))
+            if row:
+                return self.story(row[0])
+        ids = [row[0] for row in self._all("SELECT id FROM stories WHERE title = ?", (ref,))]
+        if not ids:
+            raise NotFound(f"no story has the id or title {ref!r}: `taletree list` shows them")
+        if len(ids) > 1:
+            listed = ", ".join(map(str, ids))
+            raise StoryError(f"{len(ids)} stories are titled {ref!r} (ids {listed}): use an id")
+        return self.story(ids[0])
+
+    @guarded
+    def list_stories(self) -> list[StorySummary]:
+        rows = self._all(
+            """SELECT id, title, genre,
+                      (SELECT count(*) FROM nodes WHERE nodes.story_id = stories.id), updated
+               FROM stories ORDER BY updated DESC, id DESC"""
+        )
+        return [StorySummary(*row) for row in rows]
+
+    @guarded
+    def node(self, node_id: int) -> Node:
+        row = self._one(f"SELECT {NODE_COLUMNS} FROM nodes WHERE id = ?", (node_id,))
+        if row is None:
+            raise NotFound(f"there is no node {node_id}")
+        return node_from_row(row)
+
+    @guarded
+    def tip(self, story_id: int) -> Node:
+        return self.node(self.story(story_id).tip_id)
+
+    @guarded
+    def children(self, node_id: int) -> list[Node]:
+        rows = self._all(
+            f"SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = ? ORDER BY id", (node_id,)
+        )
+        return [node_from_row(row) for row in rows]
+
+    @guarded
+    def siblings(self, node_id: int) -> list[Node]:
+        """The alternatives at this node's place in the tree, itself included, oldest first."""
+        node = self.node(node_id)
+        return [node] if node.parent_id is None else self.children(node.parent_id)
+
+    @guarded
+    def path(self, node_id: int) -> list[Node]:
+        """The nodes from the root down to this one."""
+        rows = self._all(
+            PATH_UP + f"SELECT {', '.join('nodes.' + c for c in NODE_COLUMNS.split(', '))} "
+            "FROM up JOIN nodes ON nodes.id = up.id ORDER BY up.distance DESC",
+            {"node": node_id},
+        )
+        if not rows:
+            raise NotFound(f"there is no node {node_id}")
+        return [node_from_row(row) for row in rows]
+
+    def path_text(self, node_id: int) -> str:
+        """The story as read along the path: the node texts joined as they are."""
+        return "".join(node.text for node in self.path(node_id))
+
+    @guarded
+    def story_tree(self, story_id: int) -> StoryTree:
+        """The whole story in one snapshot, parents before children (for export)."""
+        story = self.story(story_id)
+        rows = self._all(
+            f"SELECT {NODE_COLUMNS} FROM nodes WHERE story_id = ? ORDER BY id", (story_id,)
+        )
+        return StoryTree(
+            title=story.title,
+            genre=story.genre,
+            memory=story.memory,
+            note=story.note,
+            note_depth=story.note_depth,
+            created=story.created,
+            updated=story.updated,
+            tip_id=story.tip_id,
+            nodes=[node_from_row(row) for row in rows],
+            bookmarks=self.bookmarks(story_id),
+        )
+
+    @guarded
+    def bookmarks(self, story_id: int) -> list[Bookmark]:
+        rows = self._all(
+            "SELECT node_id, story_id, label, created FROM bookmarks WHERE story_id = ? "
+            "ORDER BY node_id",
+            (story_id,),
+        )
+        return [Bookmark(*row) for row in rows]
+
+    @guarded
+    def search(
+        self, query: str, limit: int = 50, marks: tuple[str, str] = ("", "")
+    ) -> list[SearchHit]:
+        """Full-text search over titles and node text; the last word matches as a prefix, so
+        results can follow the writer's typing. `marks` wrap the matched words in snippets."""
+        match = fts_query(query)
+        if not match:
+            return []
+        titles = self._all(
+            """SELECT stories.id, stories.title FROM stories_fts
+               JOIN stories ON stories.rowid = stories_fts.rowid
+               WHERE stories_fts MATCH ? ORDER BY stories_fts.rank LIMIT ?""",
+            (match, limit),
+        )
+        hits = [SearchHit(story_id, title, None, title) for story_id, title in titles]
+        texts = self._all(
+            """SELECT stories.id, stories.title, nodes.id,
+                      snippet(nodes_fts, 0, :open, :close, '…', 12)
+               FROM nodes_fts JOIN nodes ON nodes.rowid = nodes_fts.rowid
+               JOIN stories ON stories.id = nodes.story_id
+               WHERE nodes_fts MATCH :match ORDER BY nodes_fts.rank LIMIT :limit""",
+            {"match": match, "open": marks[0], "close": marks[1], "limit": limit - len(hits)},
+        )
+        return hits + [SearchHit(s, title, n, snippet.strip()) for s, title, n, snippet in texts]
+
+    # ----------------------------------------------------------------------------- writing
+
+    def _touch(self, story_id: int) -> None:
+        self.conn.execute("UPDATE stories SET updated = ? WHERE id = ?", (now(), story_id))
+
+    def _insert_node(self, story_id: int, parent_id: int | None, draft: NodeDraft) -> int:
+        validate_draft(draft)
+        settings = json.dumps(draft.settings) if draft.settings is not None else None
+        cursor = self.conn.execute(
+            """INSERT INTO nodes (story_id, parent_id, text, author, created, model, settings,
+                                  seed)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (story_id, parent_id, draft.text, draft.author, now(), draft.model, settings,
+             draft.seed),
+        )  # fmt: skip
+        return cursor.lastrowid  # type: ignore[return-value]
+
+    def _set_tip(self, story_id: int, node_id: int) -> None:
+        """Stand on a node, and make every node above it remember the way down to it."""
+        self.conn.execute("UPDATE stories SET tip_id = ? WHERE id = ?", (node_id, story_id))
+        self.conn.execute(
+            PATH_UP + "UPDATE nodes SET last_child_id = up.id FROM up "
+            "WHERE nodes.id = up.parent_id AND nodes.last_child_id IS NOT up.id",
+            {"node": node_id},
+        )
+
+    @guarded
+    def create_story(
+        self,
+        title: str,
+        *,
+        genre: str | None = None,
+        opening: str = "",
+        memory: str = "",
+        note: str = "",
+        note_depth: int = DEFAULT_NOTE_DEPTH,
+    ) -> Story:
+        title = validate_title(title)
+        check_note_depth(note_depth)
+        stamp = now()
+        with write_transaction(self.conn):
+            cursor = self.conn.execute(
+                """INSERT INTO stories (title, genre, memory, note, note_depth, created, updated)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (title, genre or None, memory, note, note_depth, stamp, stamp),
+            )
+            story_id = cursor.lastrowid
+            root = self._insert_node(story_id, None, NodeDraft(opening))  # type: ignore[arg-type]
+            self.conn.execute(
+                "UPDATE stories SET root_id = ?, tip_id = ? WHERE id = ?", (root, root, story_id)
+            )
+        return self.story(story_id)  # type: ignore[arg-type]
+
+    @guarded
+    def update_story(self, story_id: int, **fields: Any) -> Story:
+        """Change title, genre, memory, note or note_depth."""
+        allowed = {"title", "genre", "memory", "note", "note_depth"}
+        unknown = set(fields) - allowed
+        if unknown:
+            raise StoryError(f"a story has no field {sorted(unknown)[0]!r}")
+        if "title" in fields:
+            fields["title"] = validate_title(fields["title"])
+        if "note_depth" in fields:
+            check_note_depth(fields["note_depth"])
+        if "genre" in fields:
+            fields["genre"] = fields["genre"] or None
+        with write_transaction(self.conn):
+            self.story(story_id)
+            if fields:
+                self.db["stories"].update(story_id, fields)
+            self._touch(story_id)
+        return self.story(story_id)
+
+    def rename_story(self, story_id: int, title: str) -> Story:
+        return self.update_story(story_id, title=title)
+
+    @guarded
+    def delete_story(self, story_id: int) -> None:
+        with write_transaction(self.conn):
+            self.story(story_id)
+            self.conn.execute("DELETE FROM bookmarks WHERE story_id = ?", (story_id,))
+            self.conn.execute("DELETE FROM nodes WHERE story_id = ?", (story_id,))
+            self.conn.execute("DELETE FROM stories WHERE id = ?", (story_id,))
+
+    @guarded
+    def append(self, parent_id: int, draft: NodeDraft | str, *, move_tip: bool = True) -> Node:
+        """Add a child below a node; by default the writer then stands on it."""
+        if isinstance(draft, str):
+            draft = NodeDraft(draft)
+        with write_transaction(self.conn):
+            parent = self.node(parent_id)
+            node_id = self._insert_node(parent.story_id, parent_id, draft)
+            if move_tip:
+                self._set_tip(parent.story_id, node_id)
+            self._touch(parent.story_id)
+        return self.node(node_id)
+
+    @guarded
+    def add_children(self, parent_id: int, drafts: Iterable[NodeDraft]) -> list[Node]:
+        """Add alternatives below a node, all at once (the model's N branches); the tip stays."""
+        with write_transaction(self.conn):
+            parent = self.node(parent_id)
+            ids = [self._insert_node(parent.story_id, parent_id, draft) for draft in drafts]
+            self._touch(parent.story_id)
+        return [self.node(node_id) for node_id in ids]
+
+    def add_siblings(self, node_id: int, drafts: Iterable[NodeDraft]) -> list[Node]:
+        """Add alternatives beside a node: more children of its parent."""
+        node = self.node(node_id)
+        if node.parent_id is None:
+            raise StoryError("the opening is the root of the tree and has no siblings")
+        return self.add_children(node.parent_id, drafts)
+
+    @guarded
+    def edit(self, node_id: int, text: str, *, move_tip: bool = True) -> Node:
+        """An edit is a new sibling revision; the original stays, with its subtree.
+
+        The opening (the root) has no siblings, so it is edited in place.
+        """
+        with write_transaction(self.conn):
+            node = self.node(node_id)
+            if node.parent_id is None:
+                self.conn.execute("UPDATE nodes SET text = ? WHERE id = ?", (text, node_id))
+                revision_id = node_id
+            else:
+                revision_id = self._insert_node(node.story_id, node.parent_id, NodeDraft(text))
+                self.conn.execute(
+                    "UPDATE nodes SET revises_id = ? WHERE id = ?", (node_id, revision_id)
+                )
+                if move_tip:
+                    self._set_tip(node.story_id, revision_id)
+            self._touch(node.story_id)
+        return self.node(revision_id)
+
+    @guarded
+    def move_tip(self, node_id: int) -> Node:
+        with write_transaction(self.conn):
+            node = self.node(node_id)
+            self._set_tip(node.story_id, node_id)
+        return self.node(node_id)
+
+    def tip_to_parent(self, story_id: int) -> Node | None:
+        """Step back (undo); None at the opening."""
+        tip = self.tip(story_id)
+        return None if tip.parent_id is None else self.move_tip(tip.parent_id)
+
+    def tip_to_child(self, story_id: int) -> Node | None:
+        """Step forward (redo) along the child last stood on, else the first; None at a leaf."""
+        tip = self.tip(story_id)
+        children = self.children(tip.id)
+        if not children:
+            return None
+        chosen = next((c for c in children if c.id == tip.last_child_id), children[0])
+        return self.move_tip(chosen.id)
+
+    def tip_to_sibling(self, story_id: int, step: int) -> Node | None:
+        """Move to the previous (-1) or next (+1) alternative; None past either end."""
+        tip = self.tip(story_id)
+        siblings = self.siblings(tip.id)
+        index = [s.id for s in siblings].index(tip.id) + step
+        if not 0 <= index < len(siblings):
+            return None
+        return self.move_tip(siblings[index].id)
+
+    def _delete_subtrees(self, story_id: int, roots: list[int], fallback_tip: int) -> int:
+        """Delete whole subtrees; if the tip was inside one, stand on fallback_tip instead."""
+        params = {"roots": json.dumps(roots)}
+        tip_id = self.story(story_id).tip_id
+        tip_inside = self._one(
+            SUBTREES + "SELECT 1 FROM down WHERE id = :tip", {**params, "tip": tip_id}
+        )
+        if tip_inside:
+            self._set_tip(story_id, fallback_tip)
+        self.conn.execute(
+            SUBTREES + "UPDATE nodes SET last_child_id = NULL WHERE last_child_id IN down", params
+        )
+        # sqlite3 reports no rowcount for a statement that starts with WITH: count first.
+        count = self._one(SUBTREES + "SELECT count(*) FROM down", params)[0]
+        self.conn.execute(SUBTREES + "DELETE FROM bookmarks WHERE node_id IN down", params)
+        self.conn.execute(SUBTREES + "DELETE FROM nodes WHERE id IN down", params)
+        self._touch(story_id)
+        return count
+
+    @guarded
+    def delete_subtree(self, node_id: int) -> int:
+        """Delete a node and everything below it; returns how many nodes went."""
+        with write_transaction(self.conn):
+            node = self.node(node_id)
+            if node.parent_id is None:
+                raise StoryError(
+                    "the opening can't be deleted on its own: delete the story instead"
+                )
+            return self._delete_subtrees(node.story_id, [node_id], node.parent_id)
+
+    @guarded
+    def prune(self, node_id: int) -> int:
+        """Keep only the path to this node and what lies below it: drop every unchosen
+        alternative along the way. Returns how many nodes went."""
+        with write_transaction(self.conn):
+            node = self.node(node_id)
+            path = [n.id for n in self.path(node_id)]
+            roots = [
+                row[0]
+                for row in self._all(
+                    """SELECT id FROM nodes WHERE parent_id IN (SELECT value FROM json_each(?))
+                       AND id NOT IN (SELECT value FROM json_each(?))""",
+                    (json.dumps(path[:-1]), json.dumps(path)),
+                )
+            ]
+            if not roots:
+                return 0
+            return self._delete_subtrees(node.story_id, roots, node_id)
+
+    @guarded
+    def bookmark(self, node_id: int, label: str = "") -> Bookmark:
+        with write_transaction(self.conn):
+            node = self.node(node_id)
+            self.db["bookmarks"].upsert(
+                {"node_id": node_id, "story_id": node.story_id, "label": label, "created": now()},
+                pk="node_id",
+            )
+            self._touch(node.story_id)
+        return next(b for b in self.bookmarks(node.story_id) if b.node_id == node_id)
+
+    @guarded
+    def unbookmark(self, node_id: int) -> None:
+        with write_transaction(self.conn):
+            node = self.node(node_id)
+            self.conn.execute("DELETE FROM bookmarks WHERE node_id = ?", (node_id,))
+            self._touch(node.story_id)
+
+    @guarded
+    def add_story_tree(self, tree: StoryTree) -> Story:
+        """Store a whole story at once (import, duplicate), with new ids, in one transaction.
+
+        tree.nodes must list parents before children; the first node is the root.
+        """
+        title = validate_title(tree.title)
+        check_note_depth(tree.note_depth)
+        with write_transaction(self.conn):
+            cursor = self.conn.execute(
+                """INSERT INTO stories (title, genre, memory, note, note_depth, created, updated)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (title, tree.genre or None, tree.memory, tree.note, tree.note_depth,
+                 tree.created, tree.updated),
+            )  # fmt: skip
+            story_id = cursor.lastrowid
+            first = self._one("SELECT coalesce(max(id), 0) + 1 FROM nodes")[0]
+            new_id = {node.id: first + i for i, node in enumerate(tree.nodes)}
+            self.conn.executemany(
+                f"INSERT INTO nodes ({NODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        new_id[node.id],
+                        story_id,
+                        new_id[node.parent_id] if node.parent_id is not None else None,
+                        node.text,
+                        node.author,
+                        node.created,
+                        node.model,
+                        json.dumps(node.settings) if node.settings is not None else None,
+                        node.seed,
+                        new_id.get(node.revises_id),  # type: ignore[arg-type]
+                        new_id.get(node.last_child_id),  # type: ignore[arg-type]
+                    )
+                    for node in tree.nodes
+                ),
+            )
+            root = new_id[tree.nodes[0].id]
+            self.conn.execute(
+                "UPDATE stories SET root_id = ?, tip_id = ? WHERE id = ?",
+                (root, new_id[tree.tip_id], story_id),
+            )
+            self.conn.executemany(
+                "INSERT INTO bookmarks (node_id, story_id, label, created) VALUES (?, ?, ?, ?)",
+                ((new_id[b.node_id], story_id, b.label, b.created) for b in tree.bookmarks),
+            )
+        return self.story(story_id)  # type: ignore[arg-type]
+
+
+def check_note_depth(depth: Any) -> None:
+    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
+        raise StoryError(f"the author's note depth must be a whole number ≥ 0, not {depth!r}")
+
+
+def fts_query(text: str) -> str:
+    """Quote each word for FTS5 (so punctuation can't be read as query syntax); the last word
+    matches as a prefix."""
+    words = re.findall(r"\w+", text)
+    if not words:
+        return ""
+    quoted = ['"' + word.replace('"', '""') + '"' for word in words]
+    return " ".join(quoted) + "*"

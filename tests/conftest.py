@@ -1,0 +1,39 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from story import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "stories.db"
+
+
+@pytest.fixture
+def store(db_path: Path):
+    with Store.open(db_path) as opened:
+        yield opened
+
+
+def run_cli(*args: str, db: Path | None = None, stdin: str | None = None, env=None):
+    """Run the real `taletree` command in a child process, as a writer would."""
+    environment = {**os.environ, **(env or {})}
+    environment.pop("TALETREE_DB", None) if env is None or "TALETREE_DB" not in env else None
+    command = [sys.executable, "-m", "tui", *args]
+    if db is not None:
+        command += ["--db", str(db)]
+    return subprocess.run(
+        command,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=60,
+    )
