@@ -1,0 +1,268 @@
+"""The `taletree` command line.
+
+Importing this module must stay cheap: `taletree --help` answers at once. Commands import what
+they need (the store, and later torch or Textual) inside their own functions.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from story.store import Store
+
+EXIT_BAD_INPUT = 2
+EXPORT_SUFFIXES = {".md": "md", ".txt": "txt", ".json": "json", ".twee": "twee", ".tw": "twee"}
+
+
+class CommandError(Exception):
+    """A one-line problem with what the writer asked for; exit code 2."""
+
+
+def open_store(args: argparse.Namespace) -> "Store":
+    from story.database import database_path
+    from story.store import Store
+
+    return Store.open(database_path(getattr(args, "db", None)))
+
+
+def when(stamp: str) -> str:
+    """An ISO time stored in UTC, shown in local time to the minute."""
+    return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def cmd_path(args: argparse.Namespace) -> None:
+    from story.database import database_path
+    from tui.config import config_dir
+
+    print(f"database  {database_path(getattr(args, 'db', None))}")
+    print(f"config    {config_dir()}")
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    from tui.terminal_text import safe_line
+
+    with open_store(args) as store:
+        stories = store.list_stories()
+        if not stories:
+            print(f"no stories yet in {store.db_path}: `taletree new TITLE` starts one")
+            return
+        width = max(5, *(len(safe_line(s.title)) for s in stories))
+        width = min(width, 48)
+        print(f"{'ID':>5}  {'TITLE':<{width}}  {'NODES':>6}  LAST EDITED")
+        for s in stories:
+            title = safe_line(s.title)
+            title = title if len(title) <= width else title[: width - 1] + "…"
+            print(f"{s.id:>5}  {title:<{width}}  {s.nodes:>6}  {when(s.updated)}")
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    from tui.terminal_text import safe_prose
+
+    with open_store(args) as store:
+        story = store.find_story(args.story)
+        text = store.path_text(story.tip_id)
+    text = text if text.endswith("\n") or not text else text + "\n"
+    sys.stdout.write(safe_prose(text) if sys.stdout.isatty() else text)
+
+
+def cmd_search(args: argparse.Namespace) -> None:
+    from tui.terminal_text import safe_line
+
+    # Private-use characters mark the matches, so they survive safe_line() and can then be
+    # turned into bold (on a terminal) or dropped.
+    marks = ("\ue000", "\ue001")
+    bold = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("", "")
+    with open_store(args) as store:
+        hits = store.search(args.query, limit=args.limit, marks=marks)
+    if not hits:
+        print(f"nothing matches {args.query!r}")
+        return
+    for hit in hits:
+        where = f"story {hit.story_id} {safe_line(hit.title)!r}"
+        where += f" node {hit.node_id}" if hit.node_id is not None else " (title)"
+        snippet = safe_line(hit.snippet).replace(marks[0], bold[0]).replace(marks[1], bold[1])
+        print(f"{where}: {snippet}")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside the target, then rename: never a half-written file."""
+    if not path.parent.is_dir():
+        raise CommandError(f"{path}: the folder {path.parent} does not exist")
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from story.export import render
+
+    fmt = args.format
+    if fmt is None:
+        suffix = Path(args.output).suffix.lower() if args.output else ""
+        fmt = EXPORT_SUFFIXES.get(suffix, "md")
+    with open_store(args) as store:
+        tree = store.story_tree(store.find_story(args.story).id)
+    text = render(tree, fmt)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+        return
+    try:
+        write_atomically(Path(args.output), text)
+    except OSError as error:
+        raise CommandError(f"{args.output} can't be written ({error.strerror})") from error
+    print(f"exported {len(tree.nodes)} nodes as {fmt} to {args.output}", file=sys.stderr)
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from story.errors import StoryError
+    from story.importer import parse_story_json
+
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as error:
+        raise CommandError(f"{args.file} can't be read ({error.strerror})") from error
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise CommandError(
+            f"{args.file} is not UTF-8 text (byte {error.start}): is it a Taletree JSON export?"
+        ) from error
+    try:
+        tree = parse_story_json(text)
+    except StoryError as error:
+        raise CommandError(f"{args.file}: {error}") from error
+    with open_store(args) as store:
+        story = store.add_story_tree(tree)
+    print(f"imported story {story.id} {story.title!r} ({len(tree.nodes)} nodes)")
+
+
+def cmd_new(args: argparse.Namespace) -> None:
+    with open_store(args) as store:
+        story = store.create_story(
+            args.title, genre=args.genre, opening=args.opening or "", memory=args.memory or ""
+        )
+    print(f"created story {story.id} {story.title!r}")
+
+
+def cmd_rename(args: argparse.Namespace) -> None:
+    with open_store(args) as store:
+        story = store.find_story(args.story)
+        renamed = store.rename_story(story.id, args.title)
+    print(f"renamed story {story.id} to {renamed.title!r}")
+
+
+def cmd_delete(args: argparse.Namespace) -> None:
+    with open_store(args) as store:
+        story = store.find_story(args.story)
+        nodes = next(s.nodes for s in store.list_stories() if s.id == story.id)
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise CommandError(
+                    f"not deleting story {story.id} without confirmation: pass --yes"
+                )
+            answer = input(f"Delete story {story.id} {story.title!r} ({nodes} nodes)? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("kept")
+                return
+        store.delete_story(story.id)
+    print(f"deleted story {story.id} {story.title!r} ({nodes} nodes)")
+
+
+def cmd_default(args: argparse.Namespace) -> None:
+    """Bare `taletree`: the library of stories (the full-screen app will open here)."""
+    cmd_list(args)
+    print("\n`taletree --help` lists the commands.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="story database (default: $TALETREE_DB, else ./stories.db)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="taletree",
+        description="Write stories with a language model, branch by branch.",
+        parents=[common],
+    )
+    parser.set_defaults(run=cmd_default)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    def command(name: str, run: Callable[[argparse.Namespace], None], text: str):
+        p = sub.add_parser(name, parents=[common], help=text, description=text)
+        p.set_defaults(run=run)
+        return p
+
+    command("path", cmd_path, "print the database and config folder in use")
+    command("list", cmd_list, "list the stories: id, title, nodes, last edited")
+    p = command("show", cmd_show, "print a story's current path as prose")
+    p.add_argument("story", metavar="STORY", help="story id or exact title")
+    p = command("search", cmd_search, "full-text search over titles and story text")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("--limit", type=int, default=50, help="most results to show (default 50)")
+    p = command("export", cmd_export, "write a story as md, txt, json or twee")
+    p.add_argument("story", metavar="STORY", help="story id or exact title")
+    p.add_argument(
+        "--format",
+        choices=["md", "txt", "json", "twee"],
+        help="md/txt: the current path; json: the whole tree, lossless; twee: for Twine "
+        "(default: from the -o suffix, else md)",
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p = command("import", cmd_import, "add a story from a taletree json export")
+    p.add_argument("file", metavar="FILE", help="a .json file written by export, or - for stdin")
+    p = command("new", cmd_new, "start a story")
+    p.add_argument("title", metavar="TITLE")
+    p.add_argument("--genre", metavar="G")
+    p.add_argument("--opening", metavar="TEXT", help="the story's first words")
+    p.add_argument("--memory", metavar="TEXT", help="kept at the top of the model's context")
+    p = command("rename", cmd_rename, "give a story a new title")
+    p.add_argument("story", metavar="STORY", help="story id or exact title")
+    p.add_argument("title", metavar="TITLE")
+    p = command("delete", cmd_delete, "delete a story and its whole tree")
+    p.add_argument("story", metavar="STORY", help="story id or exact title")
+    p.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+    return parser
+
+
+def report(error: Exception) -> int:
+    """One line on stderr, whatever the message holds; exit code 2."""
+    print(f"taletree: {' '.join(str(error).split())}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except CommandError as error:
+        return report(error)
+    except KeyboardInterrupt:
+        print("taletree: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`taletree list | head`): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as error:
+        from story.errors import StoryError
+
+        if isinstance(error, StoryError):
+            return report(error)
+        raise
+    return 0
