@@ -18,6 +18,7 @@ JSON_FORMAT = "taletree-story/1"
 FORMATS = ("md", "txt", "json", "twee")
 TWINE_STORY_FORMAT = ("Harlowe", "3.3.9")
 LINK_WORDS = 8
+TWINE_SPACING = 125  # Twine's passage cards are 100 units square
 
 
 def path_nodes(tree: StoryTree) -> list[Node]:
@@ -106,6 +107,23 @@ def link_label(text: str) -> str:
     return (words + "…" if len(text.split()) > LINK_WORDS else words) or "(empty)"
 
 
+def tree_layout(tree: StoryTree, children: dict[int, list[Node]]) -> dict[int, tuple[int, int]]:
+    """(column, row) per node for Twine's map: rows by depth, each leaf in a column of its own,
+    a parent above its first child. Iterative, so a 10,000-deep chain is fine."""
+    place: dict[int, tuple[int, int]] = {}
+    next_column = 0
+    stack = [(tree.nodes[0], 0)]
+    while stack:
+        node, depth = stack.pop()
+        place[node.id] = (next_column, depth)
+        kids = children.get(node.id, [])
+        if kids:
+            stack.extend((child, depth + 1) for child in reversed(kids))
+        else:
+            next_column += 1
+    return place
+
+
 def to_twee(tree: StoryTree) -> str:
     """Each node a passage, each child a link: the branching story as playable fiction."""
     local = local_ids(tree)
@@ -113,6 +131,7 @@ def to_twee(tree: StoryTree) -> str:
     for node in tree.nodes:
         if node.parent_id is not None:
             children.setdefault(node.parent_id, []).append(node)
+    layout = tree_layout(tree, children)
     story_format, version = TWINE_STORY_FORMAT
     ifid = uuid.uuid5(uuid.NAMESPACE_URL, f"taletree:{tree.title}:{tree.created}")
     data = {
@@ -131,7 +150,9 @@ def to_twee(tree: StoryTree) -> str:
             f"[[{link_label(child.text)}->n{local[child.id]}]]"
             for child in children.get(node.id, [])
         )
-        passage = f":: n{local[node.id]} [{node.author}]\n{body}\n"
+        column, row = layout[node.id]
+        position = json.dumps({"position": f"{column * TWINE_SPACING},{row * TWINE_SPACING}"})
+        passage = f":: n{local[node.id]} [{node.author}] {position}\n{body}\n"
         parts.append(passage + (f"\n{links}\n" if links else ""))
     return "\n".join(parts)
 

@@ -33,7 +33,8 @@ def parse_story_json(text: str) -> StoryTree:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise InvalidImport(
-            f"line {error.lineno} column {error.colno}: not valid JSON ({error.msg})"
+            f"line {error.lineno} column {error.colno}: not valid JSON ({error.msg}); "
+            "import reads what `taletree export --format json` writes"
         ) from error
     return story_tree_from_document(document)
 

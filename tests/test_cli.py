@@ -83,6 +83,8 @@ def test_unknown_story_and_bad_arguments_exit_2(db_path):
     assert run_cli("export", "1", "--format", "pdf", db=db_path).returncode == 2
     assert run_cli("frobnicate", db=db_path).returncode == 2
     assert run_cli("new", "  ", db=db_path).returncode == 2
+    limit = run_cli("search", "x", "--limit", "-1", db=db_path)
+    assert limit.returncode == 2 and "1 or more" in limit.stderr
 
 
 def test_search(db_path):

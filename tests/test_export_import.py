@@ -48,8 +48,13 @@ def test_twee_has_a_passage_per_node_and_a_link_per_child(store, branching):
     assert twee.startswith(":: StoryTitle\nFork Road\n\n:: StoryData\n")
     data = json.loads(twee.split(":: StoryData\n", 1)[1].split("\n\n", 1)[0])
     assert data["start"] == "n1" and data["format"] == "Harlowe" and len(data["ifid"]) == 36
-    assert ":: n1 [user]\nTwo roads.\n\n[[Left.->n2]]\n[[Right: x y z->n3]]\n" in twee
-    assert ":: n3 [model]\n" in twee
+    assert (
+        ':: n1 [user] {"position": "0,0"}\nTwo roads.\n\n[[Left.->n2]]\n[[Right: x y z->n3]]\n'
+    ) in twee
+    # Laid out as a tree on Twine's map: rows by depth, one column per leaf.
+    assert ':: n2 [user] {"position": "0,125"}' in twee
+    assert ':: n4 [user] {"position": "0,250"}' in twee
+    assert ':: n3 [model] {"position": "125,125"}' in twee
     # A line starting with "::" inside a passage is escaped, so it can't open a new passage.
     assert "\n\\:: not a passage\nMore.\n" in twee
     assert twee.count("\n:: ") == 5  # StoryData and four nodes

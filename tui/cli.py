@@ -187,6 +187,12 @@ def cmd_default(args: argparse.Namespace) -> None:
     print("\n`taletree --help` lists the commands.")
 
 
+def positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"should be a whole number of 1 or more, not {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -214,7 +220,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("story", metavar="STORY", help="story id or exact title")
     p = command("search", cmd_search, "full-text search over titles and story text")
     p.add_argument("query", metavar="QUERY")
-    p.add_argument("--limit", type=int, default=50, help="most results to show (default 50)")
+    p.add_argument(
+        "--limit", type=positive_int, default=50, help="most results to show (default 50)"
+    )
     p = command("export", cmd_export, "write a story as md, txt, json or twee")
     p.add_argument("story", metavar="STORY", help="story id or exact title")
     p.add_argument(
