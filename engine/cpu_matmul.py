@@ -1,0 +1,54 @@
+"""Faster matrix products on the CPU: every linear layer of the model through oneDNN, with its
+weight packed once at load time.
+
+Decoding multiplies a few rows (one per branch) by every weight matrix of the model. PyTorch's
+default CPU path does this with BLAS, which on some processors (AMD EPYC, measured) runs the
+4-row case at a third of the speed oneDNN reaches with pre-packed weights. Results equal the
+default path to float rounding.
+"""
+
+import torch
+from torch import nn
+
+
+class PackedLinear(nn.Module):
+    """y = x @ weight.T + bias, with the weight held in oneDNN's blocked layout."""
+
+    def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None):
+        super().__init__()
+        self.in_features, self.out_features = weight.shape[1], weight.shape[0]
+        self.packed_weight = weight.detach().contiguous().to_mkldnn()
+        self.packed_bias = bias.detach().contiguous().to_mkldnn() if bias is not None else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, self.in_features).contiguous().to_mkldnn()
+        y = torch._C._nn.mkldnn_linear(rows, self.packed_weight, self.packed_bias).to_dense()
+        return y.view(*x.shape[:-1], self.out_features)
+
+
+def can_pack(model: nn.Module) -> bool:
+    parameter = next(model.parameters())
+    return (
+        parameter.device.type == "cpu"
+        and parameter.dtype == torch.float32
+        and torch.backends.mkldnn.is_available()
+    )
+
+
+def pack_linear_layers(model: nn.Module) -> int:
+    """Swap nn.Linear and GPT-2's Conv1D (a linear layer with a transposed weight) for
+    PackedLinear, in place. Returns how many were swapped."""
+    from transformers.pytorch_utils import Conv1D
+
+    swapped = 0
+    for parent in list(model.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.Linear):
+                packed = PackedLinear(child.weight, child.bias)
+            elif isinstance(child, Conv1D):
+                packed = PackedLinear(child.weight.t(), child.bias)
+            else:
+                continue
+            setattr(parent, name, packed)
+            swapped += 1
+    return swapped

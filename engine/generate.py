@@ -1,0 +1,210 @@
+"""The generate loop: one context, N branches, streamed token by token.
+
+prefill the context once (the cache keeps what it can from the last request)
+for each step:
+    stop here if cancelled
+    penalise, ban, filter and sample the next token of every branch   (on the device)
+    copy the sampled tokens and their probabilities to the host       (the one copy)
+    turn them into text deltas and stop decisions                     (on the host)
+    decode one step for all branches in one batched forward pass
+"""
+
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+from engine import events
+from engine.detokenize import IncrementalDecoder
+from engine.events import Event, FinishEvent, TokenEvent
+from engine.sampling import apply_repetition_penalty, branch_seeds, sample, seed_keys, token_keys
+from engine.settings import SamplingSettings, SettingsError
+from engine.stopping import StopRule
+
+
+class Backend(Protocol):
+    """What a model kind provides (a transformer with its cache, an LSTM with its state)."""
+
+    tokenizer: Any
+    device: torch.device
+    window: int | None
+    vocab_size: int
+    eos_ids: set[int]
+
+    def prefill(self, ids: Sequence[int]) -> torch.Tensor: ...
+    def start_branches(self, count: int, max_new_tokens: int) -> None: ...
+    def decode(self, tokens: torch.Tensor) -> torch.Tensor: ...
+    def end_branches(self) -> None: ...
+
+
+def fit_window(ids: list[int], window: int | None, max_new_tokens: int, keep: int = 0) -> list[int]:
+    """Drop tokens after the first `keep` (the story's memory) so the context and the new
+    tokens fit the window. They go in chunks of a quarter window: the start of the context then
+    stays the same for many turns, and the cache is rarely rebuilt from scratch."""
+    if window is None or len(ids) + max_new_tokens <= window:
+        return ids
+    room = window - max_new_tokens
+    if room <= keep:
+        raise SettingsError(
+            f"max_new_tokens {max_new_tokens} leaves no room in the model's window of {window} "
+            f"tokens for the story: ask for fewer new tokens"
+        )
+    chunk = max(1, window // 4)
+    excess = len(ids) - room
+    drop = min(-(-excess // chunk) * chunk, len(ids) - keep - 1)
+    return ids[:keep] + ids[keep + drop :]
+
+
+def fork_context(context_ids: Sequence[int], branch_ids: Sequence[int], position: int,
+                 token_id: int) -> list[int]:  # fmt: skip
+    """The context for continuing a branch from its `position`-th token, replaced by another
+    choice (fork at a token). The story cache keeps everything up to the fork."""
+    if not 0 <= position <= len(branch_ids):
+        raise ValueError(f"position {position} is outside the branch (0..{len(branch_ids)})")
+    return [*context_ids, *branch_ids[:position], token_id]
+
+
+@dataclass
+class Branch:
+    index: int
+    seed: int
+    decoder: IncrementalDecoder
+    rule: StopRule
+    ids: list[int] = field(default_factory=list)
+    text: str = ""
+    finished: bool = False
+
+    def finish(self, reason: str, tail: str = "") -> FinishEvent:
+        self.finished = True
+        self.text += tail
+        return FinishEvent(self.index, reason, tail, self.text, tuple(self.ids), self.seed)
+
+
+def banned_token_mask(
+    backend: Backend, settings: SamplingSettings, eos_ids: set[int]
+) -> torch.Tensor:
+    mask = torch.zeros(backend.vocab_size, dtype=torch.bool, device=backend.device)
+    banned = set(settings.banned_tokens) | (eos_ids if settings.ban_end_of_text else set())
+    if settings.banned_strings:
+        vocabulary = backend.tokenizer.convert_ids_to_tokens(list(range(len(backend.tokenizer))))
+        decode = backend.tokenizer.convert_tokens_to_string
+        for token_id, piece in enumerate(vocabulary):
+            if piece is not None and any(s in decode([piece]) for s in settings.banned_strings):
+                banned.add(token_id)
+    valid = [t for t in banned if 0 <= t < backend.vocab_size]
+    mask[valid] = True
+    return mask
+
+
+def generate(
+    backend: Backend,
+    context: str | Sequence[int],
+    branches: int,
+    settings: SamplingSettings,
+    *,
+    seed: int | None = None,
+    seeds: Sequence[int] | None = None,
+    cancel: threading.Event | None = None,
+    keep: int = 0,
+) -> Iterator[Event]:
+    """Stream `branches` continuations of `context`, all at once.
+
+    `seed` fixes the whole request; `seeds` gives each branch's own seed (from a FinishEvent)
+    to re-roll chosen branches alone. `keep` leading context tokens (the memory) survive any
+    trimming to the model's window. Set `cancel` from any thread to stop within one step.
+    """
+    if branches < 1:
+        raise SettingsError("branches must be 1 or more")
+    if seeds is not None and len(seeds) != branches:
+        raise SettingsError(f"{len(seeds)} seeds given for {branches} branches")
+    tokenizer = backend.tokenizer
+    ids = (
+        tokenizer.encode(context, add_special_tokens=False)
+        if isinstance(context, str)
+        else list(context)
+    )
+    if not ids:
+        ids = [
+            tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        ]
+    ids = fit_window(ids, backend.window, settings.max_new_tokens, keep)
+    eos_ids = backend.eos_ids
+    if seeds is None:
+        seeds = branch_seeds(secrets.randbits(63) if seed is None else seed, branches)
+    states = [
+        Branch(i, s, IncrementalDecoder(tokenizer, ids), StopRule(settings))
+        for i, s in enumerate(seeds)
+    ]
+    device = backend.device
+    keys = seed_keys(list(seeds), device)
+    vocab = token_keys(backend.vocab_size, device)
+    banned = banned_token_mask(backend, settings, eos_ids)
+    seen = torch.zeros(branches, backend.vocab_size, dtype=torch.bool, device=device)
+    seen[:, torch.tensor(ids, device=device).clamp(max=backend.vocab_size - 1)] = True
+    alternatives = min(settings.top_alternatives, backend.vocab_size)
+
+    logits = backend.prefill(ids).expand(branches, -1)
+    backend.start_branches(branches, settings.max_new_tokens)
+    try:
+        for step in range(settings.max_new_tokens):
+            if cancel is not None and cancel.is_set():
+                for branch in states:
+                    if not branch.finished:
+                        yield branch.finish(
+                            events.CANCELLED, branch.rule.release() + branch.decoder.flush()
+                        )
+                return
+            model_logprobs = logits.log_softmax(dim=-1)
+            shaped = apply_repetition_penalty(logits, seen, settings.repetition_penalty)
+            shaped = shaped.masked_fill(banned, float("-inf"))
+            tokens = sample(shaped, settings, keys, vocab, step)
+            seen.scatter_(1, tokens[:, None], True)
+            # Pack what the host needs into one tensor: one device-to-host copy per step.
+            chosen = model_logprobs.gather(1, tokens[:, None])
+            top = torch.topk(model_logprobs, alternatives, dim=-1) if alternatives else None
+            packed = [tokens[:, None].float(), chosen]
+            if top is not None:
+                packed += [top.indices.float(), top.values.exp()]
+            host = torch.cat(packed, dim=1).cpu().tolist()
+
+            for branch, row in zip(states, host, strict=True):
+                if branch.finished:
+                    continue
+                yield from advance(branch, row, alternatives, eos_ids, settings)
+            if all(branch.finished for branch in states):
+                return
+            if step + 1 < settings.max_new_tokens:
+                logits = backend.decode(tokens)
+        for branch in states:
+            if not branch.finished:
+                yield branch.finish(events.LENGTH, branch.rule.release() + branch.decoder.flush())
+    finally:
+        backend.end_branches()
+
+
+def advance(branch: Branch, row: list[float], alternatives: int, eos_ids: set[int],
+            settings: SamplingSettings) -> Iterator[Event]:  # fmt: skip
+    """One sampled token for one branch: its event, and its finish if it ends the branch."""
+    token_id, logprob = int(row[0]), row[1]
+    if token_id in eos_ids:
+        yield branch.finish(events.END_OF_TEXT, branch.rule.release() + branch.decoder.flush())
+        return
+    delta = branch.decoder.push(token_id)
+    show, reason, belongs = branch.rule.feed(delta)
+    if not belongs:
+        yield branch.finish(reason, show)  # type: ignore[arg-type]
+        return
+    top = tuple(
+        (int(t), p) for t, p in zip(row[2 : 2 + alternatives], row[2 + alternatives :], strict=True)
+    )
+    branch.ids.append(token_id)
+    branch.text += show
+    yield TokenEvent(branch.index, show, token_id, logprob, top)
+    if reason is not None:
+        tail = "" if reason == events.STOP_STRING else branch.decoder.flush()
+        yield branch.finish(reason, tail)
+    elif len(branch.ids) >= settings.max_new_tokens:
+        yield branch.finish(events.LENGTH, branch.rule.release() + branch.decoder.flush())
