@@ -181,6 +181,12 @@ def cmd_delete(args: argparse.Namespace) -> None:
     print(f"deleted story {story.id} {story.title!r} ({nodes} nodes)")
 
 
+def cmd_generate(args: argparse.Namespace) -> None:
+    from tui.generate_command import run_generate
+
+    run_generate(args)
+
+
 def cmd_default(args: argparse.Namespace) -> None:
     """Bare `taletree`: the library of stories (the full-screen app will open here)."""
     cmd_list(args)
@@ -245,7 +251,38 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("delete", cmd_delete, "delete a story and its whole tree")
     p.add_argument("story", metavar="STORY", help="story id or exact title")
     p.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+    add_generate(command("generate", cmd_generate, "write samples from a model to the terminal"))
     return parser
+
+
+def add_generate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="M", help="model folder or cached hub id (default: demo)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--prompt", metavar="TEXT", help="text to continue")
+    source.add_argument("--prompt-file", metavar="F", help="continue the text of this file")
+    p.add_argument("--genre", metavar="G", help="write in this genre (the model's <G> token)")
+    p.add_argument("-n", type=positive_int, default=1, metavar="N", help="samples (default 1)")
+    p.add_argument("--batch-size", type=positive_int, default=1, metavar="B",
+                   help="samples made at once, sharing the prompt (default 1)")  # fmt: skip
+    p.add_argument("--max-new-tokens", type=positive_int, metavar="T")
+    p.add_argument("--temperature", type=float, help="0 = always the most likely token")
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--top-p", type=float)
+    p.add_argument("--min-p", type=float)
+    p.add_argument("--repetition-penalty", type=float)
+    p.add_argument("--seed", type=int, help="the same seed gives the same samples")
+    p.add_argument("--truncate", metavar="STR", help="end each sample before this text")
+    p.add_argument("--include-prefix", action=argparse.BooleanOptionalAction, default=True,
+                   help="start each sample with the prompt (default: yes)")  # fmt: skip
+    p.add_argument("--to-file", metavar="F", help="write the samples here, with a progress bar")
+    p.add_argument("--json", action="store_true", help="one JSON object per sample")
+    p.add_argument("--device", help="cpu, cuda, cuda:N or mps (default: the best there is)")
+    p.add_argument("--dtype", choices=["float32", "float16", "bfloat16"])
+    trusted = " (it can run code: only for sources you trust)"
+    p.add_argument("--allow-pickle", action="store_true", help="load .bin weights" + trusted)
+    p.add_argument(
+        "--trust-remote-code", action="store_true", help="run the model's code" + trusted
+    )
 
 
 def report(error: Exception) -> int:
@@ -268,9 +305,24 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as error:
-        from story.errors import StoryError
-
-        if isinstance(error, StoryError):
+        if is_user_error(error):
             return report(error)
         raise
     return 0
+
+
+# Errors that are the writer's to fix, by module: checked only for modules already imported, so
+# that reporting an error never imports torch.
+USER_ERRORS = {
+    "story.errors": "StoryError",
+    "engine.loading": "ModelError",
+    "engine.settings": "SettingsError",
+    "tui.generate_command": "GenerateError",
+}
+
+
+def is_user_error(error: Exception) -> bool:
+    return any(
+        module in sys.modules and isinstance(error, getattr(sys.modules[module], name))
+        for module, name in USER_ERRORS.items()
+    )

@@ -1,0 +1,73 @@
+"""Shared pieces for engine tests: tiny model folders, a plain Hugging Face reference, and a
+scripted backend that plays fixed tokens (for exact text edge cases of the generate loop)."""
+
+import torch
+
+from engine.events import FinishEvent, TokenEvent
+from engine.generate import generate
+
+
+def run(backend, context, branches, settings, **kwargs):
+    """(token events, finish events by branch)."""
+    tokens, finished = [], {}
+    for event in generate(backend, context, branches, settings, **kwargs):
+        if isinstance(event, TokenEvent):
+            tokens.append(event)
+        else:
+            assert isinstance(event, FinishEvent) and event.branch not in finished
+            finished[event.branch] = event
+    assert sorted(finished) == list(range(branches))
+    return tokens, finished
+
+
+def deltas_of(tokens, finished, branch):
+    return "".join(e.delta for e in tokens if e.branch == branch) + finished[branch].delta
+
+
+def reference_greedy(model, ids, max_new_tokens):
+    """What Hugging Face's own generate() gives, without the end-of-text token."""
+    prompt = torch.tensor([ids])
+    with torch.inference_mode():
+        output = model.generate(
+            prompt, attention_mask=torch.ones_like(prompt), do_sample=False,
+            max_new_tokens=max_new_tokens, pad_token_id=model.config.eos_token_id,
+        )  # fmt: skip
+    new = output[0, len(ids) :].tolist()
+    return new[:-1] if new and new[-1] == model.config.eos_token_id else new
+
+
+class ScriptedBackend:
+    """Plays fixed token sequences, one per branch, by making them overwhelmingly likely."""
+
+    def __init__(self, tokenizer, scripts, eos_ids=None):
+        self.tokenizer = tokenizer
+        self.device = torch.device("cpu")
+        self.window = None
+        self.vocab_size = len(tokenizer)
+        self.eos_ids = eos_ids if eos_ids is not None else {tokenizer.eos_token_id}
+        self.scripts = scripts
+        self.step = 0
+        self.prefilled = []
+
+    def logits(self, step, rows):
+        logits = torch.zeros(rows, self.vocab_size)
+        for row in range(rows):
+            script = self.scripts[row % len(self.scripts)]
+            token = script[step] if step < len(script) else self.tokenizer.eos_token_id
+            logits[row, token] = 50.0
+        return logits
+
+    def prefill(self, ids):
+        self.prefilled.append(list(ids))
+        self.step = 0
+        return self.logits(0, 1)[0]
+
+    def start_branches(self, count, max_new_tokens):
+        self.count = count
+
+    def decode(self, tokens):
+        self.step += 1
+        return self.logits(self.step, tokens.shape[0])
+
+    def end_branches(self):
+        pass

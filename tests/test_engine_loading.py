@@ -1,0 +1,92 @@
+"""Loading models: local folders and hub ids, offline, safe by default, clear errors."""
+
+import json
+
+import pytest
+import torch
+from transformers import DistilBertConfig, DistilBertModel
+
+from engine.loading import ModelError, load_model, pick_device, pick_dtype
+from tests.tiny_models import byte_level_tokenizer, save_tiny_model
+
+
+@pytest.fixture(scope="module")
+def gpt2_folder(tmp_path_factory):
+    return save_tiny_model(tmp_path_factory.mktemp("gpt2"), "gpt2")
+
+
+def test_a_folder_loads_with_progress_and_defaults(gpt2_folder):
+    stages = []
+    model = load_model(str(gpt2_folder), progress=stages.append)
+    assert stages == ["tokenizer", "weights", "device", "ready"]
+    assert model.device.type == "cpu" and model.dtype == torch.float32
+    assert model.window == 256 and model.model_id == str(gpt2_folder)
+    assert model.eos_ids == {model.tokenizer.eos_token_id}
+
+
+def test_device_and_dtype_choices():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_dtype(torch.device("cpu")) == torch.float32
+    assert pick_dtype(torch.device("cpu"), "bfloat16") == torch.bfloat16
+    if not torch.cuda.is_available():
+        with pytest.raises(ModelError, match="no CUDA GPU"):
+            pick_device("cuda")
+        assert pick_device().type in ("cpu", "mps")
+    with pytest.raises(ModelError, match="unknown dtype"):
+        pick_dtype(torch.device("cpu"), "float8")
+
+
+def test_a_dtype_override_is_honoured(gpt2_folder):
+    model = load_model(str(gpt2_folder), dtype="bfloat16")
+    assert model.dtype == torch.bfloat16
+
+
+def test_missing_and_empty_folders(tmp_path):
+    with pytest.raises(ModelError, match="is not a folder"):
+        load_model(str(tmp_path / "nowhere"))
+    with pytest.raises(ModelError, match="no config.json"):
+        load_model(str(tmp_path))
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
+    with pytest.raises(ModelError, match=r"has no model weights \(model.safetensors\)"):
+        load_model(str(tmp_path))
+
+
+def test_pickle_weights_need_permission(tmp_path):
+    folder = save_tiny_model(tmp_path / "m", "gpt2")
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(folder)
+    (folder / "model.safetensors").unlink()
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    with pytest.raises(ModelError, match="only pickle weights"):
+        load_model(str(folder))
+    assert load_model(str(folder), allow_pickle=True).vocab_size == model.config.vocab_size
+
+
+def test_a_model_that_is_not_causal_is_refused(tmp_path):
+    folder = tmp_path / "distilbert"
+    config = DistilBertConfig(vocab_size=100, dim=32, n_layers=1, n_heads=2, hidden_dim=64)
+    DistilBertModel(config).save_pretrained(folder)
+    byte_level_tokenizer().save_pretrained(folder)
+    with pytest.raises(ModelError, match="not a causal language model"):
+        load_model(str(folder))
+
+
+def test_remote_code_is_not_run_unless_asked(tmp_path):
+    folder = save_tiny_model(tmp_path / "m", "gpt2")
+    config = json.loads((folder / "config.json").read_text())
+    config.update(model_type="sneaky", auto_map={"AutoModelForCausalLM": "sneaky.Model"})
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / "sneaky.py").write_text("raise SystemExit('remote code ran')\n")
+    with pytest.raises(ModelError):
+        load_model(str(folder))
+
+
+def test_a_hub_id_not_in_the_cache_while_offline(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(ModelError) as caught:
+        load_model("someone/not-downloaded-model")
+    message = str(caught.value)
+    assert "not in the local Hugging Face cache" in message and "HF_HUB_OFFLINE=1" in message
+    assert "hf download someone/not-downloaded-model" in message and "\n" not in message

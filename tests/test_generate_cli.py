@@ -1,0 +1,89 @@
+"""`taletree generate` as a real process on a tiny model folder."""
+
+import json
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.tiny_models import save_tiny_model
+
+
+@pytest.fixture(scope="module")
+def model_folder(tmp_path_factory):
+    return str(save_tiny_model(tmp_path_factory.mktemp("model"), "gpt2"))
+
+
+def generate(*args, **kwargs):
+    return run_cli("generate", *args, **kwargs)
+
+
+def test_json_samples_and_seeds_that_do_not_depend_on_the_batch_size(model_folder):
+    common = ["--model", model_folder, "--prompt", "The lamp", "-n", "4", "--max-new-tokens",
+              "12", "--seed", "9", "--json"]  # fmt: skip
+    one_by_one = generate(*common, "--batch-size", "1")
+    at_once = generate(*common, "--batch-size", "4")
+    assert one_by_one.returncode == 0, one_by_one.stderr
+    records = [json.loads(line) for line in one_by_one.stdout.splitlines()]
+    assert [r["sample"] for r in records] == [0, 1, 2, 3]
+    assert all(r["text"].startswith("The lamp") for r in records)
+    assert all(r["tokens"] == 12 and r["finish_reason"] == "length" for r in records)
+    assert len({r["seed"] for r in records}) == 4
+    assert at_once.stdout == one_by_one.stdout
+
+
+def test_plain_output_separates_samples_and_can_leave_out_the_prompt(model_folder):
+    result = generate("--model", model_folder, "--prompt", "Rain", "-n", "2", "--batch-size",
+                      "2", "--max-new-tokens", "8", "--no-include-prefix", "--seed", "1")  # fmt: skip
+    samples = result.stdout.rstrip("\n").split("\n====================\n")
+    assert len(samples) == 2 and not samples[0].startswith("Rain")
+
+
+def test_truncate_and_prompt_file(model_folder, tmp_path):
+    prompt = tmp_path / "prompt.txt"
+    prompt.write_text("The keeper", encoding="utf-8")
+    first = generate("--model", model_folder, "--prompt-file", str(prompt), "--max-new-tokens",
+                     "30", "--seed", "3", "--json", "--no-include-prefix")  # fmt: skip
+    text = json.loads(first.stdout)["text"]
+    cut = text[len(text) // 2 : len(text) // 2 + 2]
+    truncated = generate("--model", model_folder, "--prompt-file", str(prompt),
+                         "--max-new-tokens", "30", "--seed", "3", "--json",
+                         "--no-include-prefix", "--truncate", cut)  # fmt: skip
+    record = json.loads(truncated.stdout)
+    assert record["finish_reason"] == "stop_string"
+    assert record["text"] == text[: text.index(cut)]
+
+
+def test_to_file_with_a_progress_bar(model_folder, tmp_path):
+    target = tmp_path / "samples.txt"
+    result = generate("--model", model_folder, "-n", "3", "--batch-size", "2",
+                      "--max-new-tokens", "6", "--to-file", str(target), "--seed", "2")  # fmt: skip
+    assert result.returncode == 0 and result.stdout == ""
+    assert "3/3 samples" in result.stderr and "tok/s" in result.stderr
+    assert target.read_text(encoding="utf-8").count("====================") == 2
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--model", "/no/such/model"], "is not a folder"),
+        (["--model", "{tmp}"], "no config.json"),
+        (["--model", "{model}", "-n", "0"], "1 or more"),
+        (["--model", "{model}", "--top-p", "2"], "top_p must be"),
+        (["--model", "{model}", "--genre", "horror"], "no genre token <horror>"),
+        (["--model", "{model}", "--prompt-file", "{tmp}/missing.txt"], "can't be read"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(model_folder, tmp_path, arguments, message):
+    filled = [a.format(tmp=tmp_path, model=model_folder) for a in arguments]
+    result = generate(*filled)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_no_model_and_no_demo_model_yet_says_what_to_do():
+    from tui.config import DEMO_MODEL
+
+    if DEMO_MODEL.exists():
+        pytest.skip("the demo model is built")
+    result = generate("--prompt", "x")
+    assert result.returncode == 2 and "make demo-model" in result.stderr

@@ -1,0 +1,71 @@
+"""Tiny real models for engine tests: built from configs, random weights, saved as folders
+the engine loads like any other model. Nothing is downloaded."""
+
+from pathlib import Path
+
+import torch
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import (
+    GPT2Config,
+    GPT2LMHeadModel,
+    GPTNeoXConfig,
+    GPTNeoXForCausalLM,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedTokenizerFast,
+)
+
+TRAINING_TEXT = [
+    "The keeper climbed the stairs of the lighthouse. The lamp was cold, and the sea was loud.",
+    "She opened the door. Nobody was there! Only the wind, and a letter on the floor.",
+    "Rain fell on the harbour; the boats knocked together like old friends arguing.",
+    "Café, naïve, jalapeño — and a dragon 🐉 that spoke 日本語 and 中文 at dawn.",
+] * 20
+END = "<|end|>"
+
+
+def byte_level_tokenizer(vocab_size: int = 400) -> PreTrainedTokenizerFast:
+    """A byte-level BPE tokenizer: every string round-trips, emoji and CJK included."""
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[END],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(TRAINING_TEXT, trainer)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=END, bos_token=END)
+
+
+def config_for(kind: str, vocab: int, window: int, eos: int):
+    common = {"vocab_size": vocab, "bos_token_id": eos, "eos_token_id": eos,
+              "tie_word_embeddings": False}  # fmt: skip
+    if kind == "gpt2":
+        return GPT2Config(n_positions=window, n_embd=64, n_layer=2, n_head=4, **common)
+    if kind == "llama":
+        return LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                           num_attention_heads=4, num_key_value_heads=2,
+                           max_position_embeddings=window, **common)  # fmt: skip
+    if kind == "neox":
+        return GPTNeoXConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                             num_attention_heads=4, max_position_embeddings=window,
+                             rotary_pct=0.5, **common)  # fmt: skip
+    raise ValueError(kind)
+
+
+def save_tiny_model(folder: Path, kind: str = "gpt2", window: int = 256, seed: int = 0) -> Path:
+    tokenizer = byte_level_tokenizer()
+    config = config_for(kind, len(tokenizer), window, tokenizer.eos_token_id)
+    torch.manual_seed(seed)
+    model_class = {"gpt2": GPT2LMHeadModel, "llama": LlamaForCausalLM, "neox": GPTNeoXForCausalLM}
+    model = model_class[kind](config)
+    # Random weights give nearly flat distributions; sharpen them so greedy choices are clear
+    # (float rounding can't flip them) while sampling still varies.
+    with torch.no_grad():
+        model.get_output_embeddings().weight.mul_(8)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -1,0 +1,208 @@
+"""`taletree generate`: samples from a model, like gpt-2-simple's generate.
+
+N samples are made B at a time (B branches of one request share the prompt's cache). On a
+terminal, samples stream as they are written: the first of a batch live, the others as soon as
+their turn comes. Each sample's seed comes from --seed and its number alone, so the same seed
+gives the same samples whatever the batch size.
+"""
+
+import argparse
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+SEPARATOR = "=" * 20
+
+
+class GenerateError(Exception):
+    pass
+
+
+def sampling_settings(args: argparse.Namespace, defaults: dict[str, Any]):
+    from engine.settings import SamplingSettings
+
+    chosen = dict(defaults)
+    for name in ("max_new_tokens", "temperature", "top_k", "top_p", "min_p", "repetition_penalty"):
+        value = getattr(args, name)
+        if value is not None:
+            chosen[name] = value
+    chosen.setdefault("max_new_tokens", 200)
+    if args.truncate:
+        chosen["stop_strings"] = (args.truncate,)
+    return SamplingSettings(**chosen)
+
+
+def prompt_of(args: argparse.Namespace) -> str:
+    if args.prompt_file:
+        try:
+            return Path(args.prompt_file).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise GenerateError(
+                f"{args.prompt_file} can't be read as UTF-8 text ({error})"
+            ) from error
+    return args.prompt or ""
+
+
+def context_ids(model: Any, prompt: str, genre: str | None) -> list[int]:
+    """The prompt's tokens, after the model's genre token when a genre is asked for."""
+    tokenizer = model.tokenizer
+    ids = tokenizer.encode(prompt, add_special_tokens=False)
+    if genre is None:
+        return ids
+    vocabulary = tokenizer.get_vocab()
+    token = f"<{genre}>"
+    if token not in vocabulary:
+        known = sorted(t for t in tokenizer.all_special_tokens if t[1:-1].isalpha() and t[0] == "<")
+        hint = f"it knows {', '.join(known)}" if known else "it has no genre tokens"
+        raise GenerateError(f"the model has no genre token {token}: {hint}")
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    return [*bos, vocabulary[token], *ids]
+
+
+class Printer:
+    """Shows samples in order while their branches grow side by side."""
+
+    def __init__(self, out: TextIO, live: bool, include: str, as_json: bool, safe):
+        self.out, self.live, self.include, self.as_json, self.safe = (
+            out,
+            live,
+            include,
+            as_json,
+            safe,
+        )
+        self.number = 0  # samples printed so far
+
+    def start_batch(self, count: int) -> None:
+        self.buffers = [""] * count
+        self.done: dict[int, Any] = {}
+        self.showing = 0  # the branch being shown live
+        self.shown = 0  # characters of it already written
+        if self.live and not self.as_json:
+            self.begin_sample()
+
+    def begin_sample(self) -> None:
+        if self.number + self.showing > 0:
+            self.out.write(f"\n{SEPARATOR}\n")
+        self.out.write(self.safe(self.include))
+
+    def delta(self, branch: int, text: str) -> None:
+        self.buffers[branch] += text
+        if self.live and not self.as_json and branch == self.showing:
+            self.flush_live()
+
+    def flush_live(self) -> None:
+        text = self.buffers[self.showing]
+        self.out.write(self.safe(text[self.shown :]))
+        self.out.flush()
+        self.shown = len(text)
+
+    def finish(self, event: Any) -> None:
+        self.done[event.branch] = event
+        self.buffers[event.branch] = event.text
+        while self.showing in self.done:
+            self.emit(self.done[self.showing])
+            self.showing += 1
+            self.shown = 0
+            if self.live and not self.as_json and self.showing < len(self.buffers):
+                self.begin_sample()
+                self.flush_live()
+
+    def emit(self, event: Any) -> None:
+        number = self.number + event.branch
+        if self.as_json:
+            record = {
+                "sample": number,
+                "text": self.include + event.text,
+                "tokens": len(event.token_ids),
+                "finish_reason": event.reason,
+                "seed": event.seed,
+            }
+            self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        elif self.live:
+            self.flush_live()
+        else:
+            if number > 0:
+                self.out.write(f"\n{SEPARATOR}\n")
+            self.out.write(self.include + event.text)
+        self.out.flush()
+
+    def end_batch(self) -> None:
+        self.number += len(self.buffers)
+
+
+def progress_line(done: int, total: int, tokens: int, started: float) -> str:
+    elapsed = max(time.perf_counter() - started, 1e-9)
+    width = 24
+    filled = int(width * done / total)
+    rate = tokens / elapsed
+    left = elapsed / done * (total - done) if done else 0.0
+    return (
+        f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} samples  "
+        f"{rate:.1f} tok/s  {left:.0f}s left "
+    )
+
+
+def run_generate(args: argparse.Namespace) -> None:
+    from engine.events import FinishEvent
+    from engine.generate import generate
+    from engine.loading import load_model
+    from engine.sampling import branch_seeds
+    from tui.config import DEMO_MODEL
+    from tui.terminal_text import safe_prose
+
+    name = args.model or str(DEMO_MODEL)
+    if args.model is None and not DEMO_MODEL.exists():
+        raise GenerateError(
+            "no --model given and the bundled demo model isn't built yet: pass --model "
+            "(a model folder or a cached hub id), or build it with `make demo-model`"
+        )
+    prompt = prompt_of(args)
+    model = load_model(
+        name,
+        device=args.device,
+        dtype=args.dtype,
+        allow_pickle=args.allow_pickle,
+        trust_remote_code=args.trust_remote_code,
+    )
+    settings = sampling_settings(args, model.generation_defaults())
+    ids = context_ids(model, prompt, args.genre)
+    seeds = branch_seeds(args.seed if args.seed is not None else secrets.randbits(63), args.n)
+
+    to_file = args.to_file is not None
+    out: TextIO = sys.stdout
+    if to_file:
+        import io
+
+        out = io.StringIO()
+    live = not to_file and sys.stdout.isatty()
+    safe = safe_prose if live else (lambda text: text)
+    include = prompt if args.include_prefix else ""
+    printer = Printer(out, live=live, include=include, as_json=args.json, safe=safe)
+    started, tokens, done = time.perf_counter(), 0, 0
+    for first in range(0, args.n, args.batch_size):
+        batch = seeds[first : first + args.batch_size]
+        printer.start_batch(len(batch))
+        for event in generate(model, ids, len(batch), settings, seeds=batch):
+            if isinstance(event, FinishEvent):
+                if event.delta:
+                    printer.delta(event.branch, event.delta)
+                printer.finish(event)
+                tokens += len(event.token_ids)
+                done += 1
+                if to_file:
+                    sys.stderr.write(progress_line(done, args.n, tokens, started))
+                    sys.stderr.flush()
+            else:
+                printer.delta(event.branch, event.delta)
+        printer.end_batch()
+    if not args.json and not to_file:
+        out.write("\n")
+    if to_file:
+        from tui.cli import write_atomically
+
+        text = out.getvalue()  # type: ignore[attr-defined]
+        write_atomically(Path(args.to_file), text if text.endswith("\n") else text + "\n")
+        sys.stderr.write(f"\nwrote {args.n} samples to {args.to_file}\n")
