@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # the `torch` dependency in pyproject.toml is already met and pip never pulls the CUDA packages.
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test lint format bench-store clean
+.PHONY: run test lint format bench-store bench-engine clean
 
 run: $(VENV)/.installed
 	$(BIN)/taletree
@@ -27,6 +27,9 @@ format: $(VENV)/.installed-dev
 
 bench-store: $(VENV)/.installed
 	$(BIN)/python -m bench.store
+
+bench-engine: $(VENV)/.installed
+	$(BIN)/python -m bench.engine --json
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
