@@ -44,7 +44,7 @@ def test_a_dtype_override_is_honoured(gpt2_folder):
 def test_missing_and_empty_folders(tmp_path):
     with pytest.raises(ModelError, match="is not a folder"):
         load_model(str(tmp_path / "nowhere"))
-    with pytest.raises(ModelError, match="no config.json"):
+    with pytest.raises(ModelError, match=r"no config\.json"):
         load_model(str(tmp_path))
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
     with pytest.raises(ModelError, match=r"has no model weights \(model.safetensors\)"):

@@ -33,7 +33,8 @@ def test_json_samples_and_seeds_that_do_not_depend_on_the_batch_size(model_folde
 
 def test_plain_output_separates_samples_and_can_leave_out_the_prompt(model_folder):
     result = generate("--model", model_folder, "--prompt", "Rain", "-n", "2", "--batch-size",
-                      "2", "--max-new-tokens", "8", "--no-include-prefix", "--seed", "1")  # fmt: skip
+                      "2", "--max-new-tokens", "8", "--no-include-prefix",
+                      "--seed", "1")  # fmt: skip
     samples = result.stdout.rstrip("\n").split("\n====================\n")
     assert len(samples) == 2 and not samples[0].startswith("Rain")
 
