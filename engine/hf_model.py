@@ -49,6 +49,12 @@ class HFModel:
         self.position = 0  # where the branches' next token goes
         self.eos_ids = end_of_text_ids(model, tokenizer)
 
+    def generation_defaults(self) -> dict[str, Any]:
+        """The sampling settings the model's authors chose (generation_config.json), if any."""
+        chosen = self.model.generation_config.to_diff_dict()
+        names = ("temperature", "top_k", "top_p", "min_p", "repetition_penalty", "max_new_tokens")
+        return {name: chosen[name] for name in names if chosen.get(name) is not None}
+
     def forward(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Logits of the last position of each row, in float32."""
         token = ACTIVE_CACHE.set(self.cache)

@@ -81,8 +81,13 @@ def load_model(
 ) -> HFModel:
     """Load a model folder or a cached hub id, reporting each stage to `progress`."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     import engine.kv_cache  # noqa: F401  (registers the shared-prefix attention)
+
+    # Progress goes through `progress`; Hugging Face's own bars and notices would garble a UI.
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
 
     report = progress or (lambda stage: None)
     target = pick_device(device)

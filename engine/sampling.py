@@ -80,7 +80,7 @@ def top_p_threshold(logits: torch.Tensor, top_p: float) -> torch.Tensor:
 
 
 def kept_minimum(values: torch.Tensor, probs: torch.Tensor, top_p: float) -> torch.Tensor:
-    keep = (probs.cumsum(dim=-1) - probs) <= top_p  # a prefix of each sorted row
+    keep = (probs.cumsum(dim=-1) - probs) < top_p  # a prefix of each sorted row
     return values.masked_fill(~keep, float("inf")).min(dim=-1, keepdim=True).values
 
 

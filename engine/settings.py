@@ -19,7 +19,9 @@ class SamplingSettings:
     min_p: float = 0.0  # 0 = off
     repetition_penalty: float = 1.0  # 1 = off
     stop_mode: str = "tokens"  # tokens (the budget only), sentence, paragraph
-    stop_strings: tuple[str, ...] = ()
+    stop_strings: tuple[str, ...] = ()  # the text ends just before the first one
+    # Every token whose text contains one of these is never chosen. A word the tokenizer
+    # splits into pieces is banned by banning its pieces (banned_tokens).
     banned_strings: tuple[str, ...] = ()
     banned_tokens: tuple[int, ...] = ()
     ban_end_of_text: bool = False  # so a story can't simply stop
