@@ -8,6 +8,7 @@ import torch
 
 from engine.cpu_matmul import can_pack, pack_linear_layers
 from engine.kv_cache import ACTIVE_CACHE, StoryCache
+from engine.scoring import windowed_logprobs
 
 PREFILL_CHUNK = 512  # tokens per forward pass while prefilling: bounds activation memory
 
@@ -108,3 +109,13 @@ class HFModel:
 
     def end_branches(self) -> None:
         self.cache.end_branches()
+
+    @torch.inference_mode()
+    def token_logprobs(self, ids: Sequence[int]) -> torch.Tensor:
+        """log p(ids[i] | ids[:i]) for i = 1 … len - 1."""
+
+        def logits_of(piece: list[int]) -> torch.Tensor:
+            tensor = torch.tensor([piece], device=self.device)
+            return self.model(input_ids=tensor, use_cache=False).logits[0].float()
+
+        return windowed_logprobs(logits_of, ids, self.window, self.device)

@@ -1,6 +1,7 @@
 """Loading a causal language model from a local folder or a Hugging Face hub id, offline-first
 and safe by default: safetensors only, no remote code."""
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import torch
 
 from engine.hf_model import HFModel
+from engine.lstm import LSTMLanguageModel, LSTMModel, is_lstm_folder
 
 Progress = Callable[[str], None]
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -70,6 +72,32 @@ def check_folder(folder: Path, allow_pickle: bool) -> None:
     raise ModelError(f"{folder} has no model weights (model.safetensors)")
 
 
+def saved_generation_defaults(folder: Path) -> dict:
+    try:
+        saved = json.loads((folder / "generation_config.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    names = ("temperature", "top_k", "top_p", "min_p", "repetition_penalty", "max_new_tokens")
+    return {name: saved[name] for name in names if saved.get(name) is not None}
+
+
+def load_lstm(folder: Path, name: str, device: torch.device, dtype: torch.dtype,
+              report: Progress) -> LSTMModel:  # fmt: skip
+    from transformers import AutoTokenizer
+
+    report("tokenizer")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        report("weights")
+        model = LSTMLanguageModel.load(folder).to(dtype=dtype)
+    except (OSError, ValueError, RuntimeError, TypeError) as error:
+        raise ModelError(f"{name} can't be loaded: {first_line(error)}") from error
+    report("device")
+    backend = LSTMModel(model, tokenizer, name, device, saved_generation_defaults(folder))
+    report("ready")
+    return backend
+
+
 def load_model(
     name: str,
     *,
@@ -78,7 +106,7 @@ def load_model(
     allow_pickle: bool = False,
     trust_remote_code: bool = False,
     progress: Progress | None = None,
-) -> HFModel:
+) -> HFModel | LSTMModel:
     """Load a model folder or a cached hub id, reporting each stage to `progress`."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -96,6 +124,8 @@ def load_model(
     is_local = local.exists() or name.startswith((".", "/", "~"))
     if is_local:
         check_folder(local, allow_pickle)
+        if is_lstm_folder(local):
+            return load_lstm(local, name, target, torch_dtype, report)
         source = str(local)
     else:
         source = name

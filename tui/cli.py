@@ -187,6 +187,18 @@ def cmd_generate(args: argparse.Namespace) -> None:
     run_generate(args)
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from tui.train_command import run_train
+
+    return run_train(args)
+
+
+def cmd_eval(args: argparse.Namespace) -> None:
+    from tui.train_command import run_eval
+
+    run_eval(args)
+
+
 def cmd_default(args: argparse.Namespace) -> None:
     """Bare `taletree`: the library of stories (the full-screen app will open here)."""
     cmd_list(args)
@@ -252,7 +264,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("story", metavar="STORY", help="story id or exact title")
     p.add_argument("--yes", action="store_true", help="don't ask for confirmation")
     add_generate(command("generate", cmd_generate, "write samples from a model to the terminal"))
+    add_train(command("train", cmd_train, "train a GPT-2 or an LSTM on a corpus or your stories"))
+    p = command("eval", cmd_eval, "a model's held-out bits per character and perplexity")
+    p.add_argument("model", metavar="MODEL", help="model folder or cached hub id")
+    add_corpus_options(p)
+    p.add_argument("--all", action="store_true", help="score every story, not the held-out ones")
+    p.add_argument("--device")
+    p.add_argument("--json", action="store_true")
     return parser
+
+
+def add_corpus_options(p: argparse.ArgumentParser, optional: bool = False) -> None:
+    p.add_argument("corpus", metavar="CORPUS", nargs="?" if optional else None,
+                   help="text file (stories separated by blank lines) or CSV")  # fmt: skip
+    p.add_argument("--line-by-line", action="store_true", help="one story per line")
+    p.add_argument("--column", metavar="C", help="the CSV column holding the stories")
+    p.add_argument("--genre-column", metavar="G", help="the CSV column holding their genres")
+
+
+def add_train(p: argparse.ArgumentParser) -> None:
+    add_corpus_options(p, optional=True)
+    p.add_argument("--from-db", action="store_true", help="train on your stories in the database")
+    p.add_argument("--include-model-text", action="store_true",
+                   help="with --from-db: keep model-written text too")  # fmt: skip
+    p.add_argument("--out", required=True, metavar="DIR", help="the model folder to write")
+    p.add_argument("--arch", choices=["gpt2", "lstm"], default="gpt2")
+    p.add_argument("--level", choices=["word", "char"], default="word", help="LSTM tokens")
+    p.add_argument("--from", dest="from_model", metavar="MODEL",
+                   help="fine-tune this causal model folder instead of starting anew")  # fmt: skip
+    for name, kind in (("layers", int), ("heads", int), ("width", int), ("context", int),
+                       ("embedding", int), ("hidden", int), ("lstm-layers", int),
+                       ("dropout", float), ("vocab-size", int), ("batch-size", int),
+                       ("learning-rate", float), ("steps", int), ("epochs", float),
+                       ("minutes", float), ("checkpoint-every", int), ("seed", int)):  # fmt: skip
+        p.add_argument(f"--{name}", type=kind)
+    p.add_argument("--device")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
 
 
 def add_generate(p: argparse.ArgumentParser) -> None:
@@ -294,7 +342,7 @@ def report(error: Exception) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        code = args.run(args)
     except CommandError as error:
         return report(error)
     except KeyboardInterrupt:
@@ -308,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         if is_user_error(error):
             return report(error)
         raise
-    return 0
+    return code or 0
 
 
 # Errors that are the writer's to fix, by module: checked only for modules already imported, so
@@ -318,6 +366,7 @@ USER_ERRORS = {
     "engine.loading": "ModelError",
     "engine.settings": "SettingsError",
     "tui.generate_command": "GenerateError",
+    "engine.training.data": "TrainingError",
 }
 
 

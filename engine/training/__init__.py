@@ -1,0 +1,1 @@
+"""Training language models on a corpus: the demo corpus, tokenizers, GPT-2 and LSTM."""

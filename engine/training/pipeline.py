@@ -1,0 +1,65 @@
+"""From a corpus to a finished model folder: train, choose generation defaults by trying them,
+write samples per genre and the model card, then move the folder into place."""
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.settings import SamplingSettings
+from engine.training.data import Story
+from engine.training.genres import genre_vocabulary
+from engine.training.model_card import write_model_card
+from engine.training.trainer import Progress, Trainer, TrainResult, TrainSettings
+from engine.training.tuning import best, room, try_settings, write_samples
+
+SAMPLES_PER_GENRE = 2
+
+
+def train(
+    stories: list[Story],
+    out: Path,
+    settings: TrainSettings,
+    *,
+    corpus_name: str,
+    from_model: str | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: Callable[[Progress], None] | None = None,
+    stage: Callable[[str], None] | None = None,
+) -> TrainResult:
+    from engine.loading import load_model
+
+    say = stage or (lambda text: None)
+    trainer = Trainer(stories, out, settings, from_model=from_model, resume=resume,
+                      overwrite=overwrite, progress=progress)  # fmt: skip
+    result = trainer.run()
+    staging = out.with_name(f".{out.name}.staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        trainer.save(staging, {})
+        say("choosing generation defaults")
+        backend = load_model(str(staging), device=settings.device)
+        genres = sorted({s.genre for s in stories if s.genre})
+        trials = try_settings(backend, genres, genre_vocabulary(trainer.training))
+        chosen = best(trials)
+        write_defaults(staging, chosen.settings)
+        say("writing samples")
+        samples = write_samples(backend, genres or [None],
+                                SamplingSettings(max_new_tokens=room(backend, 120),
+                                                 **chosen.settings),
+                                SAMPLES_PER_GENRE, seed=7)  # fmt: skip
+        write_model_card(staging, trainer=trainer, result=result, corpus_name=corpus_name,
+                         trials=trials, chosen=chosen, samples=samples)  # fmt: skip
+        trainer.finish(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return result
+
+
+def write_defaults(folder: Path, defaults: dict) -> None:
+    """Merge the chosen sampling settings into the folder's generation_config.json."""
+    path = folder / "generation_config.json"
+    saved = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps({**saved, **defaults, "do_sample": True}, indent=2) + "\n")

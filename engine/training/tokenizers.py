@@ -1,0 +1,79 @@
+"""Tokenizers trained on the corpus: byte-level BPE for GPT-2 (every string round-trips), and
+word or character vocabularies for the LSTMs. Each has <BOS>, <EOS> and one token per genre,
+and is saved as a fast tokenizer that AutoTokenizer loads."""
+
+import re
+from collections import Counter
+
+from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+from engine.training.data import BOS, EOS, Story, genre_token
+
+UNKNOWN = "<unk>"
+# Words, single punctuation marks and runs of spaces are each a token of the word vocabulary;
+# decoding joins them as they are, so text round-trips except for words never seen.
+WORD_PIECES = r"\w+|\s+|[^\w\s]"
+
+
+def special_tokens(genres: list[str]) -> list[str]:
+    return [EOS, BOS, *(genre_token(g) for g in genres)]
+
+
+def wrap(core: Tokenizer, genres: list[str], unknown: str | None = None) -> PreTrainedTokenizerFast:
+    return PreTrainedTokenizerFast(
+        tokenizer_object=core,
+        bos_token=BOS,
+        eos_token=EOS,
+        unk_token=unknown,
+        additional_special_tokens=[genre_token(g) for g in genres],
+    )
+
+
+def train_bpe(stories: list[Story], genres: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
+    core = Tokenizer(models.BPE())
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=special_tokens(genres),
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    core.train_from_iterator((s.text for s in stories), trainer)
+    return wrap(core, genres)
+
+
+def train_words(
+    stories: list[Story], genres: list[str], vocab_size: int
+) -> PreTrainedTokenizerFast:
+    counts = Counter(p for s in stories for p in re.findall(WORD_PIECES, s.text))
+    specials = [*special_tokens(genres), UNKNOWN]
+    common = [w for w, _ in counts.most_common(max(0, vocab_size - len(specials)))]
+    vocabulary = {token: i for i, token in enumerate([*specials, *common])}
+    core = Tokenizer(models.WordLevel(vocabulary, unk_token=UNKNOWN))
+    core.pre_tokenizer = pre_tokenizers.Split(Regex(WORD_PIECES), behavior="isolated")
+    core.decoder = decoders.Fuse()
+    return wrap(core, genres, unknown=UNKNOWN)
+
+
+def train_chars(stories: list[Story], genres: list[str]) -> PreTrainedTokenizerFast:
+    characters = sorted({c for s in stories for c in s.text})
+    specials = [*special_tokens(genres), UNKNOWN]
+    vocabulary = {token: i for i, token in enumerate([*specials, *characters])}
+    core = Tokenizer(models.WordLevel(vocabulary, unk_token=UNKNOWN))
+    core.pre_tokenizer = pre_tokenizers.Split(Regex("."), behavior="isolated")
+    core.decoder = decoders.Fuse()
+    return wrap(core, genres, unknown=UNKNOWN)
+
+
+def encode_story(tokenizer: PreTrainedTokenizerFast, story: Story) -> list[int]:
+    """<BOS> <genre> text <EOS>, as the seed article formats its training stories."""
+    prefix = [tokenizer.bos_token_id]
+    if story.genre and genre_token(story.genre) in tokenizer.get_vocab():
+        prefix.append(tokenizer.convert_tokens_to_ids(genre_token(story.genre)))
+    return [
+        *prefix,
+        *tokenizer.encode(story.text, add_special_tokens=False),
+        tokenizer.eos_token_id,
+    ]

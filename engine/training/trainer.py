@@ -1,0 +1,440 @@
+"""Training a small GPT-2 or an LSTM on a corpus: one readable loop in the nanoGPT manner.
+
+    stream  = every training story as <BOS> <genre> text <EOS>, one after another
+    each step: a batch of random windows of the stream, next-token loss, AdamW, clipped
+    every `checkpoint_every` steps and on Ctrl+C: a checkpoint in OUT.training/
+    each epoch: the held-out score
+    at the end: the model folder, written beside OUT and renamed into place when complete
+
+A batch depends only on (seed, step), so a resumed run sees the batches it would have seen.
+"""
+
+import json
+import math
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from engine.lstm import LSTMConfig, LSTMLanguageModel
+from engine.scoring import windowed_logprobs
+from engine.training.data import Story, TrainingError, genre_token, genres_of, split_held_out
+from engine.training.evaluate import Evaluation, evaluate
+from engine.training.tokenizers import BOS, EOS, encode_story, train_bpe, train_chars, train_words
+
+ARCHITECTURES = ("gpt2", "lstm")
+
+
+@dataclass
+class TrainSettings:
+    arch: str = "gpt2"
+    level: str = "word"  # lstm only: word or char
+    # GPT-2
+    layers: int = 4
+    heads: int = 4
+    width: int = 256
+    context: int = 256  # tokens per training window (and GPT-2's window)
+    # LSTM (the seed articles' word model by default)
+    embedding: int = 100
+    hidden: int = 512
+    lstm_layers: int = 3
+    dropout: float = 0.3
+    vocab_size: int = 4096
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    steps: int | None = None
+    epochs: float | None = None
+    minutes: float | None = None
+    checkpoint_every: int = 200
+    seed: int = 0
+    device: str | None = None
+
+    def check(self) -> None:
+        if self.arch not in ARCHITECTURES:
+            raise TrainingError(f"unknown architecture {self.arch!r}: use gpt2 or lstm")
+        if self.level not in ("word", "char"):
+            raise TrainingError(f"unknown level {self.level!r}: use word or char")
+        if self.arch == "gpt2" and self.width % self.heads:
+            raise TrainingError(f"width {self.width} must be a multiple of heads {self.heads}")
+        for name in ("steps", "epochs", "minutes"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise TrainingError(f"--{name} must be above 0")
+
+
+@dataclass
+class Progress:
+    step: int
+    total_steps: int | None
+    loss: float
+    tokens_per_second: float
+    seconds_left: float | None
+    epoch: float
+    evaluation: Evaluation | None = None
+
+
+@dataclass
+class TrainResult:
+    folder: Path
+    steps: int
+    seconds: float
+    evaluation: Evaluation
+    parameters: int
+    losses: list[tuple[int, float]] = field(default_factory=list)
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl+C: a checkpoint was saved; --resume continues from it."""
+
+    def __init__(self, step: int, folder: Path):
+        super().__init__(
+            f"stopped at step {step}: a checkpoint is saved in {folder}; continue with --resume"
+        )
+        self.step, self.folder = step, folder
+
+
+def working_folder(out: Path) -> Path:
+    return out.with_name(out.name + ".training")
+
+
+def build_tokenizer(stories: list[Story], settings: TrainSettings, base_tokenizer=None):
+    genres = genres_of(stories)
+    if base_tokenizer is not None:  # fine-tuning: keep the model's tokenizer, add ours
+        extra = [
+            t for t in (BOS, EOS, *map(genre_token, genres)) if t not in base_tokenizer.get_vocab()
+        ]
+        base_tokenizer.add_special_tokens({"additional_special_tokens": extra})
+        base_tokenizer.bos_token, base_tokenizer.eos_token = BOS, EOS
+        return base_tokenizer
+    if settings.arch == "gpt2":
+        return train_bpe(stories, genres, settings.vocab_size)
+    if settings.level == "char":
+        return train_chars(stories, genres)
+    return train_words(stories, genres, settings.vocab_size)
+
+
+def build_model(settings: TrainSettings, tokenizer, base_model=None) -> nn.Module:
+    torch.manual_seed(settings.seed)
+    if base_model is not None:
+        base_model.resize_token_embeddings(len(tokenizer))
+        base_model.config.bos_token_id = tokenizer.bos_token_id
+        base_model.config.eos_token_id = tokenizer.eos_token_id
+        return base_model
+    if settings.arch == "lstm":
+        return LSTMLanguageModel(
+            LSTMConfig(
+                vocab_size=len(tokenizer),
+                level=settings.level,
+                embedding=settings.embedding,
+                hidden=settings.hidden,
+                layers=settings.lstm_layers,
+                dropout=settings.dropout,
+            )
+        )
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=settings.context,
+        n_embd=settings.width,
+        n_layer=settings.layers,
+        n_head=settings.heads,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    return GPT2LMHeadModel(config)
+
+
+def logits(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
+    if isinstance(model, LSTMLanguageModel):
+        return model(ids)[0]
+    return model(input_ids=ids, use_cache=False).logits
+
+
+def batch(stream: torch.Tensor, settings: TrainSettings, context: int, step: int, device):
+    generator = torch.Generator().manual_seed(settings.seed * 1_000_003 + step)
+    starts = torch.randint(0, len(stream) - context, (settings.batch_size,), generator=generator)
+    rows = torch.stack([stream[s : s + context + 1] for s in starts.tolist()]).to(device)
+    return rows[:, :-1], rows[:, 1:]
+
+
+def learning_rate(settings: TrainSettings, done: float) -> float:
+    """Warm up over the first 5%, then a cosine down to a tenth. `done` runs 0 → 1."""
+    if done < 0.05:
+        return settings.learning_rate * max(done / 0.05, 0.02)
+    return settings.learning_rate * (0.1 + 0.45 * (1 + math.cos(math.pi * min(done, 1.0))))
+
+
+class Trainer:
+    def __init__(
+        self,
+        stories: list[Story],
+        out: Path,
+        settings: TrainSettings,
+        *,
+        from_model: str | None = None,
+        resume: bool = False,
+        overwrite: bool = False,
+        progress: Callable[[Progress], None] | None = None,
+    ):
+        settings.check()
+        self.out, self.work = out, working_folder(out)
+        if out.exists() and not overwrite:
+            raise TrainingError(f"{out} exists: choose another --out, or pass --overwrite")
+        if resume and not (self.work / "checkpoint" / "state.json").is_file():
+            raise TrainingError(f"there is no checkpoint to resume in {self.work}")
+        if not resume and self.work.exists():
+            raise TrainingError(
+                f"{self.work} holds an unfinished run: continue it with --resume, or delete it"
+            )
+        self.settings, self.resume, self.report = settings, resume, progress or (lambda p: None)
+        self.training, self.held_out = split_held_out(stories)
+        self.from_model = from_model
+        from engine.loading import pick_device
+
+        self.device = pick_device(settings.device)
+
+    # ------------------------------------------------------------------ setting up
+    def prepare(self) -> None:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+        base_model = base_tokenizer = None
+        if self.resume:
+            from transformers import AutoTokenizer
+
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.work), local_files_only=True)
+            saved = json.loads((self.work / "checkpoint" / "state.json").read_text())
+            if saved["settings"]["arch"] != self.settings.arch:
+                raise TrainingError(
+                    f"the checkpoint in {self.work} is for {saved['settings']['arch']}, "
+                    f"not {self.settings.arch}"
+                )
+            self.settings = TrainSettings(
+                **{
+                    **saved["settings"],
+                    "device": self.settings.device,
+                    "steps": self.settings.steps or saved["settings"]["steps"],
+                    "minutes": self.settings.minutes,
+                }
+            )
+        elif self.from_model:
+            from engine.loading import ModelError, check_folder
+
+            try:
+                check_folder(Path(self.from_model), allow_pickle=False)
+                from transformers import AutoModelForCausalLM, AutoTokenizer
+
+                base_tokenizer = AutoTokenizer.from_pretrained(
+                    self.from_model, local_files_only=True
+                )
+                base_model = AutoModelForCausalLM.from_pretrained(
+                    self.from_model, local_files_only=True
+                )
+            except (ModelError, OSError, ValueError) as error:
+                raise TrainingError(f"--from {self.from_model}: {error}") from error
+        if not self.resume:
+            self.tokenizer = build_tokenizer(self.training, self.settings, base_tokenizer)
+        self.model = build_model(self.settings, self.tokenizer, base_model).to(self.device)
+        self.window = getattr(getattr(self.model, "config", None), "n_positions", None)
+        stream = [t for s in self.training for t in encode_story(self.tokenizer, s)]
+        if len(stream) < 3:
+            raise TrainingError("the corpus is too small to train on: give more text")
+        self.stream = torch.tensor(stream)
+        self.context = min(self.settings.context, len(stream) - 1, self.window or 10**9)
+        self.steps_per_epoch = max(1, len(stream) // (self.settings.batch_size * self.context))
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(),
+            lr=self.settings.learning_rate,
+            betas=(0.9, 0.95),
+            weight_decay=0.01,
+        )
+        self.step, self.elapsed, self.losses = 0, 0.0, []
+        self.evaluations: list[tuple[int, Evaluation]] = []
+        if self.resume:
+            self.load_checkpoint()
+        else:
+            self.work.mkdir(parents=True)
+            self.tokenizer.save_pretrained(self.work)
+
+    @property
+    def total_steps(self) -> int | None:
+        s = self.settings
+        if s.steps:
+            return s.steps
+        if s.epochs:
+            return max(1, math.ceil(s.epochs * self.steps_per_epoch))
+        return None if s.minutes else self.steps_per_epoch
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self) -> None:
+        from safetensors.torch import save_model
+
+        staging = self.work / "checkpoint.new"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        save_model(self.model, str(staging / "model.safetensors"))
+        torch.save(self.optimizer.state_dict(), staging / "optimizer.pt")
+        state = {
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "losses": self.losses,
+            "evaluations": [[s, asdict(e)] for s, e in self.evaluations],
+            "settings": asdict(self.settings),
+        }
+        (staging / "state.json").write_text(json.dumps(state))
+        final = self.work / "checkpoint"
+        old = self.work / "checkpoint.old"
+        if final.exists():
+            final.rename(old)
+        staging.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def load_checkpoint(self) -> None:
+        from safetensors.torch import load_model
+
+        folder = self.work / "checkpoint"
+        try:
+            state = json.loads((folder / "state.json").read_text())
+            load_model(self.model, str(folder / "model.safetensors"), device=str(self.device))
+            self.optimizer.load_state_dict(torch.load(folder / "optimizer.pt", weights_only=True))
+            self.step, self.elapsed = int(state["step"]), float(state["elapsed"])
+            self.losses = [tuple(x) for x in state["losses"]]
+            self.evaluations = [(s, Evaluation(**e)) for s, e in state["evaluations"]]
+        except Exception as error:
+            raise TrainingError(
+                f"the checkpoint in {folder} is damaged ({str(error).splitlines()[0][:120]}): "
+                f"delete {self.work} to start over"
+            ) from error
+
+    # ------------------------------------------------------------------ the loop
+    def score(self) -> Evaluation:
+        self.model.eval()
+        with torch.inference_mode():
+
+            def logits_of(ids: list[int]) -> torch.Tensor:
+                return logits(self.model, torch.tensor([ids], device=self.device))[0].float()
+
+            result = evaluate(
+                lambda ids: windowed_logprobs(logits_of, ids, self.window, self.device),
+                self.tokenizer,
+                self.held_out,
+            )
+        self.model.train()
+        return result
+
+    def run(self) -> TrainResult:
+        self.prepare()
+        settings, total = self.settings, self.total_steps
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if self.device.type == "cuda"
+            else torch.autocast("cpu", enabled=False)
+        )
+        self.model.train()
+        started = time.perf_counter() - self.elapsed
+        tokens_seen, window_start = 0, time.perf_counter()
+        try:
+            while total is None or self.step < total:
+                self.elapsed = time.perf_counter() - started
+                done = max(
+                    self.step / total if total else 0.0,
+                    self.elapsed / (settings.minutes * 60) if settings.minutes else 0.0,
+                )
+                if settings.minutes and self.elapsed >= settings.minutes * 60:
+                    break
+                for group in self.optimizer.param_groups:
+                    group["lr"] = learning_rate(settings, done)
+                x, y = batch(self.stream, settings, self.context, self.step, self.device)
+                with autocast:
+                    out = logits(self.model, x)
+                loss = nn.functional.cross_entropy(
+                    out.float().reshape(-1, out.shape[-1]), y.reshape(-1)
+                )
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+                self.optimizer.step()
+                self.step += 1
+                tokens_seen += x.numel()
+                value = loss.detach().item()
+                self.losses.append((self.step, round(value, 4)))
+                evaluation = None
+                if self.step % self.steps_per_epoch == 0:
+                    evaluation = self.score()
+                    self.evaluations.append((self.step, evaluation))
+                if self.step % settings.checkpoint_every == 0:
+                    self.elapsed = time.perf_counter() - started
+                    self.save_checkpoint()
+                rate = tokens_seen / max(time.perf_counter() - window_start, 1e-9)
+                self.report(
+                    Progress(
+                        self.step,
+                        total,
+                        value,
+                        rate,
+                        self.seconds_left(total, started),
+                        self.step / self.steps_per_epoch,
+                        evaluation,
+                    )
+                )
+        except KeyboardInterrupt:
+            self.elapsed = time.perf_counter() - started
+            self.save_checkpoint()
+            raise TrainingInterrupted(self.step, self.work) from None
+        self.elapsed = time.perf_counter() - started
+        self.save_checkpoint()  # whatever fails from here on, --resume picks up at the end
+        evaluation = self.score()
+        return TrainResult(
+            self.out,
+            self.step,
+            self.elapsed,
+            evaluation,
+            sum(p.numel() for p in self.model.parameters()),
+            self.losses,
+        )
+
+    def seconds_left(self, total: int | None, started: float) -> float | None:
+        elapsed = time.perf_counter() - started
+        if self.settings.minutes:
+            by_time = self.settings.minutes * 60 - elapsed
+            if not total:
+                return max(by_time, 0.0)
+        if not total or not self.step:
+            return None
+        by_steps = elapsed / self.step * (total - self.step)
+        return min(by_steps, by_time) if self.settings.minutes else by_steps
+
+    # ------------------------------------------------------------------ the result
+    def save(self, folder: Path, defaults: dict[str, Any]) -> None:
+        """The model as a folder the engine (and AutoModelForCausalLM, for GPT-2) loads."""
+        folder.mkdir(parents=True)
+        self.model.eval()
+        if isinstance(self.model, LSTMLanguageModel):
+            self.model.save(folder)
+            (folder / "generation_config.json").write_text(json.dumps(defaults, indent=2) + "\n")
+        else:
+            from transformers import GenerationConfig
+
+            self.model.generation_config = GenerationConfig(
+                do_sample=True,
+                bos_token_id=self.tokenizer.bos_token_id,
+                eos_token_id=self.tokenizer.eos_token_id,
+                **defaults,
+            )
+            self.model.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+
+    def finish(self, staging: Path) -> Path:
+        """Move the finished folder into place and drop the working folder."""
+        if self.out.exists():
+            shutil.rmtree(self.out)
+        staging.rename(self.out)
+        shutil.rmtree(self.work, ignore_errors=True)
+        return self.out

@@ -1,0 +1,118 @@
+"""`taletree train` and `taletree eval`."""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+# The seed articles' LSTM sizes per level; GPT-2 sizes suit a CPU-trained demo model.
+LEVEL_DEFAULTS = {
+    "word": {"embedding": 100, "hidden": 512, "lstm_layers": 3, "dropout": 0.3},
+    "char": {"embedding": 32, "hidden": 128, "lstm_layers": 1, "dropout": 0.0},
+}
+ARCH_DEFAULTS = {"gpt2": {"learning_rate": 1e-3, "context": 256},
+                 "lstm": {"learning_rate": 2e-3, "context": 100}}  # fmt: skip
+
+
+def stories_of(args: argparse.Namespace):
+    from engine.training.data import Story, TrainingError, read_corpus
+
+    if args.from_db:
+        from story.corpus import training_texts
+        from tui.cli import open_store
+
+        with open_store(args) as store:
+            texts = training_texts(store, include_model_text=args.include_model_text)
+        if not texts:
+            raise TrainingError("the database has no story text to train on (model text is "
+                                "left out unless --include-model-text)")  # fmt: skip
+        return [
+            Story(genre.lower() if genre else None, text) for genre, text in texts
+        ], "stories.db"
+    if not args.corpus:
+        raise TrainingError("give a CORPUS file, or --from-db to train on your stories")
+    stories = read_corpus(args.corpus, line_by_line=args.line_by_line, column=args.column,
+                          genre_column=args.genre_column)  # fmt: skip
+    return stories, f"`{Path(args.corpus).name}`"
+
+
+def settings_of(args: argparse.Namespace):
+    from engine.training.trainer import TrainSettings
+
+    chosen = {
+        **ARCH_DEFAULTS[args.arch],
+        **(LEVEL_DEFAULTS[args.level] if args.arch == "lstm" else {}),
+    }
+    names = ("layers", "heads", "width", "context", "embedding", "hidden", "lstm_layers", "dropout",
+             "vocab_size", "batch_size", "learning_rate", "steps", "epochs", "minutes",
+             "checkpoint_every", "seed", "device")  # fmt: skip
+    chosen.update({n: getattr(args, n) for n in names if getattr(args, n) is not None})
+    if not any(chosen.get(n) for n in ("steps", "epochs", "minutes")):
+        chosen["epochs"] = 1
+    return TrainSettings(arch=args.arch, level=args.level, **chosen)
+
+
+class Bar:
+    def __init__(self) -> None:
+        self.last = 0.0
+
+    def __call__(self, p) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.25 and p.evaluation is None and p.step != p.total_steps:
+            return
+        self.last = now
+        width, done = 24, (p.step / p.total_steps if p.total_steps else 0.0)
+        bar = "#" * int(width * done) + "." * (width - int(width * done))
+        left = f"{p.seconds_left / 60:.1f} min left" if p.seconds_left is not None else ""
+        total = f"/{p.total_steps}" if p.total_steps else ""
+        sys.stderr.write(f"\r[{bar}] step {p.step}{total}  loss {p.loss:.3f}  "
+                         f"{p.tokens_per_second:,.0f} tok/s  {left}   ")  # fmt: skip
+        if p.evaluation is not None:
+            sys.stderr.write(f"\n  epoch {p.epoch:.0f}: held-out "
+                             f"{p.evaluation.bits_per_character:.4f} bits/char\n")  # fmt: skip
+        sys.stderr.flush()
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from engine.training.pipeline import train
+    from engine.training.trainer import TrainingInterrupted
+
+    stories, corpus_name = stories_of(args)
+    settings = settings_of(args)
+    out = Path(args.out)
+
+    def stage(text: str) -> None:
+        sys.stderr.write(f"\n{text}…\n")
+
+    try:
+        result = train(stories, out, settings, corpus_name=corpus_name,
+                       from_model=args.from_model, resume=args.resume,
+                       overwrite=args.overwrite, progress=Bar(), stage=stage)  # fmt: skip
+    except TrainingInterrupted as stopped:
+        print(f"\ntaletree: {stopped}", file=sys.stderr)
+        return 130
+    e = result.evaluation
+    print(f"\ntrained {result.steps} steps in {result.seconds / 60:.1f} min: held-out "
+          f"{e.bits_per_character:.4f} bits/char, perplexity {e.perplexity:.3f}; "
+          f"model in {out}")  # fmt: skip
+    return 0
+
+
+def run_eval(args: argparse.Namespace) -> None:
+    import json
+
+    from engine.loading import load_model
+    from engine.training.data import read_corpus, split_held_out
+    from engine.training.evaluate import evaluate
+
+    stories = read_corpus(args.corpus, line_by_line=args.line_by_line, column=args.column,
+                          genre_column=args.genre_column)  # fmt: skip
+    chosen = stories if args.all else split_held_out(stories)[1]
+    model = load_model(args.model, device=args.device)
+    result = evaluate(model.token_logprobs, model.tokenizer, chosen)
+    if args.json:
+        print(json.dumps({"model": args.model, **result.__dict__}))
+    else:
+        print(f"{result.bits_per_character:.4f} bits per character, perplexity "
+              f"{result.perplexity:.3f} per token ({result.stories} stories, "
+              f"{result.tokens} tokens, {result.characters} characters)")  # fmt: skip
