@@ -296,7 +296,8 @@ def add_train(p: argparse.ArgumentParser) -> None:
                        ("embedding", int), ("hidden", int), ("lstm-layers", int),
                        ("dropout", float), ("vocab-size", int), ("batch-size", int),
                        ("learning-rate", float), ("steps", int), ("epochs", float),
-                       ("minutes", float), ("checkpoint-every", int), ("seed", int)):  # fmt: skip
+                       ("minutes", float), ("checkpoint-every", int), ("seed", int),
+                       ("tune-tokens", int)):  # fmt: skip
         p.add_argument(f"--{name}", type=kind)
     p.add_argument("--device")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")

@@ -45,7 +45,7 @@ def settings_of(args: argparse.Namespace):
     }
     names = ("layers", "heads", "width", "context", "embedding", "hidden", "lstm_layers", "dropout",
              "vocab_size", "batch_size", "learning_rate", "steps", "epochs", "minutes",
-             "checkpoint_every", "seed", "device")  # fmt: skip
+             "checkpoint_every", "seed", "device", "tune_tokens")  # fmt: skip
     chosen.update({n: getattr(args, n) for n in names if getattr(args, n) is not None})
     if not any(chosen.get(n) for n in ("steps", "epochs", "minutes")):
         chosen["epochs"] = 1

@@ -6,6 +6,7 @@ the same ones every time.
 """
 
 import csv
+import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ def read_corpus(path: str, *, line_by_line: bool = False, column: str | None = N
 
 
 def read_csv(path: str, raw: str, column: str, genre_column: str | None) -> list[Story]:
-    rows = list(csv.DictReader(raw.splitlines()))
+    rows = list(csv.DictReader(io.StringIO(raw, newline="")))
     header = list(rows[0].keys()) if rows else []
     for wanted in filter(None, (column, genre_column)):
         if wanted not in header:

@@ -41,7 +41,8 @@ def train(
         say("choosing generation defaults")
         backend = load_model(str(staging), device=settings.device)
         genres = sorted({s.genre for s in stories if s.genre})
-        trials = try_settings(backend, genres, genre_vocabulary(trainer.training))
+        trials = try_settings(backend, genres, genre_vocabulary(trainer.training),
+                              max_new_tokens=settings.tune_tokens)  # fmt: skip
         chosen = best(trials)
         write_defaults(staging, chosen.settings)
         say("writing samples")

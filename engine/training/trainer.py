@@ -53,6 +53,7 @@ class TrainSettings:
     checkpoint_every: int = 200
     seed: int = 0
     device: str | None = None
+    tune_tokens: int = 80  # tokens per sample when trying generation settings
 
     def check(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -351,6 +352,8 @@ class Trainer:
                     break
                 for group in self.optimizer.param_groups:
                     group["lr"] = learning_rate(settings, done)
+                # Dropout too depends only on (seed, step): a resumed run repeats the same steps.
+                torch.manual_seed(settings.seed * 1_000_003 + self.step)
                 x, y = batch(self.stream, settings, self.context, self.step, self.device)
                 with autocast:
                     out = logits(self.model, x)

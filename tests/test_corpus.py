@@ -1,0 +1,88 @@
+"""The demo corpus generator, and reading corpora."""
+
+import re
+
+import pytest
+
+from engine.training.corpus import GENRES, format_corpus, generate_corpus
+from engine.training.data import TrainingError, read_corpus, split_held_out
+from engine.training.genres import genre_vocabulary, guess_genre
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return generate_corpus(600, seed=5)
+
+
+def test_the_same_seed_writes_the_same_corpus(corpus):
+    assert generate_corpus(600, seed=5) == corpus
+    assert generate_corpus(600, seed=6) != corpus
+    assert len({text for _, text in corpus}) == len(corpus)  # varied, no repeats
+
+
+def test_stories_have_genres_paragraphs_dialogue_and_recurring_names(corpus):
+    assert {genre for genre, _ in corpus} == set(GENRES)
+    with_dialogue = 0
+    for _, text in corpus:
+        paragraphs = text.split("\n")
+        assert len(paragraphs) >= 5 and all(p.strip() for p in paragraphs)
+        with_dialogue += '"' in text
+        names = re.findall(r"\b[A-Z][a-z]+\b", text)
+        assert max(names.count(n) for n in set(names)) >= 3  # a character who recurs
+    assert with_dialogue / len(corpus) > 0.8
+
+
+def test_genres_differ_enough_to_be_told_apart(corpus):
+    training, held_out = corpus[:500], corpus[500:]
+    from engine.training.data import Story
+
+    vocabulary = genre_vocabulary([Story(g, t) for g, t in training])
+    guessed = [guess_genre(text, vocabulary) == genre for genre, text in held_out]
+    assert sum(guessed) / len(guessed) > 0.95
+
+
+def test_the_full_demo_corpus_is_a_few_megabytes():
+    text = format_corpus(generate_corpus(4000, seed=0))
+    assert 2_000_000 < len(text.encode()) < 6_000_000
+
+
+def test_written_corpus_reads_back_with_its_genre_tags(tmp_path, corpus):
+    path = tmp_path / "corpus.txt"
+    path.write_text(format_corpus(corpus[:40]), encoding="utf-8")
+    stories = read_corpus(str(path))
+    assert [(s.genre, s.text) for s in stories] == corpus[:40]
+    training, held = split_held_out(stories)
+    assert len(held) == 2 and held[0] == stories[19] and len(training) == 38
+    assert split_held_out(stories[:5]) == (stories[:5], stories[:5])  # too few to spare
+
+
+def test_line_by_line_and_csv(tmp_path):
+    lines = tmp_path / "lines.txt"
+    lines.write_text("<horror> One dark night.\nA plain story.\n\n", encoding="utf-8")
+    stories = read_corpus(str(lines), line_by_line=True)
+    assert [(s.genre, s.text) for s in stories] == [("horror", "One dark night."),
+                                                    (None, "A plain story.")]  # fmt: skip
+    table = tmp_path / "stories.csv"
+    table.write_text('title,body,kind\nA,"Line one,\nline two",Romance\nB,Second,\n')
+    stories = read_corpus(str(table), column="body", genre_column="kind")
+    assert [(s.genre, s.text) for s in stories] == [("romance", "Line one,\nline two"),
+                                                    (None, "Second")]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "message"),
+    [
+        (None, {}, "no such file"),
+        ("\n\n  \n", {}, "no stories"),
+        ("a,b\n1,2\n", {"column": "text"}, "has no column 'text' (its columns: a, b)"),
+        (b"\xff\xfe\x00bad", {}, "can't be read as UTF-8"),
+    ],
+)
+def test_bad_corpora(tmp_path, content, options, message):
+    path = tmp_path / "corpus.txt"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(TrainingError, match=re.escape(message)):
+        read_corpus(str(path), **options)

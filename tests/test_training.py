@@ -1,0 +1,223 @@
+"""Training tiny GPT-2 and LSTM models for a few steps, reloading them through the engine,
+resuming, Ctrl+C, training on the writer's own stories, and bad input."""
+
+import json
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from engine.events import FinishEvent, TokenEvent
+from engine.generate import generate
+from engine.loading import load_model
+from engine.settings import SamplingSettings
+from engine.training.corpus import format_corpus, generate_corpus
+from engine.training.data import TrainingError
+from engine.training.trainer import Trainer, TrainingInterrupted, TrainSettings, working_folder
+from story import NodeDraft, Store
+from story.corpus import training_texts
+from tests.conftest import ROOT, run_cli
+
+TINY = ["--steps", "6", "--batch-size", "4", "--context", "48", "--tune-tokens", "6",
+        "--vocab-size", "400", "--checkpoint-every", "3"]  # fmt: skip
+TINY_GPT2 = [*TINY, "--layers", "1", "--heads", "2", "--width", "32"]
+TINY_LSTM = [*TINY, "--embedding", "16", "--hidden", "32", "--lstm-layers", "1"]
+
+
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("corpus") / "tiny.txt"
+    stories = [s for s in generate_corpus(60, seed=2) if s[0] in ("horror", "romance")]
+    path.write_text(format_corpus(stories), encoding="utf-8")
+    return path
+
+
+def stream_branches(folder):
+    model = load_model(str(folder))
+    events = list(generate(model, "The door", 3, SamplingSettings(max_new_tokens=8), seed=1))
+    finished = [e for e in events if isinstance(e, FinishEvent)]
+    assert len(finished) == 3 and any(isinstance(e, TokenEvent) for e in events)
+    for f in finished:
+        deltas = "".join(
+            e.delta for e in events if isinstance(e, TokenEvent) and e.branch == f.branch
+        )
+        assert deltas + f.delta == f.text
+    return model, finished
+
+
+@pytest.mark.parametrize(
+    ("arch", "options"),
+    [("gpt2", TINY_GPT2), ("lstm-word", ["--arch", "lstm", "--level", "word", *TINY_LSTM]),
+     ("lstm-char", ["--arch", "lstm", "--level", "char", *TINY_LSTM])],
+)  # fmt: skip
+def test_train_reload_and_stream(tmp_path, corpus_file, arch, options):
+    out = tmp_path / arch
+    result = run_cli("train", str(corpus_file), "--out", str(out), *options)
+    assert result.returncode == 0, result.stderr
+    assert "held-out" in result.stdout and "step 6/6" in result.stderr
+    files = {p.name for p in out.iterdir()}
+    assert {"config.json", "model.safetensors", "tokenizer.json", "generation_config.json",
+            "README.md"} <= files  # fmt: skip
+    assert not working_folder(out).exists() and not (tmp_path / f".{arch}.staging").exists()
+    card = (out / "README.md").read_text()
+    assert "held-out bits per character" in card and "### horror" in card
+    assert "Chosen:" in card
+    model, _ = stream_branches(out)
+    assert {"<horror>", "<romance>", "<BOS>", "<EOS>"} <= set(model.tokenizer.get_vocab())
+    defaults = json.loads((out / "generation_config.json").read_text())
+    assert {"temperature", "top_p", "repetition_penalty"} <= set(defaults)
+    scored = run_cli("eval", str(out), str(corpus_file), "--json")
+    assert scored.returncode == 0, scored.stderr
+    bits = json.loads(scored.stdout)["bits_per_character"]
+    assert f"{bits:.4f}" in card  # the card's held-out score is what eval measures
+    if arch == "gpt2":
+        from transformers import AutoModelForCausalLM
+
+        assert AutoModelForCausalLM.from_pretrained(out).config.n_layer == 1
+
+
+def tiny_settings(**changes):
+    base = dict(arch="gpt2", layers=1, heads=2, width=32, context=48, vocab_size=400,
+                batch_size=4, steps=6, checkpoint_every=2, tune_tokens=6)  # fmt: skip
+    return TrainSettings(**{**base, **changes})
+
+
+def test_resume_continues_the_step_count_and_the_loss(tmp_path, corpus_file):
+    from engine.training.data import read_corpus
+
+    stories = read_corpus(str(corpus_file))
+    straight = Trainer(stories, tmp_path / "straight", tiny_settings()).run()
+
+    def stop_at_four(progress):
+        if progress.step == 4:
+            raise KeyboardInterrupt
+
+    out = tmp_path / "resumed"
+    with pytest.raises(TrainingInterrupted, match="stopped at step 4"):
+        Trainer(stories, out, tiny_settings(), progress=stop_at_four).run()
+    assert json.loads((working_folder(out) / "checkpoint" / "state.json").read_text())["step"] == 4
+    resumed = Trainer(stories, out, tiny_settings(), resume=True).run()
+    assert resumed.steps == 6
+    assert [s for s, _ in resumed.losses] == [1, 2, 3, 4, 5, 6]
+    for (_, a), (_, b) in zip(resumed.losses, straight.losses, strict=True):
+        assert a == pytest.approx(b, abs=2e-3)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, corpus_file):
+    out = tmp_path / "model"
+    command = [sys.executable, "-m", "tui", "train", str(corpus_file), "--out", str(out),
+               *TINY_GPT2[2:], "--steps", "100000"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    seen = ""
+    while "step " not in seen:
+        seen += process.stderr.read(1)
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "checkpoint is saved" in rest and "--resume" in rest
+    assert (working_folder(out) / "checkpoint" / "state.json").exists() and not out.exists()
+    step = json.loads((working_folder(out) / "checkpoint" / "state.json").read_text())["step"]
+    finish = run_cli("train", str(corpus_file), "--out", str(out), *TINY_GPT2[2:], "--steps",
+                     str(step + 2), "--resume")  # fmt: skip
+    assert finish.returncode == 0, finish.stderr
+    assert out.is_dir() and not working_folder(out).exists()
+
+
+def test_training_on_the_writers_own_stories(tmp_path, db_path):
+    with Store.open(db_path) as store:
+        story = store.create_story("Mine", genre="Horror", opening="The cellar door creaked.")
+        kept = store.append(story.root_id, NodeDraft(" A model line.", author="model"))
+        store.append(kept.id, " I ran upstairs, heart pounding, and locked every door.")
+        store.create_story("Empty")
+        assert training_texts(store) == [
+            (
+                "Horror",
+                "The cellar door creaked. I ran upstairs, heart pounding, and locked every door.",
+            )
+        ]
+        assert "A model line." in training_texts(store, include_model_text=True)[0][1]
+    out = tmp_path / "mine"
+    result = run_cli("train", "--from-db", "--out", str(out), *TINY_LSTM, db=db_path)
+    assert result.returncode == 0, result.stderr
+    assert "<horror>" in load_model(str(out)).tokenizer.get_vocab()
+
+
+def test_fine_tuning_an_existing_model_adds_the_genre_tokens(tmp_path, corpus_file):
+    from tests.tiny_models import save_tiny_model
+
+    base = save_tiny_model(tmp_path / "base", "gpt2", window=64)
+    out = tmp_path / "tuned"
+    result = run_cli("train", str(corpus_file), "--from", str(base), "--out", str(out), "--steps",
+                     "3", "--batch-size", "2", "--context", "32", "--tune-tokens", "4")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    model = load_model(str(out))
+    vocabulary = model.tokenizer.get_vocab()
+    assert {"<horror>", "<romance>", "<BOS>"} <= set(vocabulary)
+    assert model.vocab_size >= len(model.tokenizer)
+
+
+def bad(tmp_path, *args, db=None):
+    result = run_cli("train", *args, db=db)
+    assert result.returncode == 2, result
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    return result.stderr
+
+
+def test_bad_input_leaves_nothing_behind(tmp_path, corpus_file, db_path):
+    out = tmp_path / "out"
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    assert "corpus is empty" in bad(tmp_path, str(empty), "--out", str(out))
+    assert "no such file" in bad(tmp_path, str(tmp_path / "nope.txt"), "--out", str(out))
+    table = tmp_path / "t.csv"
+    table.write_text("a,b\n1,2\n")
+    assert "no column 'story'" in bad(tmp_path, str(table), "--column", "story", "--out", str(out))
+    assert "no story text" in bad(tmp_path, "--from-db", "--out", str(out), db=db_path)
+    assert list(tmp_path.iterdir()) == [corpus_file.parent] or not out.exists()
+    assert not out.exists() and not working_folder(out).exists()
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert "exists" in bad(tmp_path, str(corpus_file), "--out", str(out), *TINY_GPT2)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    assert not working_folder(out).exists()
+
+
+def test_a_damaged_checkpoint_is_refused(tmp_path, corpus_file):
+    out = tmp_path / "model"
+    from engine.training.data import read_corpus
+
+    stories = read_corpus(str(corpus_file))
+
+    def stop(progress):
+        if progress.step == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted):
+        Trainer(stories, out, tiny_settings(), progress=stop).run()
+    (working_folder(out) / "checkpoint" / "model.safetensors").write_bytes(b"not weights")
+    message = bad(tmp_path, str(corpus_file), "--out", str(out), *TINY_GPT2, "--resume")
+    assert "damaged" in message and str(working_folder(out)) in message
+    with pytest.raises(TrainingError, match=r"no checkpoint"):
+        Trainer(stories, tmp_path / "other", tiny_settings(), resume=True)
+
+
+def test_the_lstm_state_is_reused_between_turns(tmp_path, corpus_file):
+    from engine.training.data import read_corpus
+
+    stories = read_corpus(str(corpus_file))
+    settings = TrainSettings(arch="lstm", level="char", embedding=8, hidden=16,
+                             lstm_layers=1, dropout=0.0, steps=2, context=32, batch_size=2,
+                             tune_tokens=4)  # fmt: skip
+    from engine.training.pipeline import train
+
+    train(stories, tmp_path / "char", settings, corpus_name="tiny")
+    model = load_model(str(tmp_path / "char"))
+    story = model.tokenizer.encode("The lamp", add_special_tokens=False)
+    cold = model.prefill([*story, 5])
+    model.prefill(story)
+    warm = model.prefill([*story, 5])  # continues from the state after `story`
+    assert torch.allclose(cold, warm, atol=1e-5)
+    _, finished = stream_branches(tmp_path / "char")
+    assert len({f.text for f in finished}) > 1
