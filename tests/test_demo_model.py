@@ -1,0 +1,48 @@
+"""The bundled demo model: present, small, the default, and writing the genre it is asked for."""
+
+import json
+
+import pytest
+
+from engine.events import FinishEvent
+from engine.generate import generate
+from engine.loading import load_model
+from engine.settings import SamplingSettings
+from engine.training.corpus import GENRES, generate_corpus
+from engine.training.data import Story
+from engine.training.genres import genre_vocabulary, guess_genre
+from engine.training.tuning import prompt_for
+from tests.conftest import run_cli
+from tui.config import DEMO_MODEL
+
+pytestmark = pytest.mark.skipif(not DEMO_MODEL.exists(), reason="run `make demo-model` first")
+
+
+def test_the_demo_model_is_small_and_documented():
+    size = sum(p.stat().st_size for p in DEMO_MODEL.iterdir())
+    assert size < 30 * 2**20
+    card = (DEMO_MODEL / "README.md").read_text()
+    for heading in ("## Corpus", "## Compared with LSTMs trained the same way",
+                    "## Generation defaults, chosen by trying them", "## Samples"):  # fmt: skip
+        assert heading in card
+    defaults = json.loads((DEMO_MODEL / "generation_config.json").read_text())
+    assert {"temperature", "top_p", "repetition_penalty"} <= set(defaults)
+
+
+def test_it_writes_recognisable_stories_of_the_asked_genre():
+    model = load_model(str(DEMO_MODEL))
+    settings = SamplingSettings(max_new_tokens=80, **model.generation_defaults())
+    vocabulary = genre_vocabulary([Story(g, t) for g, t in generate_corpus(600, seed=0)])
+    hits = []
+    for genre in GENRES:
+        events = generate(model, prompt_for(model.tokenizer, genre), 3, settings, seed=11)
+        for finished in (e for e in events if isinstance(e, FinishEvent)):
+            hits.append(guess_genre(finished.text, vocabulary) == genre)
+    assert sum(hits) / len(hits) >= 0.8
+
+
+def test_generate_uses_the_demo_model_by_default():
+    result = run_cli("generate", "--genre", "mystery", "--prompt", "The inspector",
+                     "--max-new-tokens", "20", "--seed", "1", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["text"].startswith("The inspector")
