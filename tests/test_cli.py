@@ -179,3 +179,13 @@ def test_json_export_is_parseable_json(db_path):
         " Something stirred.",
         " It climbed.",
     ]
+
+
+def test_bare_taletree_lists_the_library_and_names_the_default_model(db_path):
+    from tui.config import DEMO_MODEL
+
+    seed_story(db_path)
+    result = run_cli(db=db_path)
+    assert result.returncode == 0 and "The Well" in result.stdout
+    assert "taletree --help" in result.stdout
+    assert (str(DEMO_MODEL) in result.stdout) == DEMO_MODEL.exists()

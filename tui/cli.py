@@ -201,7 +201,14 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 def cmd_default(args: argparse.Namespace) -> None:
     """Bare `taletree`: the library of stories (the full-screen app will open here)."""
+    from tui.config import DEMO_MODEL
+
     cmd_list(args)
+    if DEMO_MODEL.exists():
+        print(f"\nmodel: the bundled demo model ({DEMO_MODEL})")
+        print(
+            'try:  taletree generate --genre mystery --prompt "The inspector" -n 2 --batch-size 2'
+        )
     print("\n`taletree --help` lists the commands.")
 
 
