@@ -9,6 +9,7 @@ import torch
 from engine.cpu_matmul import can_pack, pack_linear_layers
 from engine.kv_cache import ACTIVE_CACHE, StoryCache
 from engine.scoring import windowed_logprobs
+from engine.settings import tunable_of
 
 PREFILL_CHUNK = 512  # tokens per forward pass while prefilling: bounds activation memory
 
@@ -52,9 +53,7 @@ class HFModel:
 
     def generation_defaults(self) -> dict[str, Any]:
         """The sampling settings the model's authors chose (generation_config.json), if any."""
-        chosen = self.model.generation_config.to_diff_dict()
-        names = ("temperature", "top_k", "top_p", "min_p", "repetition_penalty", "max_new_tokens")
-        return {name: chosen[name] for name in names if chosen.get(name) is not None}
+        return tunable_of(self.model.generation_config.to_diff_dict())
 
     def forward(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Logits of the last position of each row, in float32."""

@@ -10,6 +10,7 @@ import torch
 
 from engine.hf_model import HFModel
 from engine.lstm import LSTMLanguageModel, LSTMModel, is_lstm_folder
+from engine.settings import tunable_of
 
 Progress = Callable[[str], None]
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -77,8 +78,7 @@ def saved_generation_defaults(folder: Path) -> dict:
         saved = json.loads((folder / "generation_config.json").read_text())
     except (OSError, ValueError):
         return {}
-    names = ("temperature", "top_k", "top_p", "min_p", "repetition_penalty", "max_new_tokens")
-    return {name: saved[name] for name in names if saved.get(name) is not None}
+    return tunable_of(saved)
 
 
 def load_lstm(folder: Path, name: str, device: torch.device, dtype: torch.dtype,

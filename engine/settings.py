@@ -4,6 +4,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 STOP_MODES = ("tokens", "sentence", "paragraph")
+# The settings a model folder may suggest (generation_config.json) and a writer may override.
+TUNABLE = ("max_new_tokens", "temperature", "top_k", "top_p", "min_p", "repetition_penalty")
+
+
+def tunable_of(values: dict[str, Any]) -> dict[str, Any]:
+    """The tunable settings present (not None) in a mapping such as a generation config."""
+    return {name: values[name] for name in TUNABLE if values.get(name) is not None}
 
 
 class SettingsError(ValueError):

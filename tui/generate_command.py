@@ -22,13 +22,9 @@ class GenerateError(Exception):
 
 
 def sampling_settings(args: argparse.Namespace, defaults: dict[str, Any]):
-    from engine.settings import SamplingSettings
+    from engine.settings import SamplingSettings, tunable_of
 
-    chosen = dict(defaults)
-    for name in ("max_new_tokens", "temperature", "top_k", "top_p", "min_p", "repetition_penalty"):
-        value = getattr(args, name)
-        if value is not None:
-            chosen[name] = value
+    chosen = {**defaults, **tunable_of(vars(args))}
     chosen.setdefault("max_new_tokens", 200)
     if args.truncate:
         chosen["stop_strings"] = (args.truncate,)

@@ -404,15 +404,14 @@ class Trainer:
         )
 
     def seconds_left(self, total: int | None, started: float) -> float | None:
+        """The sooner of the time budget's end and the step count's, as far as known."""
         elapsed = time.perf_counter() - started
+        estimates = []
         if self.settings.minutes:
-            by_time = self.settings.minutes * 60 - elapsed
-            if not total:
-                return max(by_time, 0.0)
-        if not total or not self.step:
-            return None
-        by_steps = elapsed / self.step * (total - self.step)
-        return min(by_steps, by_time) if self.settings.minutes else by_steps
+            estimates.append(max(self.settings.minutes * 60 - elapsed, 0.0))
+        if total and self.step:
+            estimates.append(elapsed / self.step * (total - self.step))
+        return min(estimates) if estimates else None
 
     # ------------------------------------------------------------------ the result
     def save(self, folder: Path, defaults: dict[str, Any]) -> None:
