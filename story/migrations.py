@@ -84,6 +84,14 @@ def m003_full_text_search(db: sqlite_utils.Database) -> None:
     db["stories"].enable_fts(["title"], create_triggers=True, tokenize=tokenize)
 
 
+@migration
+def m004_story_settings_and_draft(db: sqlite_utils.Database) -> None:
+    # settings: the writer's generation settings for this story (JSON; NULL = the defaults).
+    # draft: what the writer typed in the composer but hasn't added yet.
+    db["stories"].add_column("settings", str)
+    db["stories"].add_column("draft", str, not_null_default="")
+
+
 def applied(db: sqlite_utils.Database) -> list[str]:
     if not db[MIGRATIONS_TABLE].exists():
         return []

@@ -20,6 +20,9 @@ class Story:
     tip_id: int
     created: str
     updated: str
+    # The writer's generation settings for this story (None: the defaults apply).
+    settings: dict[str, Any] | None = None
+    draft: str = ""  # the composer's unsent text
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class StorySummary:
     genre: str | None
     nodes: int
     updated: str
+    words: int = 0  # along the current path
 
 
 @dataclass(frozen=True)

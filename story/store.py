@@ -35,7 +35,9 @@ NODE_COLUMNS = (
     "id, story_id, parent_id, text, author, created, model, settings, seed, revises_id, "
     "last_child_id"
 )
-STORY_COLUMNS = "id, title, genre, memory, note, note_depth, root_id, tip_id, created, updated"
+STORY_COLUMNS = (
+    "id, title, genre, memory, note, note_depth, root_id, tip_id, created, updated, settings, draft"
+)
 
 # The path from a node up to the root, with each row's distance from the node.
 PATH_UP = """
@@ -153,7 +155,8 @@ class Store:
         row = self._one(f"SELECT {STORY_COLUMNS} FROM stories WHERE id = ?", (story_id,))
         if row is None:
             raise NotFound(f"there is no story {story_id}: `taletree list` shows the stories")
-        return Story(*row)
+        *fields, settings, draft = row
+        return Story(*fields, settings=json.loads(settings) if settings else None, draft=draft)
 
     @guarded
     def find_story(self, ref: str | int) -> Story:
@@ -173,12 +176,23 @@ class Store:
 
     @guarded
     def list_stories(self) -> list[StorySummary]:
+        """Every story, the most recently edited first, with its size."""
         rows = self._all(
             """SELECT id, title, genre,
-                      (SELECT count(*) FROM nodes WHERE nodes.story_id = stories.id), updated
+                      (SELECT count(*) FROM nodes WHERE nodes.story_id = stories.id), updated,
+                      tip_id
                FROM stories ORDER BY updated DESC, id DESC"""
         )
-        return [StorySummary(*row) for row in rows]
+        return [StorySummary(*row[:5], words=self.words(row[5])) for row in rows]
+
+    @guarded
+    def words(self, node_id: int) -> int:
+        """How many words the story has along the path down to this node."""
+        # Words are counted per node, so one split across two nodes counts twice: close
+        # enough for a size shown in a list, and it never holds a whole long story in memory.
+        texts = self._all(PATH_UP + "SELECT nodes.text FROM up JOIN nodes ON nodes.id = up.id",
+                          {"node": node_id})  # fmt: skip
+        return sum(len(text.split()) for (text,) in texts)
 
     @guarded
     def node(self, node_id: int) -> Node:
@@ -348,6 +362,22 @@ class Store:
             self._touch(story_id)
         return self.story(story_id)
 
+    @guarded
+    def save_settings(self, story_id: int, settings: dict[str, Any] | None) -> Story:
+        """Keep this story's generation settings (None: back to the defaults)."""
+        value = json.dumps(settings, sort_keys=True) if settings is not None else None
+        with write_transaction(self.conn):
+            self.story(story_id)
+            self.conn.execute("UPDATE stories SET settings = ? WHERE id = ?", (value, story_id))
+        return self.story(story_id)
+
+    @guarded
+    def save_draft(self, story_id: int, text: str) -> None:
+        """Keep the composer's unsent text; it doesn't count as an edit of the story."""
+        with write_transaction(self.conn):
+            self.story(story_id)
+            self.conn.execute("UPDATE stories SET draft = ? WHERE id = ?", (text, story_id))
+
     def rename_story(self, story_id: int, title: str) -> Story:
         return self.update_story(story_id, title=title)
 
@@ -438,6 +468,18 @@ class Store:
         if not 0 <= index < len(siblings):
             return None
         return self.move_tip(siblings[index].id)
+
+    def step(self, story_id: int, direction: str) -> Node | None:
+        """A move along the tree: parent, child, previous or next (sibling); None at an end."""
+        moves = {
+            "parent": lambda: self.tip_to_parent(story_id),
+            "child": lambda: self.tip_to_child(story_id),
+            "previous": lambda: self.tip_to_sibling(story_id, -1),
+            "next": lambda: self.tip_to_sibling(story_id, +1),
+        }
+        if direction not in moves:
+            raise StoryError(f"no move {direction!r}: use one of {', '.join(moves)}")
+        return moves[direction]()
 
     def _delete_subtrees(self, story_id: int, roots: list[int], fallback_tip: int) -> int:
         """Delete whole subtrees; if the tip was inside one, stand on fallback_tip instead."""

@@ -155,6 +155,28 @@ def cmd_new(args: argparse.Namespace) -> None:
             args.title, genre=args.genre, opening=args.opening or "", memory=args.memory or ""
         )
     print(f"created story {story.id} {story.title!r}")
+    if interactive():
+        run_app(args, story.id)
+
+
+def cmd_open(args: argparse.Namespace) -> None:
+    if not interactive():
+        raise CommandError("`taletree open` needs a terminal: `taletree show STORY` prints it")
+    with open_store(args) as store:
+        story_id = store.find_story(args.story).id
+    run_app(args, story_id)
+
+
+def interactive() -> bool:
+    """Whether the full-screen app can run: a writer at a terminal, not a pipe or a script."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def run_app(args: argparse.Namespace, story_id: int | None = None) -> None:
+    from tui.app import TaletreeApp
+
+    with open_store(args) as store:
+        TaletreeApp(store, model=getattr(args, "model", None), story_id=story_id).run()
 
 
 def cmd_rename(args: argparse.Namespace) -> None:
@@ -200,9 +222,12 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_default(args: argparse.Namespace) -> None:
-    """Bare `taletree`: the library of stories (the full-screen app will open here)."""
+    """Bare `taletree`: the app at a terminal; else the list of stories."""
     from tui.config import DEMO_MODEL
 
+    if interactive():
+        run_app(args)
+        return
     cmd_list(args)
     if DEMO_MODEL.exists():
         print(f"\nmodel: the bundled demo model ({DEMO_MODEL})")
@@ -232,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.set_defaults(run=cmd_default)
+    add_model_option(parser)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     def command(name: str, run: Callable[[argparse.Namespace], None], text: str):
@@ -264,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--genre", metavar="G")
     p.add_argument("--opening", metavar="TEXT", help="the story's first words")
     p.add_argument("--memory", metavar="TEXT", help="kept at the top of the model's context")
+    add_model_option(p)
+    p = command("open", cmd_open, "open a story in the app")
+    p.add_argument("story", metavar="STORY", help="story id or exact title")
+    add_model_option(p)
     p = command("rename", cmd_rename, "give a story a new title")
     p.add_argument("story", metavar="STORY", help="story id or exact title")
     p.add_argument("title", metavar="TITLE")
@@ -279,6 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device")
     p.add_argument("--json", action="store_true")
     return parser
+
+
+def add_model_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", metavar="M", default=argparse.SUPPRESS,
+                   help="write with this model folder or cached hub id (default: the story's "
+                   "setting, else the bundled demo model)")  # fmt: skip
 
 
 def add_corpus_options(p: argparse.ArgumentParser, optional: bool = False) -> None:

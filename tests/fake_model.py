@@ -1,0 +1,71 @@
+"""A deterministic stand-in for a model, for UI tests and the TUI benchmark.
+
+It has the shape of tui.model_session.ModelSession. Branch b of a request with seed s writes
+words chosen by (s, b, step) alone, at `rate` tokens per second per step, so a test knows what
+each pane will hold and how fast. Tokens are whitespace-separated words.
+"""
+
+import math
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+
+from engine.events import CANCELLED, END_OF_TEXT, LENGTH, FinishEvent, TokenEvent
+from engine.settings import SamplingSettings
+from tui.model_session import Prompt
+
+WORDS = ("the", "lamp", "went", "out", "and", "she", "waited", "by", "door", "rain", "fell",
+         "on", "old", "stones", "a", "bell", "rang", "twice")  # fmt: skip
+DEFAULT_SEED = 1234
+
+
+def word_for(seed: int, branch: int, step: int, words: tuple[str, ...]) -> str:
+    return words[zlib.crc32(f"{seed}/{branch}/{step}".encode()) % len(words)]
+
+
+class FakeSession:
+    def __init__(self, rate: float = 0.0, words: tuple[str, ...] = WORDS, window: int = 512,
+                 name: str = "fake", end_after: int | None = None):  # fmt: skip
+        self.name = name
+        self.device = "cpu"
+        self.window = window
+        self.rate = rate  # tokens per second per branch; 0 = as fast as possible
+        self.words = words
+        self.end_after = end_after  # every branch ends (end of text) after this many tokens
+        self.requests: list[tuple[Prompt, int, SamplingSettings, int | None]] = []
+
+    def tokenize(self, text: str) -> list[int]:
+        return [zlib.crc32(word.encode()) % 50_000 for word in text.split()]
+
+    def defaults(self) -> dict:
+        return {"temperature": 0.7}
+
+    def prefix(self, genre: str | None) -> list[int]:
+        return []
+
+    def text_of(self, seed: int, branch: int, count: int) -> str:
+        return "".join(" " + word_for(seed, branch, step, self.words) for step in range(count))
+
+    def stream(self, prompt: Prompt, branches: int, settings: SamplingSettings,
+               seed: int | None, cancel: threading.Event) -> Iterator:  # fmt: skip
+        self.requests.append((prompt, branches, settings, seed))
+        seed = DEFAULT_SEED if seed is None else seed
+        texts = [""] * branches
+        started = time.perf_counter()
+        steps = settings.max_new_tokens if self.end_after is None else self.end_after
+        for step in range(steps):
+            if self.rate:
+                time.sleep(max(0.0, started + step / self.rate - time.perf_counter()))
+            if cancel.is_set():
+                for b in range(branches):
+                    yield FinishEvent(b, CANCELLED, "", texts[b], (), seed + b)
+                return
+            for b in range(branches):
+                delta = " " + word_for(seed, b, step, self.words)
+                texts[b] += delta
+                probability = 0.5 / (1 + b)
+                yield TokenEvent(b, delta, step, math.log(probability), ((step, probability),))
+        reason = LENGTH if self.end_after is None else END_OF_TEXT
+        for b in range(branches):
+            yield FinishEvent(b, reason, "", texts[b], tuple(range(steps)), seed + b)

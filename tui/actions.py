@@ -1,0 +1,211 @@
+"""Every action the writer can take, in one registry: it makes the key bindings, the help
+screen and the command palette, so the three can never disagree.
+
+An action's id is also its name in the config file's [keys] table, where a writer can give it
+other keys (see tui/preferences.py).
+"""
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+SCOPES = {
+    "app": "Anywhere",
+    "writing": "Writing",
+    "composer": "Composer",
+    "branches": "Branch panel",
+    "library": "Library",
+    "tree": "Tree",
+    "settings": "Settings",
+}
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    keys: str  # Textual key names, comma-separated
+    action: str  # "app.…" or "screen.…"
+    description: str
+    scope: str
+    footer: bool = True
+    priority: bool = False  # seen before the focused widget (text areas would take it)
+    palette: bool = True
+
+
+def keep_actions() -> list[Action]:
+    return [
+        Action(
+            f"keep_{n}", str(n), f"screen.keep({n})", f"Keep branch {n}", "branches", footer=n == 1
+        )
+        for n in range(1, 10)
+    ]
+
+
+ACTIONS: list[Action] = [
+    Action("quit", "ctrl+q", "app.quit", "Quit", "app", priority=True),
+    Action("library", "ctrl+l", "app.open_library", "Library", "app", priority=True),
+    Action("tree", "ctrl+t", "app.open_tree", "Tree", "app", priority=True),
+    Action("settings", "f2", "app.open_settings", "Settings", "app", priority=True),
+    Action("help", "f1", "app.help", "Help: every key", "app", priority=True),
+    Action(
+        "palette",
+        "ctrl+p",
+        "app.command_palette",
+        "Command palette",
+        "app",
+        priority=True,
+        palette=False,
+    ),
+    Action(
+        "parent",
+        "alt+up",
+        "app.move('parent')",
+        "Back to the parent (undo)",
+        "app",
+        footer=False,
+        priority=True,
+    ),
+    Action(
+        "child",
+        "alt+down",
+        "app.move('child')",
+        "Forward again (redo)",
+        "app",
+        footer=False,
+        priority=True,
+    ),
+    Action(
+        "previous_sibling",
+        "alt+left",
+        "app.move('previous')",
+        "Previous alternative",
+        "app",
+        footer=False,
+        priority=True,
+    ),
+    Action(
+        "next_sibling",
+        "alt+right",
+        "app.move('next')",
+        "Next alternative",
+        "app",
+        footer=False,
+        priority=True,
+    ),
+    Action(
+        "generate",
+        "ctrl+g",
+        "screen.generate",
+        "Ask the model for continuations",
+        "writing",
+        priority=True,
+    ),
+    Action(
+        "submit",
+        "enter",
+        "screen.submit",
+        "Add the text and ask the model",
+        "composer",
+        priority=True,
+    ),
+    Action(
+        "newline",
+        "ctrl+j,shift+enter",
+        "newline",
+        "New line",
+        "composer",
+        priority=True,
+        palette=False,
+    ),
+    *keep_actions(),
+    Action(
+        "highlight_previous",
+        "up",
+        "screen.highlight(-1)",
+        "Highlight the previous branch",
+        "branches",
+        footer=False,
+    ),
+    Action(
+        "highlight_next",
+        "down",
+        "screen.highlight(1)",
+        "Highlight the next branch",
+        "branches",
+        footer=False,
+    ),
+    Action(
+        "keep_highlighted",
+        "enter",
+        "screen.keep_highlighted",
+        "Keep the highlighted branch",
+        "branches",
+    ),
+    Action(
+        "regenerate",
+        "r",
+        "screen.regenerate",
+        "Regenerate (the others stay in the tree)",
+        "branches",
+    ),
+    Action(
+        "edit_branch",
+        "e",
+        "screen.edit_branch",
+        "Edit the highlighted branch, then keep it",
+        "branches",
+    ),
+    Action("stop", "escape", "screen.stop", "Stop and return to the composer", "branches"),
+    Action("new_story", "n", "screen.new_story", "New story", "library"),
+    Action("open_story", "enter", "screen.open_story", "Open", "library"),
+    Action("search", "slash", "screen.search", "Search", "library"),
+    Action("rename_story", "r", "screen.rename_story", "Rename", "library"),
+    Action("duplicate_story", "d", "screen.duplicate_story", "Duplicate", "library"),
+    Action("export_story", "x", "screen.export_story", "Export", "library"),
+    Action("delete_story", "delete", "screen.delete_story", "Delete", "library"),
+    Action("jump", "enter", "screen.jump", "Go to this node", "tree"),
+    Action("bookmark", "b", "screen.bookmark", "Bookmark or unbookmark", "tree"),
+    Action(
+        "delete_subtree", "delete", "screen.delete_subtree", "Delete this node and below", "tree"
+    ),
+    Action("back", "escape", "screen.back", "Back to writing", "tree"),
+    Action(
+        "save_story_settings",
+        "ctrl+s",
+        "screen.save",
+        "Save for this story",
+        "settings",
+        priority=True,
+    ),
+    Action(
+        "save_default_settings",
+        "ctrl+d",
+        "screen.save_defaults",
+        "Save as defaults for new stories",
+        "settings",
+        priority=True,
+    ),
+    Action("close_settings", "escape", "screen.close", "Close without saving", "settings"),
+]
+
+
+def in_scope(scope: str) -> list[Action]:
+    return [a for a in ACTIONS if a.scope == scope]
+
+
+def bindings(scope: str) -> list[Binding]:
+    """The key bindings for a scope: a screen's or a widget's BINDINGS."""
+    return [
+        Binding(a.keys, a.action, a.description, show=a.footer, priority=a.priority, id=a.id)
+        for a in in_scope(scope)
+    ]
+
+
+def keys_of(action: Action, keymap: dict[str, str]) -> str:
+    """The keys an action answers to, the writer's keymap applied, as the help shows them."""
+    return ", ".join(k.strip() for k in keymap.get(action.id, action.keys).split(","))
+
+
+def unknown_ids(keymap: dict[str, str]) -> list[str]:
+    ids = {a.id for a in ACTIONS}
+    return sorted(k for k in keymap if k not in ids)

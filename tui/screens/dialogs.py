@@ -1,0 +1,163 @@
+"""Small modal dialogs: confirm, a line of text, a longer text, a new story, an export.
+
+Each dismisses with its result, or None when the writer presses escape.
+"""
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, TextArea
+
+from engine.training.corpus import GENRES
+from story.export import FORMATS
+
+CANCEL = Binding("escape", "cancel", "Cancel")
+
+
+class Dialog(ModalScreen):
+    BINDINGS = [CANCEL]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_mount(self) -> None:
+        for widget in self.query("Input, TextArea"):
+            widget.cursor_blink = self.app.blink
+
+    @on(Button.Pressed, "#cancel")
+    def cancelled(self) -> None:
+        self.dismiss(None)
+
+
+def buttons(ok: str) -> Horizontal:
+    return Horizontal(Button(ok, id="ok", variant="primary"), Button("Cancel", id="cancel"),
+                      classes="buttons")  # fmt: skip
+
+
+class ConfirmDialog(Dialog):
+    def __init__(self, question: str, ok: str = "Delete"):
+        super().__init__()
+        self.question, self.ok = question, ok
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.question))
+            yield buttons(self.ok)
+
+    def on_mount(self) -> None:
+        self.query_one("#cancel").focus()
+
+    @on(Button.Pressed, "#ok")
+    def confirmed(self) -> None:
+        self.dismiss(True)
+
+
+class LineDialog(Dialog):
+    """One line of text, e.g. a new title."""
+
+    def __init__(self, title: str, value: str = "", ok: str = "OK"):
+        super().__init__()
+        self.title_text, self.value, self.ok = title, value, ok
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(Text(self.title_text))
+            yield Input(self.value, id="line")
+            yield buttons(self.ok)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def done(self) -> None:
+        self.dismiss(self.query_one("#line", Input).value)
+
+
+class EditDialog(Dialog):
+    """A longer text: ctrl+s keeps it."""
+
+    BINDINGS = [CANCEL, Binding("ctrl+s", "save", "Keep", priority=True)]
+
+    def __init__(self, text: str, title: str):
+        super().__init__()
+        self.text, self.title_text = text, title
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(Text(self.title_text + "  (ctrl+s keeps it, escape cancels)"))
+            yield TextArea(self.text, id="text", soft_wrap=True)
+            yield buttons("Keep")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+
+    @on(Button.Pressed, "#ok")
+    def action_save(self) -> None:
+        self.dismiss(self.query_one(TextArea).text)
+
+
+GENRE_CHOICES = [(g.replace("_", " "), g) for g in GENRES]
+
+
+class NewStoryDialog(Dialog):
+    """Title, genre, opening text and memory of a new story."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label("New story")
+            yield Input(placeholder="Title", id="title")
+            yield Select(GENRE_CHOICES, prompt="Genre (optional)", id="genre")
+            yield Label("Opening (optional)")
+            yield TextArea(id="opening", soft_wrap=True, classes="short")
+            yield Label("Memory: kept at the top of what the model reads (optional)")
+            yield TextArea(id="memory", soft_wrap=True, classes="short")
+            yield buttons("Create")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def create(self) -> None:
+        title = self.query_one("#title", Input).value
+        if not title.strip():
+            self.notify("A story needs a title.", severity="error")
+            self.query_one("#title").focus()
+            return
+        genre = self.query_one("#genre", Select).value
+        self.dismiss({
+            "title": title,
+            "genre": genre if isinstance(genre, str) else None,
+            "opening": self.query_one("#opening", TextArea).text,
+            "memory": self.query_one("#memory", TextArea).text,
+        })  # fmt: skip
+
+
+class ExportDialog(Dialog):
+    """A format and a file to write."""
+
+    def __init__(self, default_name: str):
+        super().__init__()
+        self.default_name = default_name
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Export the story")
+            yield Select([(f, f) for f in FORMATS], value="md", allow_blank=False, id="format")
+            yield Input(str(Path.cwd() / f"{self.default_name}.md"), id="path")
+            yield buttons("Export")
+
+    @on(Select.Changed, "#format")
+    def format_changed(self, event: Select.Changed) -> None:
+        field = self.query_one("#path", Input)
+        field.value = str(Path(field.value).with_suffix(f".{event.value}"))
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def export(self) -> None:
+        self.dismiss(
+            (self.query_one("#format", Select).value, self.query_one("#path", Input).value)
+        )

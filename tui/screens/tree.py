@@ -1,0 +1,163 @@
+"""The story's whole tree. It is built once, then kept in step with the store in place: new
+nodes are added, deleted ones removed and changed labels set, so a big tree never flickers or
+loses the writer's place."""
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from story.models import Node
+from tui.actions import bindings
+from tui.terminal_text import safe_line
+
+PREVIEW = 60  # characters of a node shown on its line
+
+
+def label_of(node: Node, children: int, on_path: bool, bookmarked: bool) -> Text:
+    preview = safe_line(node.text.strip()) or "(empty)"
+    if len(preview) > PREVIEW:
+        preview = preview[: PREVIEW - 1] + "…"
+    label = Text()
+    label.append("● " if on_path else "  ", "bold" if on_path else "")
+    label.append("★ " if bookmarked else "")
+    label.append("you   " if node.author == "user" else "model ",
+                 "bold" if node.author == "user" else "italic")  # fmt: skip
+    label.append(preview, "bold" if on_path else "")
+    if children:
+        label.append(f"  ({children})", "dim")
+    return label
+
+
+class TreeScreen(Screen):
+    BINDINGS = bindings("tree")
+    SCOPES = ("tree",)
+
+    def __init__(self, story_id: int):
+        super().__init__()
+        self.story_id = story_id
+        self.items: dict[int, TreeNode] = {}
+        self.labels: dict[int, Text] = {}
+
+    @property
+    def store(self):
+        return self.app.store
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="tree-title")
+        yield Tree("story", id="tree")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        tree = self.query_one(Tree)
+        tree.show_root = False
+        tree.guide_depth = 2
+        self.sync()
+        tree.focus()
+
+    def on_screen_resume(self) -> None:
+        self.sync()
+
+    def sync(self) -> None:
+        """Bring the tree widget in line with the store, touching only what differs."""
+        with self.app.reporting():
+            snapshot = self.store.story_tree(self.story_id)
+            story = self.store.story(self.story_id)
+        tree = self.query_one(Tree)
+        self.query_one("#tree-title", Static).update(Text(f"{safe_line(story.title)} — the tree"))
+        nodes = {n.id: n for n in snapshot.nodes}
+        for gone in [i for i in self.items if i not in nodes]:
+            if gone in self.items:
+                self.forget(self.items[gone])
+        children: dict[int, int] = {}
+        for n in snapshot.nodes:
+            if n.parent_id is not None:
+                children[n.parent_id] = children.get(n.parent_id, 0) + 1
+        path = {n.id for n in self.store.path(story.tip_id)}
+        marked = {b.node_id for b in snapshot.bookmarks}
+        for n in snapshot.nodes:  # parents come before their children
+            label = label_of(n, children.get(n.id, 0), n.id in path, n.id in marked)
+            if n.id not in self.items:
+                parent = tree.root if n.parent_id is None else self.items[n.parent_id]
+                self.items[n.id] = parent.add(label, data=n.id, expand=True,
+                                              allow_expand=False)  # fmt: skip
+            elif self.labels.get(n.id) != label:
+                self.items[n.id].set_label(label)
+            self.labels[n.id] = label
+        tip = self.items.get(story.tip_id)
+        if tip is not None and self.current_id() is None:
+            tree.move_cursor(tip)
+
+    def forget(self, item: TreeNode) -> None:
+        """Remove a tree item and everything below it from the widget and our maps."""
+        for current in walk(item):
+            self.items.pop(current.data, None)
+            self.labels.pop(current.data, None)
+        item.remove()
+
+    def current_id(self) -> int | None:
+        node = self.query_one(Tree).cursor_node
+        return node.data if node is not None and node.data is not None else None
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
+        event.stop()
+        self.action_jump()
+
+    def action_jump(self) -> None:
+        node_id = self.current_id()
+        if node_id is None:
+            return
+        with self.app.reporting():
+            self.store.move_tip(node_id)
+            self.app.show_writing(self.story_id)
+
+    def action_bookmark(self) -> None:
+        node_id = self.current_id()
+        if node_id is None:
+            return
+        with self.app.reporting():
+            if any(b.node_id == node_id for b in self.store.bookmarks(self.story_id)):
+                self.store.unbookmark(node_id)
+            else:
+                self.store.bookmark(node_id)
+            self.sync()
+
+    def action_delete_subtree(self) -> None:
+        from tui.screens.dialogs import ConfirmDialog
+
+        node_id = self.current_id()
+        if node_id is None:
+            return
+        item = self.items[node_id]
+        count = sum(1 for _ in walk(item))
+
+        def delete(sure: bool | None) -> None:
+            if sure:
+                with self.app.reporting():
+                    self.store.delete_subtree(node_id)
+                    self.sync()
+
+        what = "this node" if count == 1 else f"this node and the {count - 1} below it"
+        self.app.push_screen(ConfirmDialog(f"Delete {what}?"), delete)
+
+    def action_back(self) -> None:
+        self.app.show_writing(self.story_id)
+
+    def move_tip(self, where: str) -> None:
+        """Tree moves work here too, and the cursor follows the tip."""
+        with self.app.reporting():
+            result = self.store.step(self.story_id, where)
+            if result is None:
+                self.app.bell()
+                return
+            self.sync()
+            self.query_one(Tree).move_cursor(self.items[result.id])
+
+
+def walk(item: TreeNode):
+    stack = [item]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.children)

@@ -1,0 +1,38 @@
+"""One alternative continuation in the branch panel: its number, speed and latest text."""
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.terminal_text import safe_prose
+
+
+class BranchPane(Widget):
+    text: reactive[str] = reactive("", layout=False)
+    rate: reactive[float | None] = reactive(None)
+    state: reactive[str] = reactive("")  # why it ended, or "" while it streams
+
+    def __init__(self, number: int, **kwargs):
+        super().__init__(**kwargs)
+        self.number = number
+        self.border_title = str(number)
+
+    def watch_rate(self) -> None:
+        self.update_subtitle()
+
+    def watch_state(self) -> None:
+        self.update_subtitle()
+
+    def update_subtitle(self) -> None:
+        parts = [f"{self.rate:.0f} tok/s"] if self.rate is not None else []
+        if self.state:
+            parts.append(self.state)
+        self.border_subtitle = " · ".join(parts)
+
+    def render(self) -> Text:
+        """The end of the text: a pane follows its branch as it grows."""
+        width = max(1, self.content_region.width)
+        height = max(1, self.content_region.height)
+        text = Text(safe_prose(self.text).lstrip("\n"), end="")
+        lines = text.wrap(self.app.console, width)
+        return Text("\n").join(lines[-height:])
