@@ -1,3 +1,5 @@
+import asyncio
+import inspect
 import os
 import subprocess
 import sys
@@ -37,3 +39,13 @@ def run_cli(*args: str, db: Path | None = None, stdin: str | None = None, env=No
         env=environment,
         timeout=60,
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """Run `async def` tests (the app's Pilot tests) in a fresh event loop each."""
+    if inspect.iscoroutinefunction(pyfuncitem.obj):
+        names = pyfuncitem._fixtureinfo.argnames
+        asyncio.run(pyfuncitem.obj(**{name: pyfuncitem.funcargs[name] for name in names}))
+        return True
+    return None

@@ -8,7 +8,7 @@ while the writer reads and types; generation runs in another (see tui/screens/wr
 import ast
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from textual.app import App, SystemCommand
@@ -27,6 +27,11 @@ from tui.screens.library import LibraryScreen
 from tui.screens.writing import WritingScreen
 
 SessionLoader = Callable[[str, str, str, Callable[[str], None]], ModelSession]
+
+
+@dataclass
+class Outcome:
+    failed: bool = False
 
 
 class ModelLoaded(Message):
@@ -91,11 +96,13 @@ class TaletreeApp(App):
         return replace(settings, model=self.cli_model) if cli and self.cli_model else settings
 
     @contextlib.contextmanager
-    def reporting(self) -> Iterator[None]:
+    def reporting(self) -> Iterator[Outcome]:
         """Show a problem the writer can act on as a notification; the app keeps running."""
+        outcome = Outcome()
         try:
-            yield
+            yield outcome
         except (StoryError, SettingsError, PreferenceError) as error:
+            outcome.failed = True
             self.notify(str(error), severity="error", timeout=10)
 
     # ------------------------------------------------------------------------------- model
@@ -131,7 +138,7 @@ class TaletreeApp(App):
         if message.key != self.model_key:
             return  # an older request, overtaken by another
         if message.error is not None:
-            self.model_state = "no model"
+            self.model_state, self.model_key = "no model", None
             error = " ".join(str(message.error).split())
             self.notify(f"The model can't be loaded: {error}. Choose another in settings (f2).",
                         severity="error", timeout=15)  # fmt: skip

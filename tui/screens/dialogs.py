@@ -150,6 +150,10 @@ class ExportDialog(Dialog):
             yield Input(str(Path.cwd() / f"{self.default_name}.md"), id="path")
             yield buttons("Export")
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#path").focus()
+
     @on(Select.Changed, "#format")
     def format_changed(self, event: Select.Changed) -> None:
         field = self.query_one("#path", Input)

@@ -16,6 +16,7 @@ class HelpScreen(Screen):
         yield Static("Keys  (escape closes; every action is also in the command palette, ctrl+p)",
                      id="help-title")  # fmt: skip
         yield DataTable(id="keys", cursor_type="row", zebra_stripes=True)
+        yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

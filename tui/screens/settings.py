@@ -138,7 +138,7 @@ class SettingsScreen(Screen):
             return
         config = Config(chosen, self.app.config.keys)
         try:
-            path = write_config(config)
+            path = write_config(config, self.app.config_path)
         except OSError as error:
             self.notify(f"The settings can't be written ({error})", severity="error")
             return

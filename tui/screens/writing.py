@@ -94,6 +94,8 @@ class WritingScreen(Screen):
     def on_screen_resume(self) -> None:
         if self.is_mounted and self.generation is None:
             self.refresh_story()
+            if not isinstance(self.focused, Composer | BranchPanel) or not self.branches:
+                self.composer.focus()
 
     def on_unmount(self) -> None:
         self.shutdown()
@@ -165,19 +167,24 @@ class WritingScreen(Screen):
         typed = composer.text
         self.stop_generation()
         if typed.strip():
-            with self.app.reporting():
+            with self.app.reporting() as outcome:
                 tip = self.story().tip_id
                 story_text = self.store.node(tip).text
                 self.store.append(tip, NodeDraft(joined(story_text, typed)))
                 composer.clear()
                 self.save_draft()
                 self.refresh_story()
+            if outcome.failed:
+                return  # the text stays in the composer, to try again
         self.action_generate()
 
     def action_generate(self) -> None:
         if self.generation is not None:
             return
         session = self.app.session
+        if session is None and self.app.model_key is None:
+            self.notify("No model is loaded: choose one in settings (f2).", severity="error")
+            return
         if session is None:
             self.pending = True
             self.notify(f"The model is still loading ({self.app.model_state}): the branches "
@@ -238,7 +245,7 @@ class WritingScreen(Screen):
             if index >= len(panes):
                 continue
             branch = self.branches[index]
-            if not branch.reason:
+            if not branch.reason or branch.rate is None:  # a finished branch keeps its speed
                 branch.rate = branch.tokens / elapsed
             panes[index].text = branch.text
             panes[index].rate = branch.rate
@@ -248,21 +255,26 @@ class WritingScreen(Screen):
         self.update_status()
 
     def finish_generation(self) -> None:
-        """Store every branch that wrote something, in one transaction."""
         self.frames.pause()
+        self.generation = None
+        self.store_branches()
+
+    def store_branches(self) -> None:
+        """Store every branch that wrote something and isn't stored yet, in one transaction.
+        If the database refuses (locked, say), they stay here and storing is tried again."""
         session = self.app.session
-        written = [b for b in self.branches if b.text]
+        unsaved = [b for b in self.branches if b.text and b.node_id is None]
+        if not unsaved or self.parent_id is None:
+            return
         drafts = [
             NodeDraft(b.text, "model", model=session.name if session else None,
                       settings=self.sampling.as_record() if self.sampling else None, seed=b.seed)
-            for b in written
+            for b in unsaved
         ]  # fmt: skip
-        self.generation = None
-        if drafts and self.parent_id is not None:
-            with self.app.reporting():
-                nodes = self.store.add_children(self.parent_id, drafts)
-                for branch, node in zip(written, nodes, strict=True):
-                    branch.node_id = node.id
+        with self.app.reporting():
+            nodes = self.store.add_children(self.parent_id, drafts)
+            for branch, node in zip(unsaved, nodes, strict=True):
+                branch.node_id = node.id
 
     def stop_generation(self) -> None:
         """Stop the model now (within one step), keeping what each branch wrote."""
@@ -281,6 +293,9 @@ class WritingScreen(Screen):
             self.app.bell()
             return None
         branch = self.branches[index]
+        self.store_branches()
+        if branch.node_id is None and branch.text:
+            return None  # not stored: the notification says why
         if branch.node_id is None:
             self.notify(f"Branch {index + 1} wrote nothing.", severity="warning")
             return None
