@@ -37,8 +37,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
+# The real-terminal tests drive the app through tmux: installed here where it is missing.
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	command -v tmux >/dev/null || { apt-get update -qq && apt-get install -y -qq tmux >/dev/null; } \
+		|| { echo "tmux is needed by the tests: install it (apt-get install tmux)"; exit 1; }
 	touch $@
 
 # Rebuilds assets/models/taletree-demo from nothing (corpus, tokenizer, training) and compares

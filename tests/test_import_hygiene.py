@@ -64,3 +64,10 @@ def test_help_loads_no_heavy_library():
         "    main(['--help'])"
     )
     assert not loaded_modules_after(code) & set(HEAVY)
+
+
+def test_the_app_starts_without_torch():
+    """The first frame never waits for torch: the model loads later, in a worker thread."""
+    loaded = loaded_modules_after("import tui.app, tui.screens.tree, tui.screens.settings")
+    assert "textual" in loaded
+    assert not loaded & {"torch", "transformers"}

@@ -7,6 +7,10 @@ from textual.widget import Widget
 from tui.terminal_text import safe_prose
 
 
+# How a finished branch's border says it ended (the panes are narrow).
+ENDINGS = {"cancelled": "stopped", "kept": ""}
+
+
 class BranchPane(Widget):
     text: reactive[str] = reactive("", layout=False)
     rate: reactive[float | None] = reactive(None)
@@ -26,8 +30,8 @@ class BranchPane(Widget):
     def update_subtitle(self) -> None:
         parts = [f"{self.rate:.0f} tok/s"] if self.rate is not None else []
         if self.state:
-            parts.append(self.state)
-        self.border_subtitle = " · ".join(parts)
+            parts.append(ENDINGS.get(self.state, "done"))
+        self.border_subtitle = " · ".join(p for p in parts if p)
 
     def render(self) -> Text:
         """The end of the text: a pane follows its branch as it grows."""

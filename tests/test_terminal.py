@@ -1,0 +1,102 @@
+"""The app in a real terminal (tmux), as a writer meets it: the real `taletree` command and the
+bundled demo model; and a crash in the middle of streaming."""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from story import Store
+from tests.conftest import ROOT, run_cli
+from tests.terminal import Terminal
+
+pytestmark = pytest.mark.slow
+TALETREE = str(Path(sys.executable).parent / "taletree")
+
+
+@pytest.fixture
+def environment(tmp_path):
+    return {"TALETREE_DB": str(tmp_path / "stories.db"), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+            "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color"}  # fmt: skip
+
+
+def finished_panes(screen: str) -> int:
+    """Panes whose border says their branch is done."""
+    return screen.count("tok/s · done")
+
+
+def test_write_with_the_demo_model_in_a_real_terminal(environment, tmp_path):
+    terminal = Terminal([TALETREE, "new", "Terminal Tale", "--genre", "mystery"], environment,
+                        str(ROOT))  # fmt: skip
+    try:
+        terminal.wait_for("taletree-demo  │  cpu", timeout=90)  # the model has loaded
+        terminal.type("The inspector opened the door.")
+        terminal.send("Enter")
+        screen = terminal.wait_for(lambda s: finished_panes(s) == 4, timeout=90)
+        assert all(f"─ {n} ─" in screen for n in "1234")
+        terminal.type("1")
+        time.sleep(0.5)
+        terminal.send("C-q")
+        terminal.wait_for("EXITED 0", timeout=30)
+    finally:
+        terminal.close()
+    db = Path(environment["TALETREE_DB"])
+    shown = run_cli("show", "Terminal Tale", db=db)
+    assert shown.returncode == 0
+    opening, _, continuation = shown.stdout.partition("The inspector opened the door.")
+    assert opening == "" and continuation.strip()  # the writer's words, then the model's
+    with Store.open(db) as store:
+        story = store.find_story("Terminal Tale")
+        kept = store.tip(story.id)
+        assert kept.author == "model" and kept.model == "taletree-demo" and kept.seed is not None
+        assert len(store.siblings(kept.id)) == 4
+
+
+def test_kill_during_streaming_loses_nothing_kept_and_keeps_the_draft(environment, tmp_path):
+    db = Path(environment["TALETREE_DB"])
+    with Store.open(db) as store:
+        story = store.create_story("Crash", opening="It began.")
+    terminal = Terminal([sys.executable, "-m", "tests.fake_app", str(db), str(story.id), "40"],
+                        environment, str(ROOT))  # fmt: skip
+    try:
+        terminal.wait_for("fake  │  cpu", timeout=60)
+        terminal.type("First.")
+        terminal.send("Enter")
+        terminal.wait_for(lambda s: finished_panes(s) == 4, timeout=30)
+        terminal.type("1")  # kept: must survive
+        terminal.wait_for(lambda s: "─ 1 ─" not in s, timeout=10)
+        terminal.type("A draft in progress")
+        deadline = time.monotonic() + 10
+        while draft_of(db, story.id) != "A draft in progress":
+            assert time.monotonic() < deadline, f"the draft was never saved:\n{terminal.screen()}"
+            time.sleep(0.1)
+        terminal.send("C-g")  # more branches, streaming when the process dies
+        terminal.wait_for(lambda s: "tok/s" in s and finished_panes(s) == 0, timeout=10)
+        os.kill(terminal.app_pid(), 9)
+        terminal.wait_for("EXITED 137", timeout=10)
+    finally:
+        terminal.close()
+    connection = sqlite3.connect(db)
+    assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    connection.close()
+    with Store.open(db) as store:
+        kept = store.tip(story.id)
+        assert kept.author == "model" and kept.text.strip()
+        assert store.node(kept.parent_id).text == " First."
+        assert len(store.children(kept.parent_id)) == 4
+        assert store.story(story.id).draft == "A draft in progress"
+    shown = run_cli("show", str(story.id), db=db)
+    assert shown.stdout.startswith("It began. First." + kept.text)
+
+
+def draft_of(db: Path, story_id: int) -> str | None:
+    connection = sqlite3.connect(db)
+    try:
+        row = connection.execute("SELECT draft FROM stories WHERE id = ?", (story_id,)).fetchone()
+    finally:
+        connection.close()
+    return row[0] if row else None
