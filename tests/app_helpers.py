@@ -13,8 +13,13 @@ SIZE = (100, 30)
 
 def make_app(store, tmp_path: Path, session: FakeSession | None = None, **options) -> TaletreeApp:
     session = session or FakeSession()
-    return TaletreeApp(store, session_loader=lambda name, device, label, progress: session,
-                       blink=False, config_path=tmp_path / "config.toml", **options)  # fmt: skip
+    return TaletreeApp(
+        store,
+        session_loader=lambda name, device, label, progress: session,
+        blink=False,
+        config_path=tmp_path / "config.toml",
+        **options,
+    )
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -34,8 +39,15 @@ def screen_text(app: TaletreeApp) -> str:
     from rich.console import Console
 
     width, height = app.size
-    console = Console(width=width, height=height, file=io.StringIO(), force_terminal=True,
-                      color_system="truecolor", record=True, legacy_windows=False)  # fmt: skip
+    console = Console(
+        width=width,
+        height=height,
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        record=True,
+        legacy_windows=False,
+    )
     compositor = app.screen._compositor
     console.print(compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()

@@ -13,8 +13,12 @@ def main() -> None:
     db, story_id, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     session = FakeSession(rate=rate)
     with Store.open(Path(db)) as store:
-        TaletreeApp(store, story_id=story_id, blink=False,
-                    session_loader=lambda name, device, label, progress: session).run()  # fmt: skip
+        TaletreeApp(
+            store,
+            story_id=story_id,
+            blink=False,
+            session_loader=lambda name, device, label, progress: session,
+        ).run()
 
 
 if __name__ == "__main__":

@@ -15,8 +15,26 @@ from engine.events import CANCELLED, END_OF_TEXT, LENGTH, FinishEvent, TokenEven
 from engine.settings import SamplingSettings
 from tui.model_session import Prompt
 
-WORDS = ("the", "lamp", "went", "out", "and", "she", "waited", "by", "door", "rain", "fell",
-         "on", "old", "stones", "a", "bell", "rang", "twice")  # fmt: skip
+WORDS = (
+    "the",
+    "lamp",
+    "went",
+    "out",
+    "and",
+    "she",
+    "waited",
+    "by",
+    "door",
+    "rain",
+    "fell",
+    "on",
+    "old",
+    "stones",
+    "a",
+    "bell",
+    "rang",
+    "twice",
+)
 DEFAULT_SEED = 1234
 
 
@@ -25,8 +43,14 @@ def word_for(seed: int, branch: int, step: int, words: tuple[str, ...]) -> str:
 
 
 class FakeSession:
-    def __init__(self, rate: float = 0.0, words: tuple[str, ...] = WORDS, window: int = 512,
-                 name: str = "fake", end_after: int | None = None):  # fmt: skip
+    def __init__(
+        self,
+        rate: float = 0.0,
+        words: tuple[str, ...] = WORDS,
+        window: int = 512,
+        name: str = "fake",
+        end_after: int | None = None,
+    ):
         self.name = name
         self.device = "cpu"
         self.window = window
@@ -47,8 +71,14 @@ class FakeSession:
     def text_of(self, seed: int, branch: int, count: int) -> str:
         return "".join(" " + word_for(seed, branch, step, self.words) for step in range(count))
 
-    def stream(self, prompt: Prompt, branches: int, settings: SamplingSettings,
-               seed: int | None, cancel: threading.Event) -> Iterator:  # fmt: skip
+    def stream(
+        self,
+        prompt: Prompt,
+        branches: int,
+        settings: SamplingSettings,
+        seed: int | None,
+        cancel: threading.Event,
+    ) -> Iterator:
         self.requests.append((prompt, branches, settings, seed))
         seed = DEFAULT_SEED if seed is None else seed
         texts = [""] * branches

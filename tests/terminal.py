@@ -16,24 +16,45 @@ class Terminal:
         )
         self.name = f"taletree-test-{uuid.uuid4().hex[:8]}"
         settings = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-        # `exec` makes the app the pane's own process, so the test can kill it; when it ends
-        # the exit code stays on screen for the test to read.
-        shell = f"cd {shlex.quote(cwd)} && env {settings} {shlex.join(command)}; " \
-                "echo EXITED $?; sleep 60"  # fmt: skip
+        # The app runs as the shell's child (app_pid finds it, to kill it); when it ends, its
+        # exit code stays on screen for the test to read.
+        shell = (
+            f"cd {shlex.quote(cwd)} && env {settings} {shlex.join(command)}; "
+            "echo EXITED $?; sleep 60"
+        )
         width, height = size
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(width),
-                        "-y", str(height), shell], check=True, env={**os.environ, "TERM": "xterm-256color"})  # fmt: skip
+        subprocess.run(
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                self.name,
+                "-x",
+                str(width),
+                "-y",
+                str(height),
+                shell,
+            ],
+            check=True,
+            env={**os.environ, "TERM": "xterm-256color"},
+        )
 
     def send(self, *keys: str, literal: bool = False) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *(["-l"] if literal else []), *keys],
-                       check=True)  # fmt: skip
+        subprocess.run(
+            ["tmux", "send-keys", "-t", self.name, *(["-l"] if literal else []), *keys], check=True
+        )
 
     def type(self, text: str) -> None:
         self.send(text, literal=True)
 
     def screen(self) -> str:
-        result = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name],
-                                capture_output=True, text=True, check=True)  # fmt: skip
+        result = subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         return result.stdout
 
     def wait_for(self, check: Callable[[str], bool] | str, timeout: float = 60.0) -> str:
@@ -49,8 +70,12 @@ class Terminal:
 
     def app_pid(self) -> int:
         """The process running in the pane (the shell's child: the app)."""
-        shell = subprocess.run(["tmux", "display", "-p", "-t", self.name, "#{pane_pid}"],
-                               capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+        shell = subprocess.run(
+            ["tmux", "display", "-p", "-t", self.name, "#{pane_pid}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         children = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True)
         return int(children.stdout.split()[0])
 

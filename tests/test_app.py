@@ -388,8 +388,14 @@ async def test_command_palette_offers_the_registry_actions(store, story, tmp_pat
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for expected in ("Tree", "Library", "Settings", "Ask the model for continuations",
-                         "Back to the parent (undo)", "Quit"):  # fmt: skip
+        for expected in (
+            "Tree",
+            "Library",
+            "Settings",
+            "Ask the model for continuations",
+            "Back to the parent (undo)",
+            "Quit",
+        ):
             assert expected in titles
         await pilot.press("ctrl+p")
         await pilot.pause()
@@ -437,8 +443,13 @@ async def test_a_model_that_fails_to_load_is_reported_and_the_app_runs_on(store,
 
     from tui.app import TaletreeApp
 
-    app = TaletreeApp(store, session_loader=failing, blink=False, story_id=story.id,
-                      config_path=tmp_path / "config.toml")  # fmt: skip
+    app = TaletreeApp(
+        store,
+        session_loader=failing,
+        blink=False,
+        story_id=story.id,
+        config_path=tmp_path / "config.toml",
+    )
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_until(pilot, lambda: app.model_state == "no model")
         messages = [n.message for n in app._notifications]
@@ -510,8 +521,13 @@ async def test_a_tiny_real_model_streams_in_the_app(store, story, tmp_path):
     from tui.app import TaletreeApp
 
     folder = save_tiny_model(tmp_path / "tiny", "gpt2")
-    app = TaletreeApp(store, model=str(folder), story_id=story.id, blink=False,
-                      config_path=tmp_path / "config.toml")  # fmt: skip
+    app = TaletreeApp(
+        store,
+        model=str(folder),
+        story_id=story.id,
+        blink=False,
+        config_path=tmp_path / "config.toml",
+    )
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.session is not None, timeout=60)
         assert app.session.device == "cpu"

@@ -47,8 +47,9 @@ def steady(monkeypatch):
 
 
 def stories(store):
-    lighthouse = store.create_story("The Lighthouse", genre="mystery",
-                                    opening="The lamp went out. Mara climbed the stairs.")  # fmt: skip
+    lighthouse = store.create_story(
+        "The Lighthouse", genre="mystery", opening="The lamp went out. Mara climbed the stairs."
+    )
     store.create_story("Orchard", opening="Apples everywhere.")
     store.create_story("Brackets [are] fine", genre="sci_fi", opening="Text.")
     store.conn.execute("UPDATE stories SET updated = ?, created = ?", (STAMP, STAMP))
@@ -67,8 +68,14 @@ async def open_with_branches(pilot, app):
     await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen) and app.session)
     await pilot.press(*"She waited.", "enter")
     screen = app.screen
-    await wait_until(pilot, lambda: screen.generation is None and screen.branches
-                     and all(b.node_id for b in screen.branches))  # fmt: skip
+    await wait_until(
+        pilot,
+        lambda: (
+            screen.generation is None
+            and screen.branches
+            and all(b.node_id for b in screen.branches)
+        ),
+    )
     await pilot.pause()
 
 

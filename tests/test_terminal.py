@@ -3,7 +3,6 @@ bundled demo model; and a crash in the middle of streaming."""
 
 import os
 import sqlite3
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,8 +19,12 @@ TALETREE = str(Path(sys.executable).parent / "taletree")
 
 @pytest.fixture
 def environment(tmp_path):
-    return {"TALETREE_DB": str(tmp_path / "stories.db"), "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
-            "HF_HUB_OFFLINE": "1", "TERM": "xterm-256color"}  # fmt: skip
+    return {
+        "TALETREE_DB": str(tmp_path / "stories.db"),
+        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
+        "HF_HUB_OFFLINE": "1",
+        "TERM": "xterm-256color",
+    }
 
 
 def finished_panes(screen: str) -> int:
@@ -30,8 +33,9 @@ def finished_panes(screen: str) -> int:
 
 
 def test_write_with_the_demo_model_in_a_real_terminal(environment, tmp_path):
-    terminal = Terminal([TALETREE, "new", "Terminal Tale", "--genre", "mystery"], environment,
-                        str(ROOT))  # fmt: skip
+    terminal = Terminal(
+        [TALETREE, "new", "Terminal Tale", "--genre", "mystery"], environment, str(ROOT)
+    )
     try:
         terminal.wait_for("taletree-demo  │  cpu", timeout=90)  # the model has loaded
         terminal.type("The inspector opened the door.")
@@ -60,8 +64,11 @@ def test_kill_during_streaming_loses_nothing_kept_and_keeps_the_draft(environmen
     db = Path(environment["TALETREE_DB"])
     with Store.open(db) as store:
         story = store.create_story("Crash", opening="It began.")
-    terminal = Terminal([sys.executable, "-m", "tests.fake_app", str(db), str(story.id), "40"],
-                        environment, str(ROOT))  # fmt: skip
+    terminal = Terminal(
+        [sys.executable, "-m", "tests.fake_app", str(db), str(story.id), "40"],
+        environment,
+        str(ROOT),
+    )
     try:
         terminal.wait_for("fake  │  cpu", timeout=60)
         terminal.type("First.")

@@ -35,8 +35,9 @@ class Outcome:
 
 
 class ModelLoaded(Message):
-    def __init__(self, key: tuple[str, str], session: ModelSession | None,
-                 error: Exception | None = None):  # fmt: skip
+    def __init__(
+        self, key: tuple[str, str], session: ModelSession | None, error: Exception | None = None
+    ):
         super().__init__()
         self.key, self.session, self.error = key, session, error
 
@@ -52,9 +53,16 @@ class TaletreeApp(App):
     TITLE = "Taletree"
     BINDINGS = bindings("app")
 
-    def __init__(self, store: Store, *, model: str | None = None, story_id: int | None = None,
-                 session_loader: SessionLoader = load_session, blink: bool = True,
-                 config_path: Path | None = None):  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        *,
+        model: str | None = None,
+        story_id: int | None = None,
+        session_loader: SessionLoader = load_session,
+        blink: bool = True,
+        config_path: Path | None = None,
+    ):
         super().__init__()
         self.store = store
         self.cli_model = model
@@ -77,8 +85,11 @@ class TaletreeApp(App):
             self.notify(f"{error}. Using the built-in settings.", severity="error", timeout=10)
         unknown = unknown_ids(self.config.keys)
         if unknown:
-            self.notify(f"The config's [keys] names no action {unknown[0]!r}: f1 lists them.",
-                        severity="warning", timeout=10)  # fmt: skip
+            self.notify(
+                f"The config's [keys] names no action {unknown[0]!r}: f1 lists them.",
+                severity="warning",
+                timeout=10,
+            )
         self.set_keymap({k: v for k, v in self.config.keys.items() if k not in unknown})
         self.push_screen(LibraryScreen())
         if self.start_story is not None:
@@ -140,8 +151,11 @@ class TaletreeApp(App):
         if message.error is not None:
             self.model_state, self.model_key = "no model", None
             error = " ".join(str(message.error).split())
-            self.notify(f"The model can't be loaded: {error}. Choose another in settings (f2).",
-                        severity="error", timeout=15)  # fmt: skip
+            self.notify(
+                f"The model can't be loaded: {error}. Choose another in settings (f2).",
+                severity="error",
+                timeout=15,
+            )
             self.refresh_status()
             return
         self.session = message.session
@@ -237,6 +251,9 @@ class TaletreeApp(App):
                 continue
             if namespace.check_action(method, parameters) is False:
                 continue
-            yield SystemCommand(action.description, f"{SCOPES[action.scope]} · {action.keys}",
-                                lambda a=name, n=namespace: self.run_action(a, n))  # fmt: skip
+            yield SystemCommand(
+                action.description,
+                f"{SCOPES[action.scope]} · {action.keys}",
+                lambda a=name, n=namespace: self.run_action(a, n),
+            )
         yield SystemCommand("Theme", "Change the colours", self.action_change_theme)

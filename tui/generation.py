@@ -37,8 +37,14 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 
 class Generation:
-    def __init__(self, session: ModelSession, prompt: Prompt, branches: int,
-                 settings: SamplingSettings, seed: int | None = None):  # fmt: skip
+    def __init__(
+        self,
+        session: ModelSession,
+        prompt: Prompt,
+        branches: int,
+        settings: SamplingSettings,
+        seed: int | None = None,
+    ):
         self.session = session
         self.seed = seed
         self.prompt = prompt

@@ -39,8 +39,14 @@ class ModelSession(Protocol):
     def tokenize(self, text: str) -> list[int]: ...
     def defaults(self) -> dict[str, Any]: ...
     def prefix(self, genre: str | None) -> list[int]: ...
-    def stream(self, prompt: Prompt, branches: int, settings: SamplingSettings,
-               seed: int | None, cancel: threading.Event) -> Iterator[Event]: ...  # fmt: skip
+    def stream(
+        self,
+        prompt: Prompt,
+        branches: int,
+        settings: SamplingSettings,
+        seed: int | None,
+        cancel: threading.Event,
+    ) -> Iterator[Event]: ...
 
 
 class EngineSession:
@@ -65,16 +71,24 @@ class EngineSession:
         tokenizer = self.backend.tokenizer
         return prompt_for(tokenizer, genre) if tokenizer.bos_token == TRAINED_BOS else []
 
-    def stream(self, prompt: Prompt, branches: int, settings: SamplingSettings,
-               seed: int | None, cancel: threading.Event) -> Iterator[Event]:  # fmt: skip
+    def stream(
+        self,
+        prompt: Prompt,
+        branches: int,
+        settings: SamplingSettings,
+        seed: int | None,
+        cancel: threading.Event,
+    ) -> Iterator[Event]:
         from engine.generate import generate
 
-        return generate(self.backend, prompt.ids, branches, settings, seed=seed, cancel=cancel,
-                        keep=prompt.keep)  # fmt: skip
+        return generate(
+            self.backend, prompt.ids, branches, settings, seed=seed, cancel=cancel, keep=prompt.keep
+        )
 
 
-def load_session(name: str, device: str, label: str,
-                 progress: Callable[[str], None]) -> EngineSession:  # fmt: skip
+def load_session(
+    name: str, device: str, label: str, progress: Callable[[str], None]
+) -> EngineSession:
     """Load a model (slow: run it in a worker thread)."""
     from engine.loading import load_model
 
@@ -82,8 +96,9 @@ def load_session(name: str, device: str, label: str,
     return EngineSession(backend, label)
 
 
-def build_prompt(session: ModelSession, store: "Store", node_id: int,
-                 settings: SamplingSettings) -> Prompt:  # fmt: skip
+def build_prompt(
+    session: ModelSession, store: "Store", node_id: int, settings: SamplingSettings
+) -> Prompt:
     """The tokens the model continues at a node: prefix, memory, story, author's note."""
     story = store.story(store.node(node_id).story_id)
     prefix = session.prefix(story.genre)

@@ -59,9 +59,19 @@ class WritingSettings:
 
 
 def field_types() -> dict[str, type]:
-    return {"model": str, "device": str, "branches": int, "max_new_tokens": int,
-            "temperature": float, "top_k": int, "top_p": float, "min_p": float,
-            "repetition_penalty": float, "stop_mode": str, "seed": int}  # fmt: skip
+    return {
+        "model": str,
+        "device": str,
+        "branches": int,
+        "max_new_tokens": int,
+        "temperature": float,
+        "top_k": int,
+        "top_p": float,
+        "min_p": float,
+        "repetition_penalty": float,
+        "stop_mode": str,
+        "seed": int,
+    }
 
 
 def convert(name: str, value: Any) -> Any:

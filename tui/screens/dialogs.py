@@ -35,8 +35,9 @@ class Dialog(ModalScreen):
 
 
 def buttons(ok: str) -> Horizontal:
-    return Horizontal(Button(ok, id="ok", variant="primary"), Button("Cancel", id="cancel"),
-                      classes="buttons")  # fmt: skip
+    return Horizontal(
+        Button(ok, id="ok", variant="primary"), Button("Cancel", id="cancel"), classes="buttons"
+    )
 
 
 class ConfirmDialog(Dialog):
@@ -128,12 +129,14 @@ class NewStoryDialog(Dialog):
             self.query_one("#title").focus()
             return
         genre = self.query_one("#genre", Select).value
-        self.dismiss({
-            "title": title,
-            "genre": genre if isinstance(genre, str) else None,
-            "opening": self.query_one("#opening", TextArea).text,
-            "memory": self.query_one("#memory", TextArea).text,
-        })  # fmt: skip
+        self.dismiss(
+            {
+                "title": title,
+                "genre": genre if isinstance(genre, str) else None,
+                "opening": self.query_one("#opening", TextArea).text,
+                "memory": self.query_one("#memory", TextArea).text,
+            }
+        )
 
 
 class ExportDialog(Dialog):

@@ -13,8 +13,10 @@ class HelpScreen(Screen):
     BINDINGS = [Binding("escape,f1,q", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        yield Static("Keys  (escape closes; every action is also in the command palette, ctrl+p)",
-                     id="help-title")  # fmt: skip
+        yield Static(
+            "Keys  (escape closes; every action is also in the command palette, ctrl+p)",
+            id="help-title",
+        )
         yield DataTable(id="keys", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
@@ -24,8 +26,12 @@ class HelpScreen(Screen):
         keymap = self.app.keymap
         for scope, title in SCOPES.items():
             for action in (a for a in ACTIONS if a.scope == scope):
-                table.add_row(Text(title), Text(keys_of(action, keymap), style="bold"),
-                              Text(action.description), Text(action.id, style="dim"))  # fmt: skip
+                table.add_row(
+                    Text(title),
+                    Text(keys_of(action, keymap), style="bold"),
+                    Text(action.description),
+                    Text(action.id, style="dim"),
+                )
         table.focus()
 
     async def action_dismiss(self, result=None) -> None:

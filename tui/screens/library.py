@@ -55,10 +55,14 @@ class LibraryScreen(Screen):
             table.clear()
             for s in stories:
                 genre = (s.genre or "").replace("_", " ")
-                table.add_row(Text(safe_line(s.title)), Text(safe_line(genre)),
-                              Text(str(s.nodes), justify="right"),
-                              Text(f"{s.words:,}", justify="right"), when(s.updated),
-                              key=str(s.id))  # fmt: skip
+                table.add_row(
+                    Text(safe_line(s.title)),
+                    Text(safe_line(genre)),
+                    Text(str(s.nodes), justify="right"),
+                    Text(f"{s.words:,}", justify="right"),
+                    when(s.updated),
+                    key=str(s.id),
+                )
             if current is not None and any(s.id == current for s in stories):
                 table.move_cursor(row=table.get_row_index(str(current)))
             self.show_hint(stories, query)
@@ -178,8 +182,9 @@ class LibraryScreen(Screen):
             return
         title = self.store.story(story_id).title
         safe_name = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip()
-        self.app.push_screen(ExportDialog(safe_name or "story"),
-                             lambda choice: self.export(story_id, choice))  # fmt: skip
+        self.app.push_screen(
+            ExportDialog(safe_name or "story"), lambda choice: self.export(story_id, choice)
+        )
 
     def export(self, story_id: int, choice: tuple[str, str] | None) -> None:
         from story.export import render

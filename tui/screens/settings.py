@@ -70,11 +70,15 @@ class SettingsScreen(Screen):
                     yield Label(label)
                     value = settings[name]
                     if name == "device":
-                        yield Select([(d, d) for d in DEVICES], value=value, allow_blank=False,
-                                     id=name)  # fmt: skip
+                        yield Select(
+                            [(d, d) for d in DEVICES], value=value, allow_blank=False, id=name
+                        )
                     elif name == "stop_mode":
-                        choices = [("the token budget", "tokens"), ("end of sentence", "sentence"),
-                                   ("end of paragraph", "paragraph")]  # fmt: skip
+                        choices = [
+                            ("the token budget", "tokens"),
+                            ("end of sentence", "sentence"),
+                            ("end of paragraph", "paragraph"),
+                        ]
                         yield Select(choices, value=value, allow_blank=False, id=name)
                     else:
                         text = "" if value is None else str(value)
@@ -84,8 +88,9 @@ class SettingsScreen(Screen):
                 with Horizontal(classes="field"):
                     yield Label("Genre")
                     genre = story.genre if story.genre in dict(GENRE_CHOICES).values() else None
-                    yield Select(GENRE_CHOICES, value=genre or Select.NULL, prompt="none",
-                                 id="genre")  # fmt: skip
+                    yield Select(
+                        GENRE_CHOICES, value=genre or Select.NULL, prompt="none", id="genre"
+                    )
                 yield Label("Memory: always at the top of what the model reads")
                 yield TextArea(story.memory, id="memory", soft_wrap=True, classes="short")
                 yield Label("Author's note: put a few lines above the end")

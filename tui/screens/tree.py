@@ -22,8 +22,10 @@ def label_of(node: Node, children: int, on_path: bool, bookmarked: bool) -> Text
     label = Text()
     label.append("● " if on_path else "  ", "bold" if on_path else "")
     label.append("★ " if bookmarked else "")
-    label.append("you   " if node.author == "user" else "model ",
-                 "bold" if node.author == "user" else "italic")  # fmt: skip
+    label.append(
+        "you   " if node.author == "user" else "model ",
+        "bold" if node.author == "user" else "italic",
+    )
     label.append(preview, "bold" if on_path else "")
     if children:
         label.append(f"  ({children})", "dim")
@@ -80,8 +82,7 @@ class TreeScreen(Screen):
             label = label_of(n, children.get(n.id, 0), n.id in path, n.id in marked)
             if n.id not in self.items:
                 parent = tree.root if n.parent_id is None else self.items[n.parent_id]
-                self.items[n.id] = parent.add(label, data=n.id, expand=True,
-                                              allow_expand=False)  # fmt: skip
+                self.items[n.id] = parent.add(label, data=n.id, expand=True, allow_expand=False)
             elif self.labels.get(n.id) != label:
                 self.items[n.id].set_label(label)
             self.labels[n.id] = label

@@ -188,8 +188,10 @@ class WritingScreen(Screen):
             return
         if session is None:
             self.pending = True
-            self.notify(f"The model is still loading ({self.app.model_state}): the branches "
-                        "start as soon as it is ready.")  # fmt: skip
+            self.notify(
+                f"The model is still loading ({self.app.model_state}): the branches "
+                "start as soon as it is ready."
+            )
             return
         with self.app.reporting():
             story = self.story()
@@ -197,14 +199,20 @@ class WritingScreen(Screen):
             self.sampling = settings.sampling(session.defaults())
             prompt = build_prompt(session, self.store, story.tip_id, self.sampling)
             self.context_tokens = len(prompt.ids)
-            self.generation = Generation(session, prompt, settings.branches, self.sampling,
-                                         settings.seed)  # fmt: skip
+            self.generation = Generation(
+                session, prompt, settings.branches, self.sampling, settings.seed
+            )
             self.parent_id = story.tip_id
             self.branches = [Branch() for _ in range(settings.branches)]
             self.panel.show(settings.branches)
             self.started = clock()
-            self.run_worker(self.generation.run, name="generation", group="generation",
-                            thread=True, exit_on_error=False)  # fmt: skip
+            self.run_worker(
+                self.generation.run,
+                name="generation",
+                group="generation",
+                thread=True,
+                exit_on_error=False,
+            )
             self.frames.resume()
             self.panel.focus()
             self.update_status()
@@ -229,8 +237,10 @@ class WritingScreen(Screen):
                 branch.tokens = max(branch.tokens, len(item.token_ids))
                 changed.add(item.branch)
             elif isinstance(item, Retrying):
-                self.notify(f"Out of memory: trying again with {item.branches} branches.",
-                            severity="warning")  # fmt: skip
+                self.notify(
+                    f"Out of memory: trying again with {item.branches} branches.",
+                    severity="warning",
+                )
                 self.branches = [Branch() for _ in range(item.branches)]
                 self.panel.show(item.branches)
             elif isinstance(item, Failed):
@@ -268,10 +278,15 @@ class WritingScreen(Screen):
         if not unsaved or self.parent_id is None:
             return
         drafts = [
-            NodeDraft(b.text, "model", model=session.name if session else None,
-                      settings=self.sampling.as_record() if self.sampling else None, seed=b.seed)
+            NodeDraft(
+                b.text,
+                "model",
+                model=session.name if session else None,
+                settings=self.sampling.as_record() if self.sampling else None,
+                seed=b.seed,
+            )
             for b in unsaved
-        ]  # fmt: skip
+        ]
         with self.app.reporting():
             nodes = self.store.add_children(self.parent_id, drafts)
             for branch, node in zip(unsaved, nodes, strict=True):

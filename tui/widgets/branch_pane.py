@@ -6,7 +6,6 @@ from textual.widget import Widget
 
 from tui.terminal_text import safe_prose
 
-
 # How a finished branch's border says it ended (the panes are narrow).
 ENDINGS = {"cancelled": "stopped", "kept": ""}
 

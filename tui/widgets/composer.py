@@ -16,8 +16,9 @@ class Composer(TextArea):
             self.text = text
 
     def __init__(self, text: str = "", **kwargs):
-        super().__init__(text, soft_wrap=True, show_line_numbers=False, tab_behavior="focus",
-                         **kwargs)  # fmt: skip
+        super().__init__(
+            text, soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs
+        )
 
     async def _on_key(self, event: events.Key) -> None:
         # The composer's own keys are handled here, in turn with the typed characters: as app

@@ -7,8 +7,15 @@ from tui.terminal_text import safe_line
 
 
 class StatusBar(Static):
-    def show(self, story: str, model: str, device: str, context: int | None,
-             window: int | None, rate: float | None) -> None:  # fmt: skip
+    def show(
+        self,
+        story: str,
+        model: str,
+        device: str,
+        context: int | None,
+        window: int | None,
+        rate: float | None,
+    ) -> None:
         parts = [safe_line(story), safe_line(model)]
         if device:
             parts.append(device)

@@ -83,8 +83,9 @@ class StoryView(ScrollView, can_focus=True):
             text = Text(no_wrap=False, end="")
             for author, piece in paragraph:
                 text.append(piece, styles.get(author))
-            lines = [Strip(line.render(console), line.cell_len) for line in
-                     text.wrap(console, width)] or [Strip.blank(0)]  # fmt: skip
+            lines = [
+                Strip(line.render(console), line.cell_len) for line in text.wrap(console, width)
+            ] or [Strip.blank(0)]
             self.wrapped.append(lines)
             self.lines.extend(lines)
         self.virtual_size = Size(width, len(self.lines))
