@@ -537,3 +537,24 @@ async def test_a_tiny_real_model_streams_in_the_app(store, story, tmp_path):
         assert len(stored) == 4 and all(c.model == str(folder) for c in stored)
         assert all(c.seed is not None and c.settings for c in stored)
         assert [c.text for c in stored] == [b.text for b in screen.branches]
+
+
+async def test_the_story_follows_its_end_unless_the_writer_scrolled_up(store, tmp_path):
+    story = store.create_story("Long", opening="\n".join(f"Line {i}." for i in range(200)))
+    app = make_app(store, tmp_path, story_id=story.id)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await ready(pilot)
+        view = screen.view
+        await wait_until(pilot, lambda: view.max_scroll_y > 0)
+        await wait_until(pilot, lambda: view.scroll_offset.y == view.max_scroll_y)
+        assert "Line 199." in screen_text(app)
+        await pilot.press("enter", "1")  # the story grows: the view follows
+        await wait_until(pilot, lambda: view.scroll_offset.y == view.max_scroll_y)
+        assert tip(store, story.id).text.split()[-1] in view.lines[-1].text
+        view.scroll_to(y=0, animate=False)  # the writer reads the beginning
+        await pilot.pause()
+        await pilot.press("enter")
+        await streamed(pilot)
+        await pilot.press("1")
+        await pilot.pause()
+        assert view.scroll_offset.y == 0 and "Line 0." in screen_text(app)

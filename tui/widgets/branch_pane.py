@@ -36,6 +36,8 @@ class BranchPane(Widget):
         """The end of the text: a pane follows its branch as it grows."""
         width = max(1, self.content_region.width)
         height = max(1, self.content_region.height)
-        text = Text(safe_prose(self.text).lstrip("\n"), end="")
+        # Only the tail can show: wrapping a long branch whole at every frame would not keep up.
+        tail = self.text[-width * (height + 2) :]
+        text = Text(safe_prose(tail).lstrip("\n"), end="")
         lines = text.wrap(self.app.console, width)
         return Text("\n").join(lines[-height:])

@@ -42,6 +42,9 @@ class StoryView(ScrollView, can_focus=True):
         self.wrapped: list[list[Strip]] = []  # per paragraph, at self.wrap_width
         self.lines: list[Strip] = []
         self.wrap_width = 0
+        # Whether the view keeps to the end of the story as it grows or as the view changes
+        # size: true until the writer scrolls up, and again once they scroll back down.
+        self.following = True
 
     def show_path(self, nodes: list[Node]) -> None:
         """Show a new path; only what changed from the last one is wrapped again."""
@@ -51,25 +54,28 @@ class StoryView(ScrollView, can_focus=True):
             if old != new:
                 break
             same += 1
-        following = self.is_at_bottom()
         self.paragraphs = paragraphs
         self.wrapped = self.wrapped[:same]
         self.rewrap(same)
-        if following:
-            self.scroll_end(animate=False, immediate=True)
+        self.follow()
 
-    def is_at_bottom(self) -> bool:
-        return self.scroll_y >= self.max_scroll_y
+    def follow(self) -> None:
+        if self.following:
+            self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.following = new >= self.max_scroll_y
 
     def on_resize(self) -> None:
-        following = self.is_at_bottom()
         self.wrapped = []
         self.rewrap(0)
-        if following:
-            self.scroll_end(animate=False, immediate=True)
+        self.follow()
 
     def rewrap(self, start: int) -> None:
-        width = max(1, self.scrollable_content_region.width)
+        width = self.scrollable_content_region.width
+        if width <= 0:
+            return  # not laid out yet: on_resize wraps everything once the width is known
         if width != self.wrap_width:
             self.wrap_width, start, self.wrapped = width, 0, []
         styles = {
