@@ -38,10 +38,10 @@ def when(stamp: str) -> str:
 
 def cmd_path(args: argparse.Namespace) -> None:
     from story.database import database_path
-    from tui.config import config_dir
+    from tui.preferences import config_path
 
     print(f"database  {database_path(getattr(args, 'db', None))}")
-    print(f"config    {config_dir()}")
+    print(f"config    {config_path()}")
 
 
 def cmd_list(args: argparse.Namespace) -> None:
@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(run=run)
         return p
 
-    command("path", cmd_path, "print the database and config folder in use")
+    command("path", cmd_path, "print the database and config file in use")
     command("list", cmd_list, "list the stories: id, title, nodes, last edited")
     p = command("show", cmd_show, "print a story's current path as prose")
     p.add_argument("story", metavar="STORY", help="story id or exact title")
