@@ -92,6 +92,18 @@ def m004_story_settings_and_draft(db: sqlite_utils.Database) -> None:
     db["stories"].add_column("draft", str, not_null_default="")
 
 
+@migration
+def m005_token_data(db: sqlite_utils.Database) -> None:
+    # What the model chose at each token of a node it wrote (story/tokens.py packs it), and
+    # the mean log-probability, so a tree can show weak and strong branches without unpacking.
+    db["tokens"].create(
+        {"node_id": int, "count": int, "mean_logprob": float, "data": bytes},
+        pk="node_id",
+        not_null={"count", "mean_logprob", "data"},
+        foreign_keys=[("node_id", "nodes", "id")],
+    )
+
+
 def applied(db: sqlite_utils.Database) -> list[str]:
     if not db[MIGRATIONS_TABLE].exists():
         return []

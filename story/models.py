@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from story.tokens import TokenRecord
+
 Author = Literal["user", "model"]
 AUTHORS: tuple[str, ...] = ("user", "model")
 DEFAULT_NOTE_DEPTH = 3
@@ -62,6 +64,7 @@ class NodeDraft:
     model: str | None = None
     settings: dict[str, Any] | None = field(default=None)
     seed: int | None = None
+    tokens: list[TokenRecord] | None = None  # what the model chose at each token, if known
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ parent's: ordering by id lists parents before children, which export and import 
 
 import functools
 import json
+import math
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -30,6 +31,7 @@ from story.models import (
     StorySummary,
     StoryTree,
 )
+from story.tokens import TokenRecord, pack, unpack
 
 NODE_COLUMNS = (
     "id, story_id, parent_id, text, author, created, model, settings, seed, revises_id, "
@@ -255,6 +257,23 @@ class Store:
         )
 
     @guarded
+    def token_records(self, node_id: int) -> list[TokenRecord] | None:
+        """What the model chose at each token of a node; None when not kept (a node written
+        by the writer, or by a Taletree that didn't keep it yet)."""
+        row = self._one("SELECT data FROM tokens WHERE node_id = ?", (node_id,))
+        return unpack(row[0]) if row else None
+
+    @guarded
+    def mean_token_probabilities(self, story_id: int) -> dict[int, float]:
+        """Each model node's average token probability (geometric mean), where known."""
+        rows = self._all(
+            """SELECT tokens.node_id, tokens.mean_logprob FROM tokens
+               JOIN nodes ON nodes.id = tokens.node_id WHERE nodes.story_id = ?""",
+            (story_id,),
+        )
+        return {node_id: math.exp(mean) for node_id, mean in rows}
+
+    @guarded
     def bookmarks(self, story_id: int) -> list[Bookmark]:
         rows = self._all(
             "SELECT node_id, story_id, label, created FROM bookmarks WHERE story_id = ? "
@@ -304,7 +323,16 @@ class Store:
             (story_id, parent_id, draft.text, draft.author, now(), draft.model, settings,
              draft.seed),
         )  # fmt: skip
+        if draft.tokens:
+            self._insert_tokens(cursor.lastrowid, draft.tokens)  # type: ignore[arg-type]
         return cursor.lastrowid  # type: ignore[return-value]
+
+    def _insert_tokens(self, node_id: int, records: list[TokenRecord]) -> None:
+        mean = sum(r.logprob for r in records) / len(records)
+        self.conn.execute(
+            "INSERT INTO tokens (node_id, count, mean_logprob, data) VALUES (?, ?, ?, ?)",
+            (node_id, len(records), mean, pack(records)),
+        )
 
     def _set_tip(self, story_id: int, node_id: int) -> None:
         """Stand on a node, and make every node above it remember the way down to it."""
@@ -386,6 +414,10 @@ class Store:
         with write_transaction(self.conn):
             self.story(story_id)
             self.conn.execute("DELETE FROM bookmarks WHERE story_id = ?", (story_id,))
+            self.conn.execute(
+                "DELETE FROM tokens WHERE node_id IN (SELECT id FROM nodes WHERE story_id = ?)",
+                (story_id,),
+            )
             self.conn.execute("DELETE FROM nodes WHERE story_id = ?", (story_id,))
             self.conn.execute("DELETE FROM stories WHERE id = ?", (story_id,))
 
@@ -496,6 +528,7 @@ class Store:
         # sqlite3 reports no rowcount for a statement that starts with WITH: count first.
         count = self._one(SUBTREES + "SELECT count(*) FROM down", params)[0]
         self.conn.execute(SUBTREES + "DELETE FROM bookmarks WHERE node_id IN down", params)
+        self.conn.execute(SUBTREES + "DELETE FROM tokens WHERE node_id IN down", params)
         self.conn.execute(SUBTREES + "DELETE FROM nodes WHERE id IN down", params)
         self._touch(story_id)
         return count

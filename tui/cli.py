@@ -167,6 +167,16 @@ def cmd_open(args: argparse.Namespace) -> None:
     run_app(args, story_id)
 
 
+def cmd_write(args: argparse.Namespace) -> None:
+    from tui.line_mode import main as write
+    from tui.preferences import read_config
+
+    config = read_config()
+    with open_store(args) as store:
+        story_id = store.find_story(args.story).id
+        write(store, story_id, config, getattr(args, "model", None))
+
+
 def interactive() -> bool:
     """Whether the full-screen app can run: a writer at a terminal, not a pipe or a script."""
     return sys.stdin.isatty() and sys.stdout.isatty()
@@ -294,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("open", cmd_open, "open a story in the app")
     p.add_argument("story", metavar="STORY", help="story id or exact title")
     add_model_option(p)
+    p = command("write", cmd_write, "write a story line by line, without the full-screen app")
+    p.add_argument("story", metavar="STORY", help="story id or exact title")
+    add_model_option(p)
     p = command("rename", cmd_rename, "give a story a new title")
     p.add_argument("story", metavar="STORY", help="story id or exact title")
     p.add_argument("title", metavar="TITLE")
@@ -410,6 +423,7 @@ USER_ERRORS = {
     "engine.loading": "ModelError",
     "engine.settings": "SettingsError",
     "tui.generate_command": "GenerateError",
+    "tui.preferences": "PreferenceError",
     "engine.training.data": "TrainingError",
 }
 

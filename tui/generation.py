@@ -7,10 +7,82 @@ tokens flow at the model's speed whatever the UI is doing.
 
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
+from engine.events import FinishEvent, TokenEvent
 from engine.settings import SamplingSettings
+from story.models import NodeDraft
+from story.tokens import TokenRecord
 from tui.model_session import ModelSession, Prompt
+
+if TYPE_CHECKING:
+    from story.store import Store
+
+NO_SPACE_BEFORE = tuple(".,;:!?)]}'\"…’”—-")
+
+
+def joined(story_text: str, typed: str) -> str:
+    """The writer's text as it joins the story: a space between words where none was typed."""
+    if not story_text or story_text[-1].isspace() or typed[:1].isspace():
+        return typed
+    return typed if typed.startswith(NO_SPACE_BEFORE) else " " + typed
+
+
+@dataclass
+class Branch:
+    """One alternative as it streams in, then as stored."""
+
+    text: str = ""
+    tokens: int = 0
+    reason: str = ""  # why it ended; "" while streaming
+    seed: int | None = None
+    node_id: int | None = None  # once stored
+    rate: float | None = None
+    records: list[TokenRecord] = field(default_factory=list)
+
+    def apply(self, event: TokenEvent | FinishEvent) -> None:
+        if isinstance(event, TokenEvent):
+            self.text += event.delta
+            self.tokens += 1
+            self.records.append(
+                TokenRecord(event.token_id, event.logprob, len(event.delta), event.top)
+            )
+            return
+        if event.delta and self.records:  # text held back until the end joins the last token
+            last = self.records[-1]
+            self.records[-1] = replace(last, chars=last.chars + len(event.delta))
+        self.text, self.reason, self.seed = event.text, event.reason, event.seed
+        self.tokens = max(self.tokens, len(event.token_ids))
+
+
+def store_branches(
+    store: "Store",
+    parent_id: int,
+    branches: list[Branch],
+    model: str | None,
+    settings: SamplingSettings | None,
+) -> None:
+    """Store every branch that wrote something and isn't stored yet, in one transaction, as
+    children of parent_id. If the database refuses (locked, say) they stay unstored, so
+    storing can be tried again."""
+    unsaved = [b for b in branches if b.text and b.node_id is None]
+    if not unsaved:
+        return
+    drafts = [
+        NodeDraft(
+            b.text,
+            "model",
+            model=model,
+            settings=settings.as_record() if settings else None,
+            seed=b.seed,
+            tokens=b.records or None,
+        )
+        for b in unsaved
+    ]
+    nodes = store.add_children(parent_id, drafts)
+    for branch, node in zip(unsaved, nodes, strict=True):
+        branch.node_id = node.id
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ stored as children of the node they continue, in one transaction; keeping one mo
 """
 
 import time
-from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,7 +16,7 @@ from textual.widgets import Footer, TextArea
 from engine.events import FinishEvent, TokenEvent
 from story.models import Node, NodeDraft, Story
 from tui.actions import bindings
-from tui.generation import Failed, Generation, Retrying
+from tui.generation import Branch, Failed, Generation, Retrying, joined, store_branches
 from tui.model_session import build_prompt
 from tui.preferences import MAX_BRANCHES
 from tui.widgets.branch_panel import BranchPanel
@@ -28,24 +27,6 @@ from tui.widgets.story_view import StoryView
 clock = time.perf_counter  # (tests replace it to get steady speeds in snapshots)
 FRAME_RATE = 30  # buffer drains per second while the model writes
 DRAFT_DELAY = 0.4  # seconds of quiet typing before the composer's text is saved
-NO_SPACE_BEFORE = tuple(".,;:!?)]}'\"…’”—-")
-
-
-@dataclass
-class Branch:
-    text: str = ""
-    tokens: int = 0
-    reason: str = ""  # why it ended; "" while streaming
-    seed: int | None = None
-    node_id: int | None = None  # once stored
-    rate: float | None = None
-
-
-def joined(story_text: str, typed: str) -> str:
-    """The writer's text as it joins the story: a space between words where none was typed."""
-    if not story_text or story_text[-1].isspace() or typed[:1].isspace():
-        return typed
-    return typed if typed.startswith(NO_SPACE_BEFORE) else " " + typed
 
 
 class WritingScreen(Screen):
@@ -226,15 +207,8 @@ class WritingScreen(Screen):
         ended = generation.finished.is_set()  # read first: the buffer is complete after it
         changed: set[int] = set()
         for item in generation.drain():
-            if isinstance(item, TokenEvent):
-                branch = self.branches[item.branch]
-                branch.text += item.delta
-                branch.tokens += 1
-                changed.add(item.branch)
-            elif isinstance(item, FinishEvent):
-                branch = self.branches[item.branch]
-                branch.text, branch.reason, branch.seed = item.text, item.reason, item.seed
-                branch.tokens = max(branch.tokens, len(item.token_ids))
+            if isinstance(item, TokenEvent | FinishEvent):
+                self.branches[item.branch].apply(item)
                 changed.add(item.branch)
             elif isinstance(item, Retrying):
                 self.notify(
@@ -273,24 +247,17 @@ class WritingScreen(Screen):
     def store_branches(self) -> None:
         """Store every branch that wrote something and isn't stored yet, in one transaction.
         If the database refuses (locked, say), they stay here and storing is tried again."""
-        session = self.app.session
-        unsaved = [b for b in self.branches if b.text and b.node_id is None]
-        if not unsaved or self.parent_id is None:
+        if self.parent_id is None:
             return
-        drafts = [
-            NodeDraft(
-                b.text,
-                "model",
-                model=session.name if session else None,
-                settings=self.sampling.as_record() if self.sampling else None,
-                seed=b.seed,
-            )
-            for b in unsaved
-        ]
+        session = self.app.session
         with self.app.reporting():
-            nodes = self.store.add_children(self.parent_id, drafts)
-            for branch, node in zip(unsaved, nodes, strict=True):
-                branch.node_id = node.id
+            store_branches(
+                self.store,
+                self.parent_id,
+                self.branches,
+                session.name if session else None,
+                self.sampling,
+            )
 
     def stop_generation(self) -> None:
         """Stop the model now (within one step), keeping what each branch wrote."""

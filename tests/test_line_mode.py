@@ -1,0 +1,187 @@
+"""`taletree write`: the line-mode writing loop, through a pipe, through prompt-toolkit's own
+terminal input, and in-process with the fake model."""
+
+import io
+import os
+import signal
+import threading
+
+import pytest
+
+from tests.conftest import run_cli
+from tests.fake_model import FakeSession
+from tui.line_mode import LineWriter, prompt_reader, run
+from tui.preferences import Config, WritingSettings
+
+
+@pytest.fixture
+def story(store):
+    return store.create_story("Lamp", opening="The lamp went out.")
+
+
+def writer_for(store, story, session=None, **options) -> tuple[LineWriter, io.StringIO]:
+    out = io.StringIO()
+    session = session or FakeSession()
+    writer = LineWriter(
+        store,
+        story.id,
+        out,
+        Config(WritingSettings(), {}),
+        session_loader=lambda *args: session,
+        **options,
+    )
+    return writer, out
+
+
+def test_text_gen_pick_and_moves(store, story):
+    session = FakeSession()
+    writer, out = writer_for(store, story, session)
+    writer.handle("She waited.")
+    writer.handle("/gen")
+    printed = out.getvalue()
+    for number in range(4):
+        assert f"[{number + 1}]{session.text_of(1234, number, 48)}\n" in printed
+    user = store.tip(story.id)
+    assert user.text == " She waited." and len(store.children(user.id)) == 4
+    writer.handle("/pick 2")
+    kept = store.tip(story.id)
+    assert kept.text == session.text_of(1234, 1, 48) and store.token_records(kept.id)
+    writer.handle("/back")
+    assert store.tip(story.id).id == user.id
+    writer.handle("/forward")
+    assert store.tip(story.id).id == kept.id
+    out.truncate(0)
+    writer.handle("/siblings")
+    assert out.getvalue().count("\n") == 4 and "*[2] model:" in out.getvalue()
+    writer.handle("/pick 3")
+    assert store.tip(story.id).text == session.text_of(1234, 2, 48)
+    out.truncate(0)
+    out.seek(0)
+    writer.handle("/tree")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "* user: The lamp went out."
+    assert lines[1] == "  * user: She waited."
+    assert [line[:12] for line in lines[2:]] == [
+        "    - model:",
+        "    - model:",
+        "    * model:",
+        "    - model:",
+    ]
+    out.truncate(0)
+    out.seek(0)
+    writer.handle("/show")
+    assert out.getvalue() == store.path_text(store.tip(story.id).id) + "\n"
+
+
+def test_retry_keeps_the_earlier_alternatives(store, story):
+    writer, _ = writer_for(store, story)
+    writer.handle("/gen")
+    writer.handle("/pick 1")
+    writer.handle("/retry")
+    assert len(store.children(story.root_id)) == 8
+    assert store.tip(story.id).id == story.root_id
+
+
+def test_settings_memory_note_and_export(store, story, tmp_path):
+    session = FakeSession()
+    writer, out = writer_for(store, story, session)
+    writer.handle("/set n 2")
+    writer.handle("/set temperature 0.4")
+    assert store.story(story.id).settings == {"branches": 2, "temperature": 0.4}
+    writer.handle("/memory Mara keeps the light.")
+    writer.handle("/note Keep it eerie.")
+    saved = store.story(story.id)
+    assert (saved.memory, saved.note) == ("Mara keeps the light.", "Keep it eerie.")
+    writer.handle("/gen")
+    _, branches, settings, _ = session.requests[-1]
+    assert branches == 2 and settings.temperature == 0.4
+    target = tmp_path / "lamp.json"
+    writer.handle(f"/export json {target}")
+    assert '"title": "Lamp"' in target.read_text()
+    out.truncate(0)
+    out.seek(0)
+    writer.handle("/export md")
+    assert out.getvalue().startswith("# Lamp")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("/frobnicate", "! unknown command /frobnicate: /help lists the commands"),
+        ("/pick 9", "! /pick takes the number of an alternative"),
+        ("/set top_p 7", "! top_p should be above 0 and at most 1, not 7.0"),
+        ("/set colour blue", "! no setting 'colour': /set lists them"),
+        ("/export docx", "! /export takes a format: md, txt, json, twee"),
+        ("/back", "! at the opening already"),
+        ("/open Nope", "! no story has the id or title 'Nope'"),
+    ],
+)
+def test_bad_commands_say_what_to_do_and_change_nothing(store, story, line, message):
+    writer, out = writer_for(store, story)
+    before = store.story_tree(story.id)
+    assert writer.handle(line) is True
+    assert out.getvalue().startswith(message)
+    assert store.story_tree(story.id) == before
+
+
+def test_ctrl_c_stops_a_generation_without_leaving(store, story):
+    writer, out = writer_for(store, story, FakeSession(rate=20))
+    timer = threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        writer.handle("/gen")
+    finally:
+        timer.cancel()
+    assert "(stopped)" in out.getvalue()
+    kept = store.children(story.root_id)
+    assert len(kept) == 4 and all(0 < len(c.text.split()) < 48 for c in kept)
+    assert writer.handle("/pick 1") is True  # still writing
+    assert store.tip(story.id).id == kept[0].id
+
+
+def test_through_prompt_toolkits_terminal_input(store, story, tmp_path, monkeypatch):
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    writer, out = writer_for(store, story)
+    with create_pipe_input() as terminal:
+        terminal.send_text("Night fell.\r/gen\r/pick 4\r/nonsense\r\x04")
+        run(writer, prompt_reader(writer, input=terminal, output=DummyOutput()))
+    kept = store.tip(story.id)
+    assert kept.author == "model" and store.node(kept.parent_id).text == " Night fell."
+    assert "! unknown command /nonsense" in out.getvalue()
+    history = list((tmp_path / "cfg" / "taletree" / "history").iterdir())
+    assert len(history) == 1 and "/pick 4" in history[0].read_text()
+
+
+def test_taletree_write_through_a_pipe_with_a_real_model(tmp_path):
+    from tests.tiny_models import save_tiny_model
+
+    db = tmp_path / "stories.db"
+    model = save_tiny_model(tmp_path / "tiny")
+    assert run_cli("new", "Piped", "--opening", "Once.", db=db).returncode == 0
+    script = "It rained.\n/set n 2\n/set max_new_tokens 8\n/gen\n/pick 1\n/what\n/show\n"
+    result = run_cli(
+        "write",
+        "Piped",
+        "--model",
+        str(model),
+        db=db,
+        stdin=script,
+        env={"XDG_CONFIG_HOME": str(tmp_path / "cfg")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "[1]" in result.stdout and "[2]" in result.stdout and "[3]" not in result.stdout
+    assert "! unknown command /what" in result.stdout
+    shown = run_cli("show", "Piped", db=db).stdout
+    assert shown.startswith("Once. It rained.") and len(shown) > len("Once. It rained.\n")
+    assert shown.strip() in result.stdout
+
+
+def test_taletree_write_with_a_missing_story_fails_cleanly(tmp_path):
+    result = run_cli("write", "Nowhere", db=tmp_path / "stories.db", stdin="")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "taletree: no story has the id or title 'Nowhere': `taletree list` shows them"
+    )
