@@ -2,7 +2,9 @@
 
 It has the shape of tui.model_session.ModelSession. Branch b of a request with seed s writes
 words chosen by (s, b, step) alone, at `rate` tokens per second per step, so a test knows what
-each pane will hold and how fast. Tokens are whitespace-separated words.
+each pane will hold and how fast. A token is a word with a space before it; its id is the
+word's place in `words`. Branch b gives each of its tokens probability 0.5 / (b + 1), and lists
+the next two words of `words` as alternatives, half and a third as likely.
 """
 
 import math
@@ -62,6 +64,9 @@ class FakeSession:
     def tokenize(self, text: str) -> list[int]:
         return [zlib.crc32(word.encode()) % 50_000 for word in text.split()]
 
+    def decode(self, token_id: int) -> str:
+        return " " + self.words[token_id % len(self.words)]
+
     def defaults(self) -> dict:
         return {"temperature": 0.7}
 
@@ -92,10 +97,16 @@ class FakeSession:
                     yield FinishEvent(b, CANCELLED, "", texts[b], (), seed + b)
                 return
             for b in range(branches):
-                delta = " " + word_for(seed, b, step, self.words)
-                texts[b] += delta
+                word = word_for(seed, b, step, self.words)
+                chosen = self.words.index(word)
+                texts[b] += " " + word
                 probability = 0.5 / (1 + b)
-                yield TokenEvent(b, delta, step, math.log(probability), ((step, probability),))
+                # The chosen word, then the next two in the list, less likely.
+                top = tuple(
+                    ((chosen + k) % len(self.words), probability / (1 + k)) for k in range(3)
+                )
+                yield TokenEvent(b, " " + word, chosen, math.log(probability), top)
         reason = LENGTH if self.end_after is None else END_OF_TEXT
         for b in range(branches):
-            yield FinishEvent(b, reason, "", texts[b], tuple(range(steps)), seed + b)
+            ids = tuple(self.words.index(w) for w in texts[b].split())
+            yield FinishEvent(b, reason, "", texts[b], ids, seed + b)

@@ -15,6 +15,9 @@ SCOPES = {
     "composer": "Composer",
     "branches": "Branch panel",
     "library": "Library",
+    "story": "Story view",
+    "tokens": "Token view",
+    "compare": "Compare",
     "tree": "Tree",
     "settings": "Settings",
 }
@@ -32,12 +35,12 @@ class Action:
     palette: bool = True
 
 
-def keep_actions() -> list[Action]:
+def keep_actions(scope: str, prefix: str, last: int) -> list[Action]:
     return [
         Action(
-            f"keep_{n}", str(n), f"screen.keep({n})", f"Keep branch {n}", "branches", footer=n == 1
+            f"{prefix}{n}", str(n), f"screen.keep({n})", f"Keep branch {n}", scope, footer=n == 1
         )
-        for n in range(1, 10)
+        for n in range(1, last + 1)
     ]
 
 
@@ -109,7 +112,7 @@ ACTIONS: list[Action] = [
         "composer",
         palette=False,
     ),
-    *keep_actions(),
+    *keep_actions("branches", "keep_", 9),
     Action(
         "highlight_previous",
         "up",
@@ -148,6 +151,48 @@ ACTIONS: list[Action] = [
         "branches",
     ),
     Action("stop", "escape", "screen.stop", "Stop and return to the composer", "branches"),
+    Action(
+        "token_view",
+        "t",
+        "screen.token_view",
+        "Token view: why the model chose each word",
+        "branches",
+    ),
+    Action("compare", "c", "screen.compare", "Compare the alternatives side by side", "branches"),
+    Action(
+        "story_token_view",
+        "t",
+        "screen.token_view",
+        "Token view of the last model text on the path",
+        "story",
+        palette=False,
+    ),
+    Action("token_previous", "left", "screen.token(-1)", "Previous token", "tokens"),
+    Action("token_next", "right", "screen.token(1)", "Next token", "tokens"),
+    Action(
+        "fork",
+        "enter",
+        "screen.fork_highlighted",
+        "Fork here with the highlighted alternative",
+        "tokens",
+    ),
+    Action(
+        "node_previous",
+        "left_square_bracket",
+        "screen.node(-1)",
+        "Previous model text on the path",
+        "tokens",
+    ),
+    Action(
+        "node_next",
+        "right_square_bracket",
+        "screen.node(1)",
+        "Next model text on the path",
+        "tokens",
+    ),
+    Action("tokens_back", "escape", "screen.back", "Back to writing", "tokens"),
+    *keep_actions("compare", "compare_keep_", 4),
+    Action("compare_back", "escape", "screen.back", "Back", "compare"),
     Action("new_story", "n", "screen.new_story", "New story", "library"),
     Action("open_story", "enter", "screen.open_story", "Open", "library"),
     Action("search", "slash", "screen.search", "Search", "library"),
@@ -159,6 +204,9 @@ ACTIONS: list[Action] = [
     Action("bookmark", "b", "screen.bookmark", "Bookmark or unbookmark", "tree"),
     Action(
         "delete_subtree", "delete", "screen.delete_subtree", "Delete this node and below", "tree"
+    ),
+    Action(
+        "tree_compare", "c", "screen.compare", "Compare this node with its alternatives", "tree"
     ),
     Action("back", "escape", "screen.back", "Back to writing", "tree"),
     Action(

@@ -183,14 +183,15 @@ class TaletreeApp(App):
         while not isinstance(self.screen, LibraryScreen):
             self.pop_screen()
 
-    def show_writing(self, story_id: int) -> None:
+    def show_writing(self, story_id: int) -> WritingScreen | None:
         """Back to the writing screen of this story, under whatever was opened on top."""
         writing = self.writing_screen()
         if writing is None or writing.story_id != story_id:
             self.open_story(story_id)
-            return
+            return None
         while self.screen is not writing:
             self.pop_screen()
+        return writing
 
     def action_open_library(self) -> None:
         self.back_to_library()

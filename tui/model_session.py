@@ -37,6 +37,7 @@ class ModelSession(Protocol):
     window: int | None
 
     def tokenize(self, text: str) -> list[int]: ...
+    def decode(self, token_id: int) -> str: ...
     def defaults(self) -> dict[str, Any]: ...
     def prefix(self, genre: str | None) -> list[int]: ...
     def stream(
@@ -60,6 +61,9 @@ class EngineSession:
 
     def tokenize(self, text: str) -> list[int]:
         return self.backend.tokenizer.encode(text, add_special_tokens=False)
+
+    def decode(self, token_id: int) -> str:
+        return self.backend.tokenizer.decode([token_id])
 
     def defaults(self) -> dict[str, Any]:
         return self.backend.generation_defaults()

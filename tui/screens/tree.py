@@ -10,12 +10,15 @@ from textual.widgets.tree import TreeNode
 
 from story.models import Node
 from tui.actions import bindings
+from tui.screens.token_view import tint
 from tui.terminal_text import safe_line
 
 PREVIEW = 60  # characters of a node shown on its line
 
 
-def label_of(node: Node, children: int, on_path: bool, bookmarked: bool) -> Text:
+def label_of(
+    node: Node, children: int, on_path: bool, bookmarked: bool, probability: float | None = None
+) -> Text:
     preview = safe_line(node.text.strip()) or "(empty)"
     if len(preview) > PREVIEW:
         preview = preview[: PREVIEW - 1] + "…"
@@ -29,6 +32,8 @@ def label_of(node: Node, children: int, on_path: bool, bookmarked: bool) -> Text
     label.append(preview, "bold" if on_path else "")
     if children:
         label.append(f"  ({children})", "dim")
+    if probability is not None:  # weak and strong branches stand out
+        label.append(f"  {probability:.0%}", f"on {tint(probability)}")
     return label
 
 
@@ -78,8 +83,11 @@ class TreeScreen(Screen):
                 children[n.parent_id] = children.get(n.parent_id, 0) + 1
         path = {n.id for n in self.store.path(story.tip_id)}
         marked = {b.node_id for b in snapshot.bookmarks}
+        probabilities = self.store.mean_token_probabilities(self.story_id)
         for n in snapshot.nodes:  # parents come before their children
-            label = label_of(n, children.get(n.id, 0), n.id in path, n.id in marked)
+            label = label_of(
+                n, children.get(n.id, 0), n.id in path, n.id in marked, probabilities.get(n.id)
+            )
             if n.id not in self.items:
                 parent = tree.root if n.parent_id is None else self.items[n.parent_id]
                 self.items[n.id] = parent.add(label, data=n.id, expand=True, allow_expand=False)
@@ -141,6 +149,20 @@ class TreeScreen(Screen):
 
         what = "this node" if count == 1 else f"this node and the {count - 1} below it"
         self.app.push_screen(ConfirmDialog(f"Delete {what}?"), delete)
+
+    def action_compare(self) -> None:
+        from tui.screens.compare import CompareScreen
+
+        node_id = self.current_id()
+        if node_id is None:
+            return
+        siblings = [n.id for n in self.store.siblings(node_id)]
+        if len(siblings) < 2:
+            self.notify("This node has no alternatives to compare with.", severity="warning")
+            return
+        # The node itself first, then its nearest alternatives.
+        others = sorted((s for s in siblings if s != node_id), key=lambda s: abs(s - node_id))
+        self.app.push_screen(CompareScreen(self.story_id, [node_id, *others]))
 
     def action_back(self) -> None:
         self.app.show_writing(self.story_id)

@@ -326,6 +326,39 @@ class WritingScreen(Screen):
 
         self.app.push_screen(EditDialog(branch.text, "Edit the branch, then keep it"), edited)
 
+    def action_token_view(self) -> None:
+        """The highlighted branch token by token; from the story view, the last model text."""
+        from tui.screens.token_view import TokenScreen
+
+        self.stop_generation()
+        if self.focused is self.panel and self.branches:
+            node_id = self.branches[self.panel.highlighted].node_id
+        else:
+            path = self.store.path(self.story().tip_id)
+            node_id = next((n.id for n in reversed(path) if n.author == "model"), None)
+        if node_id is None:
+            self.notify("There is no model-written text here yet.", severity="warning")
+            return
+        records = self.store.token_records(node_id)
+        if not records:
+            self.notify(
+                "This text has no token data: it was written or edited by you, or "
+                "by a Taletree from before token data was kept.",
+                severity="warning",
+            )
+            return
+        self.app.push_screen(TokenScreen(self.story_id, node_id, records))
+
+    def action_compare(self) -> None:
+        from tui.screens.compare import CompareScreen
+
+        self.stop_generation()
+        stored = [b.node_id for b in self.branches if b.node_id is not None]
+        if len(stored) < 2:
+            self.notify("Compare needs two alternatives or more.", severity="warning")
+            return
+        self.app.push_screen(CompareScreen(self.story_id, stored))
+
     def action_stop(self) -> None:
         self.stop_generation()
         self.composer.focus()

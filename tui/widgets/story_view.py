@@ -12,6 +12,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from story.models import Node
+from tui.actions import bindings
 from tui.terminal_text import safe_prose
 
 Paragraph = tuple[tuple[str, str], ...]  # (author, text) spans of one line of the story
@@ -34,6 +35,7 @@ def paragraphs_of(nodes: list[Node]) -> list[Paragraph]:
 
 
 class StoryView(ScrollView, can_focus=True):
+    BINDINGS = bindings("story")
     COMPONENT_CLASSES = {"story-view--user", "story-view--model"}
 
     def __init__(self, **kwargs):

@@ -1,0 +1,78 @@
+"""Alternatives side by side: where each differs from its neighbour, word by word, with its
+average log-probability and length; keep one from here."""
+
+import difflib
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui.actions import bindings
+from tui.terminal_text import safe_prose
+
+MOST = 4  # side by side on one screen
+
+
+def word_diff(text: str, reference: str) -> Text:
+    """The text with the words the reference doesn't share marked."""
+    words, theirs = text.split(" "), reference.split(" ")
+    shown = Text()
+    matcher = difflib.SequenceMatcher(None, theirs, words, autojunk=False)
+    for tag, _, _, start, end in matcher.get_opcodes():
+        if start == end:
+            continue
+        piece = safe_prose(" ".join(words[start:end]))
+        if shown:
+            shown.append(" ")
+        shown.append(piece, "" if tag == "equal" else "bold reverse")
+    return shown
+
+
+class CompareScreen(Screen):
+    BINDINGS = bindings("compare")
+    SCOPES = ("compare",)
+
+    def __init__(self, story_id: int, node_ids: list[int]):
+        super().__init__()
+        self.story_id, self.node_ids = story_id, node_ids[:MOST]
+
+    @property
+    def store(self):
+        return self.app.store
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            "Compare — marked: words the neighbour doesn't have; 1–4 keeps one", id="token-title"
+        )
+        with Horizontal(id="compare-body"):
+            nodes = [self.store.node(i) for i in self.node_ids]
+            for number, node in enumerate(nodes, 1):
+                neighbour = nodes[1] if number == 1 else nodes[number - 2]
+                column = VerticalScroll(
+                    Static(word_diff(node.text, neighbour.text)), classes="compared"
+                )
+                column.border_title = str(number)
+                column.border_subtitle = self.summary(node.id, node.text)
+                yield column
+        yield Footer()
+
+    def summary(self, node_id: int, text: str) -> str:
+        records = self.store.token_records(node_id)
+        length = f"{len(text.split())} words"
+        if not records:
+            return f"{length}, no token data"
+        mean = sum(r.logprob for r in records) / len(records)
+        return f"average log-prob {mean:.2f}, {len(records)} tokens, {length}"
+
+    def action_keep(self, number: int) -> None:
+        if not 1 <= number <= len(self.node_ids):
+            self.app.bell()
+            return
+        with self.app.reporting():
+            self.store.move_tip(self.node_ids[number - 1])
+            self.app.show_writing(self.story_id)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
