@@ -185,3 +185,14 @@ def test_taletree_write_with_a_missing_story_fails_cleanly(tmp_path):
     assert result.stderr.strip() == (
         "taletree: no story has the id or title 'Nowhere': `taletree list` shows them"
     )
+
+
+def test_at_a_terminal_each_branch_grows_on_its_own_line(store, story):
+    session = FakeSession(rate=200)
+    writer, out = writer_for(store, story, session, live=True)
+    writer.handle("/gen")
+    printed = out.getvalue()
+    assert "\x1b[4F\x1b[J" in printed  # the four lines were redrawn in place as they grew
+    final = printed.rsplit("\x1b[J", 1)[-1]  # what stays once done: each branch whole
+    assert [line[:3] for line in final.splitlines()[:4]] == ["[1]", "[2]", "[3]", "[4]"]
+    assert f"[2]{session.text_of(1234, 1, 48)}" in final
