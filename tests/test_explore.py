@@ -132,3 +132,21 @@ async def test_the_tree_shows_average_probabilities_and_compares(store, story, t
         await pilot.press("c")
         await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen))
         assert app.screen.node_ids[0] == ids[1] and len(app.screen.node_ids) == 4
+
+
+async def test_another_models_tokens_are_not_decoded_with_the_wrong_tokenizer(
+    store, story, tmp_path
+):
+    app = make_app(store, tmp_path, story_id=story.id)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await write_and_generate(pilot)
+        parent = tip(store, story.id).id
+        store.conn.execute("UPDATE nodes SET model = 'another-model' WHERE author = 'model'")
+        await pilot.press("t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TokenScreen))
+        assert "token " in screen_text(app)  # ids, not words decoded by the wrong tokenizer
+        before = len(store.children(parent))
+        await pilot.press("enter")
+        assert isinstance(app.screen, TokenScreen)
+        assert any("another-model, which isn't loaded" in n.message for n in app._notifications)
+        assert len(store.children(parent)) == before

@@ -70,8 +70,11 @@ class TokenScreen(Screen):
         self.query_one(OptionList).focus()
 
     def decode(self, token_id: int) -> str | None:
+        """A token's text, by the model that wrote the node (another's tokenizer would lie)."""
         session = self.app.session
-        return session.decode(token_id) if session is not None else None
+        if session is None or session.name != self.node().model:
+            return None
+        return session.decode(token_id)
 
     def show(self) -> None:
         node = self.node()
@@ -143,7 +146,9 @@ class TokenScreen(Screen):
         alternative = self.decode(token_id)
         if alternative is None:
             self.notify(
-                "The model is still loading: fork again once it is ready.", severity="warning"
+                f"This text was written by {self.node().model}, which isn't loaded: choose it "
+                "in settings (f2), or wait for it to load, to fork here.",
+                severity="warning",
             )
             return
         probability = dict(record.top).get(token_id, 0.0)
