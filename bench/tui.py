@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from story import NodeDraft, Store
-from tests.app_helpers import make_app, wait_until
+from tests.app_helpers import make_app, streamed, wait_until
 from tests.fake_model import FakeSession
 from tui.screens.writing import WritingScreen
 
@@ -165,14 +165,7 @@ async def long_story_figures(folder: Path) -> dict[str, float]:
             await wait_until(pilot, lambda: app.session is not None)
             screen.composer.focus()
             await pilot.press("enter")
-            await wait_until(
-                pilot,
-                lambda: (
-                    screen.generation is None
-                    and screen.branches
-                    and all(b.node_id for b in screen.branches)
-                ),
-            )
+            await streamed(pilot)
             probe = FrameProbe(app, lambda: len(screen.view.lines))
             lines = len(screen.view.lines)
             grow = await probe.key_to_frame("1", lambda n: n != lines)

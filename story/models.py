@@ -34,7 +34,7 @@ class StorySummary:
     genre: str | None
     nodes: int
     updated: str
-    words: int = 0  # along the current path
+    words: int = 0  # along the current path, when counted (list_stories(count_words=True))
 
 
 @dataclass(frozen=True)

@@ -177,15 +177,18 @@ class Store:
         return self.story(ids[0])
 
     @guarded
-    def list_stories(self) -> list[StorySummary]:
-        """Every story, the most recently edited first, with its size."""
+    def list_stories(self, count_words: bool = False) -> list[StorySummary]:
+        """Every story, the most recently edited first, with its size (words along its
+        current path only when asked: that reads each whole path)."""
         rows = self._all(
             """SELECT id, title, genre,
                       (SELECT count(*) FROM nodes WHERE nodes.story_id = stories.id), updated,
                       tip_id
                FROM stories ORDER BY updated DESC, id DESC"""
         )
-        return [StorySummary(*row[:5], words=self.words(row[5])) for row in rows]
+        return [
+            StorySummary(*row[:5], words=self.words(row[5]) if count_words else 0) for row in rows
+        ]
 
     @guarded
     def words(self, node_id: int) -> int:

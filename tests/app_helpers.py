@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tests.fake_model import FakeSession
 from tui.app import TaletreeApp
+from tui.screens.writing import WritingScreen
 
 SIZE = (100, 30)
 
@@ -51,3 +52,36 @@ def screen_text(app: TaletreeApp) -> str:
     compositor = app.screen._compositor
     console.print(compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text()
+
+
+def writing(app) -> WritingScreen:
+    assert isinstance(app.screen, WritingScreen), type(app.screen).__name__
+    return app.screen
+
+
+async def ready(pilot) -> WritingScreen:
+    """Wait until the writing screen is up and the model loaded."""
+    app = pilot.app
+    await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen) and app.session)
+    return app.screen
+
+
+async def streamed(pilot) -> WritingScreen:
+    """Wait until a generation has ended and its branches are stored."""
+    screen = writing(pilot.app)
+    await wait_until(
+        pilot,
+        lambda: (
+            screen.generation is None
+            and screen.branches
+            and all(b.node_id for b in screen.branches)
+        ),
+    )
+    return screen
+
+
+async def write_and_generate(pilot, text: str = "She waited.") -> WritingScreen:
+    await ready(pilot)
+    await pilot.press(*text)
+    await pilot.press("enter")
+    return await streamed(pilot)

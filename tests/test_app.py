@@ -6,7 +6,16 @@ import threading
 
 import pytest
 
-from tests.app_helpers import SIZE, make_app, screen_text, wait_until
+from tests.app_helpers import (
+    SIZE,
+    make_app,
+    ready,
+    screen_text,
+    streamed,
+    wait_until,
+    write_and_generate,
+    writing,
+)
 from tests.fake_model import FakeSession
 from tui.screens.dialogs import ConfirmDialog, EditDialog, LineDialog, NewStoryDialog
 from tui.screens.help import HelpScreen
@@ -25,46 +34,9 @@ def story(store):
     return store.create_story("Lamp", opening=OPENING)
 
 
-def writing(app) -> WritingScreen:
-    assert isinstance(app.screen, WritingScreen), type(app.screen).__name__
-    return app.screen
-
-
-async def ready(pilot) -> WritingScreen:
-    """Wait until the writing screen is up and the model loaded."""
-    app = pilot.app
-    await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen) and app.session)
-    return app.screen
-
-
-async def streamed(pilot) -> WritingScreen:
-    """Wait until a generation has ended and its branches are stored."""
-    screen = writing(pilot.app)
-    await wait_until(
-        pilot,
-        lambda: (
-            screen.generation is None
-            and screen.branches
-            and all(b.node_id for b in screen.branches)
-        ),
-    )
-    return screen
-
-
-async def write_and_generate(pilot, text: str = "She waited.") -> WritingScreen:
-    await ready(pilot)
-    await pilot.press(*text)
-    await pilot.press("enter")
-    return await streamed(pilot)
-
-
 def view_text(screen: WritingScreen) -> str:
     """The story as the story view holds it, line breaks included."""
     return "\n".join("".join(piece for _, piece in p) for p in screen.view.paragraphs)
-
-
-def tip(store, story_id):
-    return store.tip(story_id)
 
 
 async def test_enter_adds_the_text_and_streams_four_branches(store, story, tmp_path):
@@ -72,7 +44,7 @@ async def test_enter_adds_the_text_and_streams_four_branches(store, story, tmp_p
     app = make_app(store, tmp_path, session, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         screen = await write_and_generate(pilot)
-        user = tip(store, story.id)
+        user = store.tip(story.id)
         assert user.author == "user" and user.text == " She waited."  # a space joins the words
         children = store.children(user.id)
         assert [c.author for c in children] == ["model"] * 4
@@ -96,7 +68,7 @@ async def test_digit_keeps_that_branch_and_returns_to_the_composer(store, story,
         second = screen.branches[1]
         await pilot.press("2")
         await pilot.pause()
-        assert tip(store, story.id).id == second.node_id
+        assert store.tip(story.id).id == second.node_id
         assert isinstance(app.focused, Composer)
         assert app.screen.query_one(Composer).text == ""  # the digit never reached the composer
         assert second.text.split()[-1] in screen_text(app)
@@ -112,7 +84,7 @@ async def test_digits_while_streaming_keep_without_typing(store, story, tmp_path
         await pilot.press("7")  # there is no branch 7: nothing happens, nothing is typed
         await pilot.press("3")
         await wait_until(pilot, lambda: screen.generation is None)
-        kept = tip(store, story.id)
+        kept = store.tip(story.id)
         assert kept.author == "model" and kept.text.strip()
         assert len(store.children(kept.parent_id)) == 4  # the others stay as alternatives
         assert app.screen.query_one(Composer).text == ""
@@ -129,7 +101,7 @@ async def test_arrows_highlight_and_enter_keeps_the_highlighted_branch(store, st
         third = screen.branches[2].node_id
         await pilot.press("enter")
         await pilot.pause()
-        assert tip(store, story.id).id == third
+        assert store.tip(story.id).id == third
 
 
 async def test_r_regenerates_and_earlier_alternatives_stay(store, story, tmp_path):
@@ -137,13 +109,13 @@ async def test_r_regenerates_and_earlier_alternatives_stay(store, story, tmp_pat
     app = make_app(store, tmp_path, session, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         screen = await write_and_generate(pilot)
-        parent = tip(store, story.id).id
+        parent = store.tip(story.id).id
         first = [b.node_id for b in screen.branches]
         await pilot.press("r")
         await wait_until(pilot, lambda: len(store.children(parent)) == 8)
         screen = await streamed(pilot)
         assert [c.id for c in store.children(parent)][:4] == first
-        assert tip(store, story.id).id == parent
+        assert store.tip(story.id).id == parent
         assert len(session.requests) == 2
 
 
@@ -157,7 +129,7 @@ async def test_e_edits_the_branch_then_keeps_the_revision(store, story, tmp_path
         await pilot.press(*" Then silence.")
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen))
-        revision = tip(store, story.id)
+        revision = store.tip(story.id)
         assert revision.revises_id == original.id
         assert revision.text == original.text + " Then silence."
         assert store.node(original.id).text == original.text  # the model's text stays too
@@ -174,7 +146,7 @@ async def test_escape_stops_generation_and_keeps_what_was_written(store, story, 
         await pilot.pause()
         assert screen.generation is None
         assert isinstance(app.focused, Composer)
-        stored = store.children(tip(store, story.id).id)
+        stored = store.children(store.tip(story.id).id)
         assert len(stored) == 4 and all(0 < len(c.text.split()) < 48 for c in stored)
         assert [b.reason for b in screen.branches] == ["cancelled"] * 4
 
@@ -186,7 +158,7 @@ async def test_enter_in_an_empty_composer_only_asks(store, story, tmp_path):
         await pilot.press("enter")
         await streamed(pilot)
         root = store.node(story.root_id)
-        assert tip(store, story.id).id == root.id
+        assert store.tip(story.id).id == root.id
         assert len(store.children(root.id)) == 4
 
 
@@ -196,7 +168,7 @@ async def test_ctrl_j_inserts_a_newline_in_the_composer(store, story, tmp_path):
         await ready(pilot)
         await pilot.press("a", "ctrl+j", "b")
         assert app.screen.query_one(Composer).text == "a\nb"
-        assert tip(store, story.id).id == story.root_id
+        assert store.tip(story.id).id == story.root_id
 
 
 async def test_alt_arrows_walk_the_tree_and_the_view_follows(store, story, tmp_path):
@@ -204,22 +176,22 @@ async def test_alt_arrows_walk_the_tree_and_the_view_follows(store, story, tmp_p
     async with app.run_test(size=SIZE) as pilot:
         screen = await write_and_generate(pilot)
         await pilot.press("1")
-        first = tip(store, story.id)
+        first = store.tip(story.id)
         assert first.text in view_text(screen)
         await pilot.press("alt+up")
-        assert tip(store, story.id).id == first.parent_id
+        assert store.tip(story.id).id == first.parent_id
         assert first.text not in view_text(screen)
         await pilot.press("alt+down")
-        assert tip(store, story.id).id == first.id  # redo follows the child last stood on
+        assert store.tip(story.id).id == first.id  # redo follows the child last stood on
         assert view_text(screen).endswith(first.text)
         await pilot.press("alt+right")
-        second = tip(store, story.id)
+        second = store.tip(story.id)
         assert second.id == store.siblings(first.id)[1].id
         assert view_text(screen).endswith(second.text)
         await pilot.press("alt+left")
-        assert tip(store, story.id).id == first.id
+        assert store.tip(story.id).id == first.id
         await pilot.press("alt+left")  # no earlier alternative: stays put
-        assert tip(store, story.id).id == first.id
+        assert store.tip(story.id).id == first.id
 
 
 async def test_tree_screen_jumps_bookmarks_and_deletes_in_place(store, story, tmp_path):
@@ -248,7 +220,7 @@ async def test_tree_screen_jumps_bookmarks_and_deletes_in_place(store, story, tm
         tree_screen.query_one("Tree").move_cursor(tree_screen.items[branch_ids[3]])
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen))
-        assert tip(store, story.id).id == branch_ids[3]
+        assert store.tip(story.id).id == branch_ids[3]
         # New nodes written later join the same tree widget.
         await pilot.press("enter")
         await streamed(pilot)
@@ -380,7 +352,7 @@ async def test_help_lists_every_action_and_the_config_keymap_applies(store, stor
         second = screen.branches[1].node_id
         await pilot.press("down", "space")
         await pilot.pause()
-        assert tip(store, story.id).id == second
+        assert store.tip(story.id).id == second
 
 
 async def test_command_palette_offers_the_registry_actions(store, story, tmp_path):
@@ -475,7 +447,7 @@ async def test_out_of_memory_retries_with_fewer_branches(store, story, tmp_path)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         screen = await write_and_generate(pilot, "Go.")
         assert len(screen.branches) == 2
-        assert len(store.children(tip(store, story.id).id)) == 2
+        assert len(store.children(store.tip(story.id).id)) == 2
         assert any("2 branches" in n.message for n in app._notifications)
 
 
@@ -500,7 +472,7 @@ async def test_a_locked_database_is_reported_and_nothing_is_lost(store, story, t
             store.conn.execute(f"PRAGMA busy_timeout = {int(previous * 1000)}")
         await pilot.press("enter")
         await streamed(pilot)
-        assert store.node(tip(store, story.id).id).text == " Locked out"
+        assert store.node(store.tip(story.id).id).text == " Locked out"
 
 
 async def test_quitting_during_generation_stops_the_worker(store, story, tmp_path):
@@ -550,7 +522,7 @@ async def test_the_story_follows_its_end_unless_the_writer_scrolled_up(store, tm
         assert "Line 199." in screen_text(app)
         await pilot.press("enter", "1")  # the story grows: the view follows
         await wait_until(pilot, lambda: view.scroll_offset.y == view.max_scroll_y)
-        assert tip(store, story.id).text.split()[-1] in view.lines[-1].text
+        assert store.tip(story.id).text.split()[-1] in view.lines[-1].text
         view.scroll_to(y=0, animate=False)  # the writer reads the beginning
         await pilot.pause()
         await pilot.press("enter")

@@ -6,9 +6,16 @@ import math
 
 import pytest
 
-from tests.app_helpers import SIZE, make_app, screen_text, wait_until
+from tests.app_helpers import (
+    SIZE,
+    make_app,
+    ready,
+    screen_text,
+    streamed,
+    wait_until,
+    write_and_generate,
+)
 from tests.fake_model import WORDS, FakeSession
-from tests.test_app import ready, streamed, tip, write_and_generate
 from tui.screens.compare import CompareScreen
 from tui.screens.token_view import TokenScreen
 from tui.screens.tree import TreeScreen
@@ -60,7 +67,7 @@ async def test_fork_at_a_token_makes_a_sibling_and_the_model_continues(store, st
         alternative = WORDS[(WORDS.index(words[5]) + 1) % len(WORDS)]
         await pilot.press("down", "enter")  # the second alternative
         await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen))
-        fork = tip(store, story.id)
+        fork = store.tip(story.id)
         assert fork.parent_id == original.parent_id and fork.id != original.id
         assert fork.text == " " + " ".join([*words[:5], alternative])
         assert store.node(original.id).text == original.text  # untouched
@@ -77,7 +84,7 @@ async def test_the_token_view_works_after_reopening(store, story, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await write_and_generate(pilot)
         await pilot.press("3")
-    kept = tip(store, story.id)
+    kept = store.tip(story.id)
     app = make_app(store, tmp_path, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         screen = await ready(pilot)
@@ -115,7 +122,7 @@ async def test_compare_shows_alternatives_side_by_side_and_keeps_one(store, stor
         assert all(f"─ {n} ─" in shown for n in "1234")
         await pilot.press("3")
         await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen))
-        assert tip(store, story.id).id == ids[2]
+        assert store.tip(story.id).id == ids[2]
 
 
 async def test_the_tree_shows_average_probabilities_and_compares(store, story, tmp_path):
@@ -140,7 +147,7 @@ async def test_another_models_tokens_are_not_decoded_with_the_wrong_tokenizer(
     app = make_app(store, tmp_path, story_id=story.id)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await write_and_generate(pilot)
-        parent = tip(store, story.id).id
+        parent = store.tip(story.id).id
         store.conn.execute("UPDATE nodes SET model = 'another-model' WHERE author = 'model'")
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, TokenScreen))

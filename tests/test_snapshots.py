@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 
 import tui.screens.writing as writing_module
-from tests.app_helpers import SIZE, make_app, wait_until
+from tests.app_helpers import SIZE, make_app, wait_until, write_and_generate
 from tests.fake_model import FakeSession
 from tui.screens.help import HelpScreen
 from tui.screens.settings import SettingsScreen
 from tui.screens.tree import TreeScreen
-from tui.screens.writing import WritingScreen
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 STAMP = "2026-03-14T09:26:00+00:00"
@@ -64,26 +63,12 @@ async def test_library_snapshot(store, tmp_path, steady):
         check_snapshot(app, "library", tmp_path)
 
 
-async def open_with_branches(pilot, app):
-    await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen) and app.session)
-    await pilot.press(*"She waited.", "enter")
-    screen = app.screen
-    await wait_until(
-        pilot,
-        lambda: (
-            screen.generation is None
-            and screen.branches
-            and all(b.node_id for b in screen.branches)
-        ),
-    )
-    await pilot.pause()
-
-
 async def test_writing_snapshot_with_four_streamed_branches(store, tmp_path, steady):
     story = stories(store)
     app = make_app(store, tmp_path, FakeSession(), story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
-        await open_with_branches(pilot, app)
+        await write_and_generate(pilot)
+        await pilot.pause()
         check_snapshot(app, "writing", tmp_path)
 
 
@@ -91,30 +76,22 @@ async def test_tree_snapshot(store, tmp_path, steady):
     story = stories(store)
     app = make_app(store, tmp_path, FakeSession(), story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
-        await open_with_branches(pilot, app)
+        await write_and_generate(pilot)
         await pilot.press("2", "ctrl+t")
         await wait_until(pilot, lambda: isinstance(app.screen, TreeScreen))
         await pilot.pause()
         check_snapshot(app, "tree", tmp_path)
 
 
-async def test_settings_snapshot(store, tmp_path, steady):
+@pytest.mark.parametrize(
+    ("key", "screen", "name"), [("f2", SettingsScreen, "settings"), ("f1", HelpScreen, "help")]
+)
+async def test_settings_and_help_snapshots(store, tmp_path, steady, key, screen, name):
     story = stories(store)
     app = make_app(store, tmp_path, FakeSession(), story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.session is not None)
-        await pilot.press("f2")
-        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        await pilot.press(key)
+        await wait_until(pilot, lambda: isinstance(app.screen, screen))
         await pilot.pause()
-        check_snapshot(app, "settings", tmp_path)
-
-
-async def test_help_snapshot(store, tmp_path, steady):
-    story = stories(store)
-    app = make_app(store, tmp_path, FakeSession(), story_id=story.id)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.session is not None)
-        await pilot.press("f1")
-        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        await pilot.pause()
-        check_snapshot(app, "help", tmp_path)
+        check_snapshot(app, name, tmp_path)

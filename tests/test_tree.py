@@ -227,3 +227,12 @@ def test_search_titles_and_text_with_prefixes_and_punctuation(store, story):
     assert store.search("the keep")[0].node_id is not None  # typing: the last word is a prefix
     store.append(story.root_id, " Un café noir.")
     assert "café" in store.search("cafe")[0].snippet  # accents don't matter
+
+
+def test_words_along_the_path_are_counted_only_when_asked(store):
+    story = store.create_story("Count", opening="One two three.")
+    tip = store.append(story.root_id, " Four five.")
+    store.add_children(story.root_id, [NodeDraft(" Not on the path at all.")])
+    assert store.words(tip.id) == 5
+    assert [s.words for s in store.list_stories(count_words=True)] == [5]
+    assert [s.words for s in store.list_stories()] == [0]

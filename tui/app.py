@@ -8,7 +8,7 @@ while the writer reads and types; generation runs in another (see tui/screens/wr
 import ast
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual.app import App, SystemCommand
@@ -20,7 +20,6 @@ from story.errors import StoryError
 from story.models import Story
 from story.store import Store
 from tui.actions import ACTIONS, SCOPES, bindings, unknown_ids
-from tui.config import DEMO_MODEL
 from tui.model_session import ModelSession, load_session
 from tui.preferences import Config, PreferenceError, WritingSettings, read_config, story_settings
 from tui.screens.library import LibraryScreen
@@ -103,8 +102,8 @@ class TaletreeApp(App):
 
     def settings_for(self, story: Story | None, cli: bool = True) -> WritingSettings:
         """A story's settings over the defaults; `--model` on the command line wins."""
-        settings = story_settings(self.config.writing, story.settings if story else None)
-        return replace(settings, model=self.cli_model) if cli and self.cli_model else settings
+        saved = story.settings if story else None
+        return story_settings(self.config.writing, saved, self.cli_model if cli else None)
 
     @contextlib.contextmanager
     def reporting(self) -> Iterator[Outcome]:
@@ -120,12 +119,11 @@ class TaletreeApp(App):
 
     def ensure_model(self, settings: WritingSettings) -> None:
         """Load the settings' model in the background, unless it is the one loaded."""
-        name = settings.model or str(DEMO_MODEL)
+        name, label = settings.model_source()
         key = (name, settings.device)
         if key == self.model_key:
             return
         self.model_key, self.session = key, None
-        label = "taletree-demo" if not settings.model else settings.model
         self.model_state = f"loading {label}…"
         self.refresh_status()
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 from engine.events import FinishEvent, TokenEvent
 from story.errors import StoryError
 from story.models import Node, NodeDraft
-from tui.config import DEMO_MODEL, config_dir
+from tui.config import config_dir
 from tui.generation import Branch, Failed, Generation, Retrying, joined, store_branches
 from tui.model_session import ModelSession, build_prompt, load_session
 from tui.preferences import (
@@ -88,18 +88,14 @@ class LineWriter:
         self.out.flush()
 
     def settings(self) -> WritingSettings:
-        story = self.store.story(self.story_id)
-        settings = story_settings(self.config.writing, story.settings)
-        if self.cli_model:
-            settings = settings_from({"model": self.cli_model}, settings)
-        return settings
+        saved = self.store.story(self.story_id).settings
+        return story_settings(self.config.writing, saved, self.cli_model)
 
     def model(self) -> ModelSession:
         settings = self.settings()
-        name = settings.model or str(DEMO_MODEL)
+        name, label = settings.model_source()
         key = (name, settings.device)
         if self.session is None or key != self.session_key:
-            label = settings.model or "taletree-demo"
             self.say(f"(loading {label}…)")
             self.session = self.session_loader(name, settings.device, label, lambda stage: None)
             self.session_key = key
@@ -261,9 +257,7 @@ class LineWriter:
         if key not in field_types():
             raise LineError(f"no setting {key!r}: /set lists them")
         chosen = settings_from({key: value}, self.settings())
-        defaults = asdict(self.config.writing)
-        own = {k: v for k, v in asdict(chosen).items() if defaults[k] != v}
-        self.store.save_settings(self.story_id, own or None)
+        self.store.save_settings(self.story_id, chosen.changed(self.config.writing) or None)
         self.say(f"{key} = {getattr(chosen, key)}")
 
     def cmd_memory(self, rest: str) -> None:

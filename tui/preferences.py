@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.settings import STOP_MODES, SamplingSettings
-from tui.config import config_dir
+from tui.config import DEMO_MODEL, config_dir
 
 CONFIG_NAME = "config.toml"
 MAX_BRANCHES = 8
@@ -52,10 +52,15 @@ class WritingSettings:
         names = {f.name for f in fields(SamplingSettings)}
         return SamplingSettings(**{k: v for k, v in chosen.items() if k in names})
 
-    def changed(self) -> dict[str, Any]:
-        """Only what differs from the built-in defaults (what a story or config keeps)."""
-        default = WritingSettings()
-        return {k: v for k, v in asdict(self).items() if getattr(default, k) != v}
+    def changed(self, base: "WritingSettings | None" = None) -> dict[str, Any]:
+        """Only what differs from `base` (the built-in defaults unless given): what the config
+        file keeps, or what a story keeps over the defaults."""
+        base = base or WritingSettings()
+        return {k: v for k, v in asdict(self).items() if getattr(base, k) != v}
+
+    def model_source(self) -> tuple[str, str]:
+        """What to load, and the name to show for it."""
+        return (self.model, self.model) if self.model else (str(DEMO_MODEL), "taletree-demo")
 
 
 def field_types() -> dict[str, type]:
@@ -180,13 +185,16 @@ def write_config(config: Config, path: Path | None = None) -> Path:
     return path
 
 
-def story_settings(defaults: WritingSettings, saved: dict[str, Any] | None) -> WritingSettings:
-    """A story's settings: its saved ones over the defaults. A value that no longer checks
-    (an older version's, say) is dropped rather than stopping the story from opening."""
+def story_settings(
+    defaults: WritingSettings, saved: dict[str, Any] | None, model: str | None = None
+) -> WritingSettings:
+    """A story's settings: its saved ones over the defaults, and `model` (from the command
+    line) over both. A saved value that no longer checks (an older version's, say) is dropped
+    rather than stopping the story from opening."""
     settings = defaults
     for name, value in (saved or {}).items():
         try:
             settings = settings_from({name: value}, settings)
         except PreferenceError:
             continue
-    return settings
+    return replace(settings, model=model) if model else settings

@@ -45,7 +45,7 @@ class LibraryScreen(Screen):
         from tui.cli import when
 
         with self.app.reporting():
-            stories = self.store.list_stories()
+            stories = self.store.list_stories(count_words=True)
             query = self.query_one("#search", Input).value
             if query.strip():
                 matched = {hit.story_id for hit in self.store.search(query, limit=200)}

@@ -120,8 +120,7 @@ class SettingsScreen(Screen):
         except PreferenceError as error:
             self.notify(str(error), severity="error")
             return
-        defaults = asdict(self.app.config.writing)
-        own = {k: v for k, v in asdict(chosen).items() if defaults[k] != v}
+        own = chosen.changed(self.app.config.writing)
         genre = self.query_one("#genre", Select).value
         with self.app.reporting():
             self.store.update_story(

@@ -53,9 +53,6 @@ class TokenScreen(Screen):
     def store(self):
         return self.app.store
 
-    def node(self) -> Node:
-        return self.store.node(self.node_id)
-
     def compose(self) -> ComposeResult:
         yield Static(id="token-title")
         with Horizontal(id="token-body"):
@@ -65,19 +62,20 @@ class TokenScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.pieces = split_text(self.node().text, self.records)
+        self.node: Node = self.store.node(self.node_id)
+        self.pieces = split_text(self.node.text, self.records)
         self.show()
         self.query_one(OptionList).focus()
 
     def decode(self, token_id: int) -> str | None:
         """A token's text, by the model that wrote the node (another's tokenizer would lie)."""
         session = self.app.session
-        if session is None or session.name != self.node().model:
+        if session is None or session.name != self.node.model:
             return None
         return session.decode(token_id)
 
     def show(self) -> None:
-        node = self.node()
+        node = self.node
         mean = math.exp(sum(r.logprob for r in self.records) / len(self.records))
         self.query_one("#token-title", Static).update(
             Text(
@@ -146,7 +144,7 @@ class TokenScreen(Screen):
         alternative = self.decode(token_id)
         if alternative is None:
             self.notify(
-                f"This text was written by {self.node().model}, which isn't loaded: choose it "
+                f"This text was written by {self.node.model}, which isn't loaded: choose it "
                 "in settings (f2), or wait for it to load, to fork here.",
                 severity="warning",
             )
@@ -157,7 +155,7 @@ class TokenScreen(Screen):
             *self.records[: self.position],
             TokenRecord(token_id, math.log(max(probability, 1e-12)), len(alternative), record.top),
         ]
-        node = self.node()
+        node = self.node
         with self.app.reporting():
             if node.parent_id is None:
                 return

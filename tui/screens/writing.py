@@ -44,6 +44,7 @@ class WritingScreen(Screen):
         self.rate: float | None = None
         self.pending = False  # asked to generate before the model was ready
         self.saved_draft = ""
+        self.title = ""
         self.draft_timer = None
         self.sampling = None
 
@@ -95,6 +96,7 @@ class WritingScreen(Screen):
     def refresh_story(self) -> None:
         """Show the current path, and the model's alternatives below the tip."""
         story = self.story()
+        self.title = story.title  # the status line shows it every frame: read it once here
         path = self.store.path(story.tip_id)
         self.view.show_path(path)
         if self.generation is None:
@@ -113,7 +115,7 @@ class WritingScreen(Screen):
         app = self.app
         session = app.session
         self.status.show(
-            self.story().title,
+            self.title,
             session.name if session else app.model_state,
             session.device if session else "",
             self.context_tokens,
