@@ -27,7 +27,7 @@ from pathlib import Path
 
 from story import NodeDraft, Store
 from tests.app_helpers import make_app, streamed, wait_until
-from tests.fake_model import FakeSession
+from tests.fake_model import FakeBackend
 from tui.screens.writing import WritingScreen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,14 +101,16 @@ class FrameProbe:
 async def key_to_screen(folder: Path, presses: int = 60) -> list[float]:
     with Store.open(folder / "keys.db") as store:
         story = store.create_story("Keys", opening="The lamp went out.")
-        store.save_settings(story.id, {"max_new_tokens": 4096})
-        app = make_app(store, folder, FakeSession(rate=200), story_id=story.id)
+        store.update_story(story.id, settings={"max_new_tokens": 4096})
+        app = make_app(store, folder, FakeBackend(rate=200), story_id=story.id)
         timings = []
         async with app.run_test(size=(100, 30)) as pilot:
             await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen) and app.session)
             await pilot.press("enter")
             screen = app.screen
-            await wait_until(pilot, lambda: screen.branches and screen.branches[0].tokens > 20)
+            await wait_until(
+                pilot, lambda: app.session.branches and app.session.branches[0].tokens > 20
+            )
             probe = FrameProbe(app, lambda: screen.panel.highlighted)
             for i in range(presses):
                 target = 1 if i % 2 == 0 else 0
@@ -116,7 +118,7 @@ async def key_to_screen(folder: Path, presses: int = 60) -> list[float]:
                     await probe.key_to_frame("down" if target else "up", lambda h, t=target: h == t)
                 )
                 await asyncio.sleep(0.05)
-            assert screen.generation is not None, "the branches stopped streaming too soon"
+            assert app.session.generation is not None, "the branches stopped streaming too soon"
             await pilot.press("escape")
         return timings
 
@@ -139,7 +141,7 @@ def long_story(store: Store, words: int = 100_000, per_node: int = 50) -> int:
 async def long_story_figures(folder: Path) -> dict[str, float]:
     with Store.open(folder / "long.db") as store:
         story_id = long_story(store)
-        app = make_app(store, folder, FakeSession())
+        app = make_app(store, folder, FakeBackend())
         async with app.run_test(size=(100, 30)) as pilot:
             await pilot.pause()
             started = time.perf_counter()

@@ -25,8 +25,9 @@ from engine.settings import SamplingSettings, SettingsError
 from engine.stopping import StopRule
 
 
-class Backend(Protocol):
-    """What a model kind provides (a transformer with its cache, an LSTM with its state)."""
+class StepModel(Protocol):
+    """What a model kind provides to the loop (a transformer with its story cache, an LSTM
+    with its state): prefill the context, then one decoding step for all branches at once."""
 
     tokenizer: Any
     device: torch.device
@@ -34,6 +35,7 @@ class Backend(Protocol):
     vocab_size: int
     eos_ids: set[int]
 
+    def generation_defaults(self) -> dict[str, Any]: ...
     def prefill(self, ids: Sequence[int]) -> torch.Tensor: ...
     def start_branches(self, count: int, max_new_tokens: int) -> None: ...
     def decode(self, tokens: torch.Tensor) -> torch.Tensor: ...
@@ -68,7 +70,7 @@ def fork_context(context_ids: Sequence[int], branch_ids: Sequence[int], position
 
 
 @dataclass
-class Branch:
+class DecodingBranch:
     index: int
     seed: int
     decoder: IncrementalDecoder
@@ -84,23 +86,23 @@ class Branch:
 
 
 def banned_token_mask(
-    backend: Backend, settings: SamplingSettings, eos_ids: set[int]
+    model: StepModel, settings: SamplingSettings, eos_ids: set[int]
 ) -> torch.Tensor:
-    mask = torch.zeros(backend.vocab_size, dtype=torch.bool, device=backend.device)
+    mask = torch.zeros(model.vocab_size, dtype=torch.bool, device=model.device)
     banned = set(settings.banned_tokens) | (eos_ids if settings.ban_end_of_text else set())
     if settings.banned_strings:
-        vocabulary = backend.tokenizer.convert_ids_to_tokens(list(range(len(backend.tokenizer))))
-        decode = backend.tokenizer.convert_tokens_to_string
+        vocabulary = model.tokenizer.convert_ids_to_tokens(list(range(len(model.tokenizer))))
+        decode = model.tokenizer.convert_tokens_to_string
         for token_id, piece in enumerate(vocabulary):
             if piece is not None and any(s in decode([piece]) for s in settings.banned_strings):
                 banned.add(token_id)
-    valid = [t for t in banned if 0 <= t < backend.vocab_size]
+    valid = [t for t in banned if 0 <= t < model.vocab_size]
     mask[valid] = True
     return mask
 
 
 def generate(
-    backend: Backend,
+    model: StepModel,
     context: str | Sequence[int],
     branches: int,
     settings: SamplingSettings,
@@ -120,7 +122,7 @@ def generate(
         raise SettingsError("branches must be 1 or more")
     if seeds is not None and len(seeds) != branches:
         raise SettingsError(f"{len(seeds)} seeds given for {branches} branches")
-    tokenizer = backend.tokenizer
+    tokenizer = model.tokenizer
     ids = (
         tokenizer.encode(context, add_special_tokens=False)
         if isinstance(context, str)
@@ -130,24 +132,24 @@ def generate(
         ids = [
             tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         ]
-    ids = fit_window(ids, backend.window, settings.max_new_tokens, keep)
-    eos_ids = backend.eos_ids
+    ids = fit_window(ids, model.window, settings.max_new_tokens, keep)
+    eos_ids = model.eos_ids
     if seeds is None:
         seeds = branch_seeds(secrets.randbits(63) if seed is None else seed, branches)
     states = [
-        Branch(i, s, IncrementalDecoder(tokenizer, ids), StopRule(settings))
+        DecodingBranch(i, s, IncrementalDecoder(tokenizer, ids), StopRule(settings))
         for i, s in enumerate(seeds)
     ]
-    device = backend.device
+    device = model.device
     keys = seed_keys(list(seeds), device)
-    vocab = token_keys(backend.vocab_size, device)
-    banned = banned_token_mask(backend, settings, eos_ids)
-    seen = torch.zeros(branches, backend.vocab_size, dtype=torch.bool, device=device)
-    seen[:, torch.tensor(ids, device=device).clamp(max=backend.vocab_size - 1)] = True
-    alternatives = min(settings.top_alternatives, backend.vocab_size)
+    vocab = token_keys(model.vocab_size, device)
+    banned = banned_token_mask(model, settings, eos_ids)
+    seen = torch.zeros(branches, model.vocab_size, dtype=torch.bool, device=device)
+    seen[:, torch.tensor(ids, device=device).clamp(max=model.vocab_size - 1)] = True
+    alternatives = min(settings.top_alternatives, model.vocab_size)
 
-    logits = backend.prefill(ids).expand(branches, -1)
-    backend.start_branches(branches, settings.max_new_tokens)
+    logits = model.prefill(ids).expand(branches, -1)
+    model.start_branches(branches, settings.max_new_tokens)
     try:
         for step in range(settings.max_new_tokens):
             if cancel is not None and cancel.is_set():
@@ -177,15 +179,15 @@ def generate(
             if all(branch.finished for branch in states):
                 return
             if step + 1 < settings.max_new_tokens:
-                logits = backend.decode(tokens)
+                logits = model.decode(tokens)
         for branch in states:
             if not branch.finished:
                 yield branch.finish(events.LENGTH, branch.rule.release() + branch.decoder.flush())
     finally:
-        backend.end_branches()
+        model.end_branches()
 
 
-def advance(branch: Branch, row: list[float], alternatives: int, eos_ids: set[int],
+def advance(branch: DecodingBranch, row: list[float], alternatives: int, eos_ids: set[int],
             settings: SamplingSettings) -> Iterator[Event]:  # fmt: skip
     """One sampled token for one branch: its event, and its finish if it ends the branch."""
     token_id, logprob = int(row[0]), row[1]

@@ -9,7 +9,7 @@ import torch
 from engine.cpu_matmul import can_pack, pack_linear_layers
 from engine.kv_cache import ACTIVE_CACHE, StoryCache
 from engine.scoring import windowed_logprobs
-from engine.settings import tunable_of
+from engine.settings import suggested_by_model
 
 PREFILL_CHUNK = 512  # tokens per forward pass while prefilling: bounds activation memory
 
@@ -53,7 +53,7 @@ class HFModel:
 
     def generation_defaults(self) -> dict[str, Any]:
         """The sampling settings the model's authors chose (generation_config.json), if any."""
-        return tunable_of(self.model.generation_config.to_diff_dict())
+        return suggested_by_model(self.model.generation_config.to_diff_dict())
 
     def forward(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Logits of the last position of each row, in float32."""

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import torch
 
+from common.errors import UserError
 from engine.hf_model import HFModel
 from engine.lstm import LSTMLanguageModel, LSTMModel, is_lstm_folder
-from engine.settings import tunable_of
+from engine.settings import suggested_by_model
 
-Progress = Callable[[str], None]
+ReportStage = Callable[[str], None]  # told each stage of loading as it starts
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-class ModelError(Exception):
+class ModelError(UserError):
     """The model can't be loaded; the message says why and what to do, in one line."""
 
 
@@ -78,11 +79,11 @@ def saved_generation_defaults(folder: Path) -> dict:
         saved = json.loads((folder / "generation_config.json").read_text())
     except (OSError, ValueError):
         return {}
-    return tunable_of(saved)
+    return suggested_by_model(saved)
 
 
 def load_lstm(folder: Path, name: str, device: torch.device, dtype: torch.dtype,
-              report: Progress) -> LSTMModel:  # fmt: skip
+              report: ReportStage) -> LSTMModel:  # fmt: skip
     from transformers import AutoTokenizer
 
     report("tokenizer")
@@ -93,9 +94,9 @@ def load_lstm(folder: Path, name: str, device: torch.device, dtype: torch.dtype,
     except (OSError, ValueError, RuntimeError, TypeError) as error:
         raise ModelError(f"{name} can't be loaded: {first_line(error)}") from error
     report("device")
-    backend = LSTMModel(model, tokenizer, name, device, saved_generation_defaults(folder))
+    lstm = LSTMModel(model, tokenizer, name, device, saved_generation_defaults(folder))
     report("ready")
-    return backend
+    return lstm
 
 
 def load_model(
@@ -105,7 +106,7 @@ def load_model(
     dtype: str | None = None,
     allow_pickle: bool = False,
     trust_remote_code: bool = False,
-    progress: Progress | None = None,
+    progress: ReportStage | None = None,
 ) -> HFModel | LSTMModel:
     """Load a model folder or a cached hub id, reporting each stage to `progress`."""
     from transformers import AutoModelForCausalLM, AutoTokenizer

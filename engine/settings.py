@@ -1,31 +1,161 @@
-"""Settings for one generation request, as plain dataclasses."""
+"""The settings a writer can choose, declared once in SETTINGS, and the engine's settings for
+one generation request.
 
+Each row of SETTINGS says a setting's name, type, valid values, defaults, label, help text and
+command-line flag. The engine's checks below, the config file, the settings form, `/set` in
+line mode and the flags of `taletree generate` are all made from it, so they can't disagree.
+"""
+
+import math
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from common.errors import UserError
+
 STOP_MODES = ("tokens", "sentence", "paragraph")
-# The settings a model folder may suggest (generation_config.json) and a writer may override.
-TUNABLE = ("max_new_tokens", "temperature", "top_k", "top_p", "min_p", "repetition_penalty")
+MAX_BRANCHES = 8
+MAX_NEW_TOKENS = 32768
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
-def tunable_of(values: dict[str, Any]) -> dict[str, Any]:
-    """The tunable settings present (not None) in a mapping such as a generation config."""
-    return {name: values[name] for name in TUNABLE if values.get(name) is not None}
-
-
-class SettingsError(ValueError):
+class SettingsError(UserError):
     """A setting out of range; the message names it and the allowed values."""
 
 
 @dataclass(frozen=True)
+class Setting:
+    name: str
+    kind: type  # int, float or str
+    label: str  # in the settings form
+    help: str  # one line, for the form's hint, `--help` and `/set`
+    # What a writer starts with. None: the model's own suggestion (its generation_config.json)
+    # where it has one, else the fallback.
+    default: Any
+    fallback: Any  # what the engine uses when neither the writer nor the model says
+    allowed: str  # the valid values, in words
+    valid: Callable[[Any], bool]
+    choices: tuple[tuple[str, str], ...] = ()  # (label, value) offered in the form
+    flag: str | None = None  # the command-line flag (taletree generate)
+    blank: str = ""  # what an empty field means, shown in the form; "" = a value is needed
+    model_suggests: bool = False  # a model's generation_config.json may set it
+    sampling: bool = True  # a field of SamplingSettings
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("model", str, "Model", "the bundled demo model, or a model folder, or a cached "
+            "hub id", "", "", "a model folder or a cached hub id", lambda v: True,
+            flag="--model", blank="the bundled demo model", sampling=False),
+    Setting("device", str, "Device", "where the model runs: auto picks a GPU when there is one",
+            "auto", "auto", "auto, cpu, cuda, cuda:N or mps",
+            lambda v: DEVICE.fullmatch(v) is not None,
+            choices=(("auto", "auto"), ("cpu", "cpu"), ("cuda", "cuda"), ("mps", "mps")),
+            flag="--device", blank="auto", sampling=False),
+    Setting("branches", int, f"Branches (1–{MAX_BRANCHES})",
+            "how many alternatives the model writes at once", 4, 4,
+            f"from 1 to {MAX_BRANCHES}", lambda v: 1 <= v <= MAX_BRANCHES, sampling=False),
+    Setting("max_new_tokens", int, "Max new tokens", "the most tokens each alternative writes",
+            48, 64, f"from 1 to {MAX_NEW_TOKENS}", lambda v: 1 <= v <= MAX_NEW_TOKENS,
+            flag="--max-new-tokens", model_suggests=True),
+    Setting("temperature", float, "Temperature", "randomness: 0 always takes the most likely "
+            "token", None, 0.8, "0 (greedy) or more", lambda v: v >= 0, flag="--temperature",
+            blank="the model's default", model_suggests=True),
+    Setting("top_k", int, "Top-k", "sample only among the k most likely tokens (0 = off)",
+            None, 0, "0 (off) or more", lambda v: v >= 0, flag="--top-k", blank="off",
+            model_suggests=True),
+    Setting("top_p", float, "Top-p", "sample among the most likely tokens that cover p of the "
+            "probability (1 = off)", None, 1.0, "above 0 and at most 1", lambda v: 0 < v <= 1,
+            flag="--top-p", blank="off", model_suggests=True),
+    Setting("min_p", float, "Min-p", "drop tokens less likely than min-p times the most likely "
+            "one (0 = off)", None, 0.0, "from 0 up to (not including) 1",
+            lambda v: 0 <= v < 1, flag="--min-p", blank="off", model_suggests=True),
+    Setting("repetition_penalty", float, "Repetition penalty", "make tokens already in the "
+            "text less likely (1 = off)", None, 1.0, "above 0 (1 = off)", lambda v: v > 0,
+            flag="--repetition-penalty", blank="off", model_suggests=True),
+    Setting("stop_mode", str, "Stop at", "where each alternative ends: the token budget, the "
+            "end of a sentence or of a paragraph", "sentence", "tokens", " or ".join(STOP_MODES),
+            lambda v: v in STOP_MODES,
+            choices=(("the token budget", "tokens"), ("end of sentence", "sentence"),
+                     ("end of paragraph", "paragraph")), flag="--stop-mode"),
+    Setting("seed", int, "Seed", "the same seed writes the same alternatives", None, None,
+            "from 0 to 2**63 - 1", lambda v: 0 <= v < 2**63, flag="--seed", blank="random",
+            sampling=False),
+)  # fmt: skip
+SETTING: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def parse(name: str, value: Any) -> Any:
+    """One setting's value from a form, a config file, a flag or the database, converted and
+    checked. A blank value means the setting's default (None where the model decides)."""
+    if name not in SETTING:
+        raise SettingsError(f"there is no setting {name!r}: the settings are {', '.join(SETTING)}")
+    setting = SETTING[name]
+    if is_blank(value):
+        if not setting.blank:
+            raise SettingsError(f"{name} needs a value ({setting.allowed})")
+        return setting.default
+    try:
+        converted = convert(setting.kind, value)
+    except ValueError:
+        what = {int: "a whole number", float: "a number", str: "text"}[setting.kind]
+        raise SettingsError(f"{name} should be {what}, not {value!r}") from None
+    check(setting, converted)
+    return converted
+
+
+def convert(kind: type, value: Any) -> Any:
+    if isinstance(value, bool):  # TOML true is no number
+        raise ValueError
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError
+        return value.strip()
+    if kind is int:
+        if isinstance(value, float):
+            raise ValueError
+        return int(str(value).strip())
+    number = float(str(value).strip())
+    if not math.isfinite(number):
+        raise ValueError
+    return number
+
+
+def check(setting: Setting, value: Any) -> None:
+    if not setting.valid(value):
+        raise SettingsError(f"{setting.name} should be {setting.allowed}, not {value!r}")
+
+
+def suggested_by_model(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a model folder suggests (generation_config.json), where they are valid."""
+    suggested = {}
+    for setting in SETTINGS:
+        value = values.get(setting.name)
+        if setting.model_suggests and value is not None:
+            try:
+                suggested[setting.name] = parse(setting.name, value)
+            except SettingsError:
+                continue  # a model's odd suggestion never stops it from writing
+    return suggested
+
+
+def fallback(name: str) -> Any:
+    return SETTING[name].fallback
+
+
+@dataclass(frozen=True)
 class SamplingSettings:
-    max_new_tokens: int = 64
-    temperature: float = 0.8  # 0 = greedy
-    top_k: int = 0  # 0 = off
-    top_p: float = 1.0  # 1 = off
-    min_p: float = 0.0  # 0 = off
-    repetition_penalty: float = 1.0  # 1 = off
-    stop_mode: str = "tokens"  # tokens (the budget only), sentence, paragraph
+    max_new_tokens: int = fallback("max_new_tokens")
+    temperature: float = fallback("temperature")  # 0 = greedy
+    top_k: int = fallback("top_k")  # 0 = off
+    top_p: float = fallback("top_p")  # 1 = off
+    min_p: float = fallback("min_p")  # 0 = off
+    repetition_penalty: float = fallback("repetition_penalty")  # 1 = off
+    stop_mode: str = fallback("stop_mode")  # tokens (the budget only), sentence, paragraph
     stop_strings: tuple[str, ...] = ()  # the text ends just before the first one
     # Every token whose text contains one of these is never chosen. A word the tokenizer
     # splits into pieces is banned by banning its pieces (banned_tokens).
@@ -36,14 +166,10 @@ class SamplingSettings:
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
+        for setting in SETTINGS:
+            if setting.sampling:
+                check(setting, getattr(self, setting.name))
         checks = [
-            (self.max_new_tokens >= 1, "max_new_tokens must be 1 or more"),
-            (self.temperature >= 0, "temperature must be 0 (greedy) or more"),
-            (self.top_k >= 0, "top_k must be 0 (off) or more"),
-            (0 < self.top_p <= 1, "top_p must be above 0 and at most 1"),
-            (0 <= self.min_p < 1, "min_p must be from 0 up to (not including) 1"),
-            (self.repetition_penalty > 0, "repetition_penalty must be above 0 (1 = off)"),
-            (self.stop_mode in STOP_MODES, f"stop_mode must be one of {', '.join(STOP_MODES)}"),
             (0 <= self.top_alternatives <= 20, "top_alternatives must be from 0 to 20"),
             (all(self.stop_strings), "stop strings can't be empty"),
             (all(self.banned_strings), "banned strings can't be empty"),
@@ -61,3 +187,20 @@ class SamplingSettings:
         record = asdict(self)
         record.pop("extra")
         return {k: list(v) if isinstance(v, tuple) else v for k, v in record.items()}
+
+
+def sampling_settings(chosen: Mapping[str, Any], model_defaults: Mapping[str, Any] | None = None,
+                      **extra: Any) -> SamplingSettings:  # fmt: skip
+    """The settings for one request: what was chosen (None: not chosen), else what the model
+    suggests, else the engine's fallback. `extra` sets the fields outside the table."""
+    model_defaults = model_defaults or {}
+    values = {}
+    for setting in SETTINGS:
+        if not setting.sampling:
+            continue
+        value = chosen.get(setting.name)
+        if value is None:
+            value = model_defaults.get(setting.name)
+        if value is not None:
+            values[setting.name] = value
+    return SamplingSettings(**values, **extra)

@@ -3,8 +3,10 @@
 import sqlite3
 from pathlib import Path
 
+from common.errors import UserError
 
-class StoryError(Exception):
+
+class StoryError(UserError):
     """A problem with the writer's input or files, as opposed to a bug."""
 
 

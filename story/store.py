@@ -375,8 +375,9 @@ class Store:
 
     @guarded
     def update_story(self, story_id: int, **fields: Any) -> Story:
-        """Change title, genre, memory, note or note_depth."""
-        allowed = {"title", "genre", "memory", "note", "note_depth"}
+        """Change title, genre, memory, note, note_depth or settings (the writer's generation
+        settings for this story, a mapping; None: back to the defaults), in one transaction."""
+        allowed = {"title", "genre", "memory", "note", "note_depth", "settings"}
         unknown = set(fields) - allowed
         if unknown:
             raise StoryError(f"a story has no field {sorted(unknown)[0]!r}")
@@ -386,20 +387,15 @@ class Store:
             check_note_depth(fields["note_depth"])
         if "genre" in fields:
             fields["genre"] = fields["genre"] or None
+        if "settings" in fields:
+            settings = fields["settings"]
+            fields["settings"] = json.dumps(settings, sort_keys=True) if settings else None
         with write_transaction(self.conn):
             self.story(story_id)
             if fields:
                 self.db["stories"].update(story_id, fields)
-            self._touch(story_id)
-        return self.story(story_id)
-
-    @guarded
-    def save_settings(self, story_id: int, settings: dict[str, Any] | None) -> Story:
-        """Keep this story's generation settings (None: back to the defaults)."""
-        value = json.dumps(settings, sort_keys=True) if settings is not None else None
-        with write_transaction(self.conn):
-            self.story(story_id)
-            self.conn.execute("UPDATE stories SET settings = ? WHERE id = ?", (value, story_id))
+            if set(fields) - {"settings"}:  # new settings alone are no edit of the story
+                self._touch(story_id)
         return self.story(story_id)
 
     @guarded

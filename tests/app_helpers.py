@@ -5,22 +5,29 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.fake_model import FakeSession
+from tests.fake_model import FakeBackend
 from tui.app import TaletreeApp
+from tui.core.config_file import read_config
+from tui.core.session import WritingSession
 from tui.screens.writing import WritingScreen
 
 SIZE = (100, 30)
 
 
-def make_app(store, tmp_path: Path, session: FakeSession | None = None, **options) -> TaletreeApp:
-    session = session or FakeSession()
-    return TaletreeApp(
-        store,
-        session_loader=lambda name, device, label, progress: session,
-        blink=False,
-        config_path=tmp_path / "config.toml",
-        **options,
-    )
+def make_session(store, tmp_path: Path, backend: FakeBackend | None = None,
+                 **options) -> WritingSession:  # fmt: skip
+    """A writing session over the store whose every model is the fake one, with a config file
+    of its own in tmp_path."""
+    backend = backend or FakeBackend()
+    config_path = tmp_path / "config.toml"
+    return WritingSession(store, read_config(config_path), config_path=config_path,
+                          loader=lambda request, progress: backend, **options)  # fmt: skip
+
+
+def make_app(store, tmp_path: Path, backend: FakeBackend | None = None, *,
+             story_id: int | None = None, **options) -> TaletreeApp:  # fmt: skip
+    session = make_session(store, tmp_path, backend, **options)
+    return TaletreeApp(session, story_id=story_id, blink=False)
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -62,19 +69,22 @@ def writing(app) -> WritingScreen:
 async def ready(pilot) -> WritingScreen:
     """Wait until the writing screen is up and the model loaded."""
     app = pilot.app
-    await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen) and app.session)
+    await wait_until(
+        pilot, lambda: isinstance(app.screen, WritingScreen) and app.session.backend is not None
+    )
     return app.screen
 
 
 async def streamed(pilot) -> WritingScreen:
     """Wait until a generation has ended and its branches are stored."""
     screen = writing(pilot.app)
+    session = pilot.app.session
     await wait_until(
         pilot,
         lambda: (
-            screen.generation is None
-            and screen.branches
-            and all(b.node_id for b in screen.branches)
+            session.generation is None
+            and session.branches
+            and all(b.node_id for b in session.branches)
         ),
     )
     return screen

@@ -5,20 +5,17 @@ import sys
 from pathlib import Path
 
 from story import Store
-from tests.fake_model import FakeSession
+from tests.fake_model import FakeBackend
 from tui.app import TaletreeApp
+from tui.core.session import WritingSession
 
 
 def main() -> None:
     db, story_id, rate = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    session = FakeSession(rate=rate)
+    backend = FakeBackend(rate=rate)
     with Store.open(Path(db)) as store:
-        TaletreeApp(
-            store,
-            story_id=story_id,
-            blink=False,
-            session_loader=lambda name, device, label, progress: session,
-        ).run()
+        session = WritingSession(store, loader=lambda request, progress: backend)
+        TaletreeApp(session, story_id=story_id, blink=False).run()
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """A deterministic stand-in for a model, for UI tests and the TUI benchmark.
 
-It has the shape of tui.model_session.ModelSession. Branch b of a request with seed s writes
-words chosen by (s, b, step) alone, at `rate` tokens per second per step, so a test knows what
-each pane will hold and how fast. A token is a word with a space before it; its id is the
+It has the shape of the engine's Backend (engine/backend.py). Branch b of a request with seed s
+writes words chosen by (s, b, step) alone, at `rate` tokens per second per step, so a test knows
+what each pane will hold and how fast. A token is a word with a space before it; its id is the
 word's place in `words`. Branch b gives each of its tokens probability 0.5 / (b + 1), and lists
 the next two words of `words` as alternatives, half and a third as likely.
 """
@@ -11,11 +11,11 @@ import math
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from engine.events import CANCELLED, END_OF_TEXT, LENGTH, FinishEvent, TokenEvent
 from engine.settings import SamplingSettings
-from tui.model_session import Prompt
 
 WORDS = (
     "the",
@@ -44,7 +44,16 @@ def word_for(seed: int, branch: int, step: int, words: tuple[str, ...]) -> str:
     return words[zlib.crc32(f"{seed}/{branch}/{step}".encode()) % len(words)]
 
 
-class FakeSession:
+@dataclass(frozen=True)
+class Request:
+    ids: list[int]
+    keep: int
+    branches: int
+    settings: SamplingSettings
+    seed: int | None
+
+
+class FakeBackend:
     def __init__(
         self,
         rate: float = 0.0,
@@ -59,32 +68,31 @@ class FakeSession:
         self.rate = rate  # tokens per second per branch; 0 = as fast as possible
         self.words = words
         self.end_after = end_after  # every branch ends (end of text) after this many tokens
-        self.requests: list[tuple[Prompt, int, SamplingSettings, int | None]] = []
+        self.requests: list[Request] = []
 
     def tokenize(self, text: str) -> list[int]:
         return [zlib.crc32(word.encode()) % 50_000 for word in text.split()]
 
-    def decode(self, token_id: int) -> str:
+    def token_text(self, token_id: int) -> str:
         return " " + self.words[token_id % len(self.words)]
 
-    def defaults(self) -> dict:
+    def generation_defaults(self) -> dict:
         return {"temperature": 0.7}
 
-    def prefix(self, genre: str | None) -> list[int]:
+    def genres(self) -> list[str]:
+        return []
+
+    def genre_prefix(self, genre: str | None) -> list[int]:
         return []
 
     def text_of(self, seed: int, branch: int, count: int) -> str:
         return "".join(" " + word_for(seed, branch, step, self.words) for step in range(count))
 
-    def stream(
-        self,
-        prompt: Prompt,
-        branches: int,
-        settings: SamplingSettings,
-        seed: int | None,
-        cancel: threading.Event,
-    ) -> Iterator:
-        self.requests.append((prompt, branches, settings, seed))
+    def stream(self, ids: Sequence[int], branches: int, settings: SamplingSettings, *,
+               seed: int | None = None, seeds: Sequence[int] | None = None,
+               cancel: threading.Event | None = None, keep: int = 0) -> Iterator:  # fmt: skip
+        cancel = cancel or threading.Event()
+        self.requests.append(Request(list(ids), keep, branches, settings, seed))
         seed = DEFAULT_SEED if seed is None else seed
         texts = [""] * branches
         started = time.perf_counter()

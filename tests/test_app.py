@@ -14,9 +14,8 @@ from tests.app_helpers import (
     streamed,
     wait_until,
     write_and_generate,
-    writing,
 )
-from tests.fake_model import FakeSession
+from tests.fake_model import FakeBackend
 from tui.screens.dialogs import ConfirmDialog, EditDialog, LineDialog, NewStoryDialog
 from tui.screens.help import HelpScreen
 from tui.screens.library import LibraryScreen
@@ -40,15 +39,15 @@ def view_text(screen: WritingScreen) -> str:
 
 
 async def test_enter_adds_the_text_and_streams_four_branches(store, story, tmp_path):
-    session = FakeSession()
-    app = make_app(store, tmp_path, session, story_id=story.id)
+    backend = FakeBackend()
+    app = make_app(store, tmp_path, backend, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         screen = await write_and_generate(pilot)
         user = store.tip(story.id)
         assert user.author == "user" and user.text == " She waited."  # a space joins the words
         children = store.children(user.id)
         assert [c.author for c in children] == ["model"] * 4
-        assert [c.text for c in children] == [session.text_of(1234, b, 48) for b in range(4)]
+        assert [c.text for c in children] == [backend.text_of(1234, b, 48) for b in range(4)]
         assert [c.seed for c in children] == [1234, 1235, 1236, 1237]
         assert children[0].model == "fake" and children[0].settings["max_new_tokens"] == 48
         assert isinstance(app.focused, BranchPanel)
@@ -57,7 +56,7 @@ async def test_enter_adds_the_text_and_streams_four_branches(store, story, tmp_p
         shown = screen_text(app)
         for number in "1234":
             assert f"─ {number} ─" in shown
-        assert session.text_of(1234, 0, 48).split()[-1] in shown  # panes follow their text
+        assert backend.text_of(1234, 0, 48).split()[-1] in shown  # panes follow their text
         assert app.screen.query_one(Composer).text == ""
 
 
@@ -65,7 +64,7 @@ async def test_digit_keeps_that_branch_and_returns_to_the_composer(store, story,
     app = make_app(store, tmp_path, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         screen = await write_and_generate(pilot)
-        second = screen.branches[1]
+        second = app.session.branches[1]
         await pilot.press("2")
         await pilot.pause()
         assert store.tip(story.id).id == second.node_id
@@ -76,14 +75,16 @@ async def test_digit_keeps_that_branch_and_returns_to_the_composer(store, story,
 
 
 async def test_digits_while_streaming_keep_without_typing(store, story, tmp_path):
-    app = make_app(store, tmp_path, FakeSession(rate=40), story_id=story.id)
+    app = make_app(store, tmp_path, FakeBackend(rate=40), story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await ready(pilot)
+        await ready(pilot)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: screen.branches and screen.branches[0].tokens >= 3)
+        await wait_until(
+            pilot, lambda: app.session.branches and app.session.branches[0].tokens >= 3
+        )
         await pilot.press("7")  # there is no branch 7: nothing happens, nothing is typed
         await pilot.press("3")
-        await wait_until(pilot, lambda: screen.generation is None)
+        await wait_until(pilot, lambda: app.session.generation is None)
         kept = store.tip(story.id)
         assert kept.author == "model" and kept.text.strip()
         assert len(store.children(kept.parent_id)) == 4  # the others stay as alternatives
@@ -98,32 +99,32 @@ async def test_arrows_highlight_and_enter_keeps_the_highlighted_branch(store, st
         await pilot.press("down", "down", "down", "up")
         assert screen.panel.highlighted == 2
         assert screen.panel.panes[2].has_class("-highlighted")
-        third = screen.branches[2].node_id
+        third = app.session.branches[2].node_id
         await pilot.press("enter")
         await pilot.pause()
         assert store.tip(story.id).id == third
 
 
 async def test_r_regenerates_and_earlier_alternatives_stay(store, story, tmp_path):
-    session = FakeSession()
-    app = make_app(store, tmp_path, session, story_id=story.id)
+    backend = FakeBackend()
+    app = make_app(store, tmp_path, backend, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await write_and_generate(pilot)
+        await write_and_generate(pilot)
         parent = store.tip(story.id).id
-        first = [b.node_id for b in screen.branches]
+        first = [b.node_id for b in app.session.branches]
         await pilot.press("r")
         await wait_until(pilot, lambda: len(store.children(parent)) == 8)
-        screen = await streamed(pilot)
+        await streamed(pilot)
         assert [c.id for c in store.children(parent)][:4] == first
         assert store.tip(story.id).id == parent
-        assert len(session.requests) == 2
+        assert len(backend.requests) == 2
 
 
 async def test_e_edits_the_branch_then_keeps_the_revision(store, story, tmp_path):
     app = make_app(store, tmp_path, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await write_and_generate(pilot)
-        original = store.node(screen.branches[0].node_id)
+        await write_and_generate(pilot)
+        original = store.node(app.session.branches[0].node_id)
         await pilot.press("e")
         await wait_until(pilot, lambda: isinstance(app.screen, EditDialog))
         await pilot.press(*" Then silence.")
@@ -137,18 +138,20 @@ async def test_e_edits_the_branch_then_keeps_the_revision(store, story, tmp_path
 
 
 async def test_escape_stops_generation_and_keeps_what_was_written(store, story, tmp_path):
-    app = make_app(store, tmp_path, FakeSession(rate=20), story_id=story.id)
+    app = make_app(store, tmp_path, FakeBackend(rate=20), story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await ready(pilot)
+        await ready(pilot)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: screen.branches and screen.branches[0].tokens >= 2)
+        await wait_until(
+            pilot, lambda: app.session.branches and app.session.branches[0].tokens >= 2
+        )
         await pilot.press("escape")
         await pilot.pause()
-        assert screen.generation is None
+        assert app.session.generation is None
         assert isinstance(app.focused, Composer)
         stored = store.children(store.tip(story.id).id)
         assert len(stored) == 4 and all(0 < len(c.text.split()) < 48 for c in stored)
-        assert [b.reason for b in screen.branches] == ["cancelled"] * 4
+        assert [b.reason for b in app.session.branches] == ["cancelled"] * 4
 
 
 async def test_enter_in_an_empty_composer_only_asks(store, story, tmp_path):
@@ -197,8 +200,8 @@ async def test_alt_arrows_walk_the_tree_and_the_view_follows(store, story, tmp_p
 async def test_tree_screen_jumps_bookmarks_and_deletes_in_place(store, story, tmp_path):
     app = make_app(store, tmp_path, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await write_and_generate(pilot)
-        branch_ids = [b.node_id for b in screen.branches]
+        await write_and_generate(pilot)
+        branch_ids = [b.node_id for b in app.session.branches]
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: isinstance(app.screen, TreeScreen))
         tree_screen = app.screen
@@ -246,7 +249,7 @@ async def test_library_lists_searches_and_opens(store, tmp_path):
         assert "Orchard" in screen_text(app) and "Lighthouse" not in screen_text(app)
         await pilot.press("enter", "enter")  # to the table, then open
         await ready(pilot)
-        assert writing(app).story().title == "Orchard"
+        assert app.session.story().title == "Orchard"
         await pilot.press("ctrl+l")
         assert isinstance(app.screen, LibraryScreen)
 
@@ -260,7 +263,7 @@ async def test_library_new_rename_duplicate_export_and_delete(store, tmp_path):
         await pilot.press("enter")
         await ready(pilot)
         created = store.find_story("Night Train")
-        assert writing(app).story_id == created.id
+        assert app.session.story_id == created.id
         assert isinstance(app.focused, Composer)
         await pilot.press("ctrl+l")
         await pilot.press("r")
@@ -288,8 +291,8 @@ async def test_library_new_rename_duplicate_export_and_delete(store, tmp_path):
 
 
 async def test_settings_are_kept_per_story_and_as_defaults(store, story, tmp_path):
-    session = FakeSession()
-    app = make_app(store, tmp_path, session, story_id=story.id)
+    backend = FakeBackend()
+    app = make_app(store, tmp_path, backend, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("f2")
@@ -309,11 +312,11 @@ async def test_settings_are_kept_per_story_and_as_defaults(store, story, tmp_pat
         assert saved.settings == {"branches": 2, "temperature": 0.3}
         assert saved.memory == "Mara keeps the lighthouse."
         await pilot.press("enter")
-        screen = await streamed(pilot)
-        assert len(screen.branches) == 2
-        prompt, branches, settings, _ = session.requests[-1]
-        assert branches == 2 and settings.temperature == 0.3
-        assert prompt.ids[: prompt.keep] == session.tokenize("Mara keeps the lighthouse.")
+        await streamed(pilot)
+        assert len(app.session.branches) == 2
+        request = backend.requests[-1]
+        assert request.branches == 2 and request.settings.temperature == 0.3
+        assert request.ids[: request.keep] == backend.tokenize("Mara keeps the lighthouse.")
         await pilot.press("f2")
         await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
         app.screen.query_one("#max_new_tokens").value = "20"
@@ -323,12 +326,12 @@ async def test_settings_are_kept_per_story_and_as_defaults(store, story, tmp_pat
     assert "max_new_tokens = 20" in config and "branches = 2" in config
     # Another story picks up the new defaults; this one keeps its own settings.
     other = store.create_story("Other")
-    app = make_app(store, tmp_path, session, story_id=other.id)
+    app = make_app(store, tmp_path, backend, story_id=other.id)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("enter")
         await streamed(pilot)
-        assert session.requests[-1][2].max_new_tokens == 20
+        assert backend.requests[-1].settings.max_new_tokens == 20
 
 
 async def test_help_lists_every_action_and_the_config_keymap_applies(store, story, tmp_path):
@@ -348,8 +351,8 @@ async def test_help_lists_every_action_and_the_config_keymap_applies(store, stor
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen))
         await pilot.press("enter")
-        screen = await streamed(pilot)
-        second = screen.branches[1].node_id
+        await streamed(pilot)
+        second = app.session.branches[1].node_id
         await pilot.press("down", "space")
         await pilot.pause()
         assert store.tip(story.id).id == second
@@ -394,7 +397,7 @@ MARKUP = ("[bold]", "[/]", "[link=x]", "\x1b[31m", "\x07", "[red]")
 
 async def test_model_text_is_shown_literally(store, tmp_path):
     story = store.create_story("Marks", opening="Odd [b]text[/b] \x1b[2J here.")
-    app = make_app(store, tmp_path, FakeSession(words=MARKUP), story_id=story.id)
+    app = make_app(store, tmp_path, FakeBackend(words=MARKUP), story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert "Odd [b]text[/b] ␛[2J here." in screen_text(app)
@@ -410,20 +413,17 @@ async def test_model_text_is_shown_literally(store, tmp_path):
 
 
 async def test_a_model_that_fails_to_load_is_reported_and_the_app_runs_on(store, story, tmp_path):
-    def failing(name, device, label, progress):
-        raise RuntimeError("no weights in /nowhere")
-
+    from common.errors import UserError
     from tui.app import TaletreeApp
+    from tui.core.session import WritingSession
 
-    app = TaletreeApp(
-        store,
-        session_loader=failing,
-        blink=False,
-        story_id=story.id,
-        config_path=tmp_path / "config.toml",
-    )
+    def failing(request, progress):
+        raise UserError("no weights in /nowhere")
+
+    session = WritingSession(store, loader=failing)
+    app = TaletreeApp(session, story_id=story.id, blink=False)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        await wait_until(pilot, lambda: app.model_state == "no model")
+        await wait_until(pilot, lambda: session.models.state == "no model")
         messages = [n.message for n in app._notifications]
         assert any("can't be loaded: no weights in /nowhere" in m for m in messages)
         await pilot.press(*"Still here", "enter")
@@ -435,18 +435,18 @@ class OutOfMemoryError(RuntimeError):
     pass
 
 
-class SmallMemorySession(FakeSession):
-    def stream(self, prompt, branches, settings, seed, cancel):
+class SmallMemoryBackend(FakeBackend):
+    def stream(self, ids, branches, settings, **options):
         if branches > 2:
             raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return super().stream(prompt, branches, settings, seed, cancel)
+        return super().stream(ids, branches, settings, **options)
 
 
 async def test_out_of_memory_retries_with_fewer_branches(store, story, tmp_path):
-    app = make_app(store, tmp_path, SmallMemorySession(), story_id=story.id)
+    app = make_app(store, tmp_path, SmallMemoryBackend(), story_id=story.id)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        screen = await write_and_generate(pilot, "Go.")
-        assert len(screen.branches) == 2
+        await write_and_generate(pilot, "Go.")
+        assert len(app.session.branches) == 2
         assert len(store.children(store.tip(story.id).id)) == 2
         assert any("2 branches" in n.message for n in app._notifications)
 
@@ -476,39 +476,37 @@ async def test_a_locked_database_is_reported_and_nothing_is_lost(store, story, t
 
 
 async def test_quitting_during_generation_stops_the_worker(store, story, tmp_path):
-    app = make_app(store, tmp_path, FakeSession(rate=10), story_id=story.id)
+    app = make_app(store, tmp_path, FakeBackend(rate=10), story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await ready(pilot)
+        await ready(pilot)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: screen.branches and screen.branches[0].tokens >= 1)
+        await wait_until(
+            pilot, lambda: app.session.branches and app.session.branches[0].tokens >= 1
+        )
         await pilot.press("ctrl+q")
     await asyncio.sleep(0)
     assert not [t for t in threading.enumerate() if "generation" in t.name.lower()]
-    assert screen.generation is None
+    assert app.session.generation is None
     assert len(store.children(story.root_id)) == 4  # what streamed before quitting is kept
 
 
 async def test_a_tiny_real_model_streams_in_the_app(store, story, tmp_path):
     from tests.tiny_models import save_tiny_model
     from tui.app import TaletreeApp
+    from tui.core.session import WritingSession
 
     folder = save_tiny_model(tmp_path / "tiny", "gpt2")
-    app = TaletreeApp(
-        store,
-        model=str(folder),
-        story_id=story.id,
-        blink=False,
-        config_path=tmp_path / "config.toml",
-    )
+    session = WritingSession(store, model=str(folder))
+    app = TaletreeApp(session, story_id=story.id, blink=False)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.session is not None, timeout=60)
-        assert app.session.device == "cpu"
+        await wait_until(pilot, lambda: session.backend is not None, timeout=60)
+        assert session.backend.device == "cpu"
         await pilot.press("enter")
-        screen = await streamed(pilot)
+        await streamed(pilot)
         stored = store.children(story.root_id)
         assert len(stored) == 4 and all(c.model == str(folder) for c in stored)
         assert all(c.seed is not None and c.settings for c in stored)
-        assert [c.text for c in stored] == [b.text for b in screen.branches]
+        assert [c.text for c in stored] == [b.text for b in app.session.branches]
 
 
 async def test_the_story_follows_its_end_unless_the_writer_scrolled_up(store, tmp_path):

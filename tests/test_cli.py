@@ -165,7 +165,7 @@ def test_terminal_escapes_in_stories_are_shown_not_obeyed(db_path):
     assert "\x1b" not in listed and "Evil␛[2J title" in listed
     # Piped output is the story itself, byte for byte (for redirecting to files).
     assert run_cli("show", "1", db=db_path).stdout == "Bell\x07 and \x1b[31mred\x1b[0m\nnext line\n"
-    from tui.terminal_text import safe_line, safe_prose
+    from tui.display import safe_line, safe_prose
 
     assert safe_prose("a\x1b[31mb\nc\td\x9b") == "a␛[31mb\nc\td\\x9b"
     assert safe_line("a\nb\tc\r") == "a␤b␉c␍"
@@ -182,7 +182,7 @@ def test_json_export_is_parseable_json(db_path):
 
 
 def test_bare_taletree_lists_the_library_and_names_the_default_model(db_path):
-    from tui.config import DEMO_MODEL
+    from assets import DEMO_MODEL
 
     seed_story(db_path)
     result = run_cli(db=db_path)

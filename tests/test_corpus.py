@@ -34,9 +34,9 @@ def test_stories_have_genres_paragraphs_dialogue_and_recurring_names(corpus):
 
 def test_genres_differ_enough_to_be_told_apart(corpus):
     training, held_out = corpus[:500], corpus[500:]
-    from engine.training.data import Story
+    from engine.training.data import TrainingText
 
-    vocabulary = genre_vocabulary([Story(g, t) for g, t in training])
+    vocabulary = genre_vocabulary([TrainingText(g, t) for g, t in training])
     guessed = [guess_genre(text, vocabulary) == genre for genre, text in held_out]
     assert sum(guessed) / len(guessed) > 0.95
 

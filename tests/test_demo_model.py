@@ -4,16 +4,15 @@ import json
 
 import pytest
 
+from assets import DEMO_MODEL
 from engine.events import FinishEvent
 from engine.generate import generate
 from engine.loading import load_model
 from engine.settings import SamplingSettings
 from engine.training.corpus import GENRES, generate_corpus
-from engine.training.data import Story
+from engine.training.data import TrainingText, genre_prefix
 from engine.training.genres import genre_vocabulary, guess_genre
-from engine.training.tuning import prompt_for
 from tests.conftest import run_cli
-from tui.config import DEMO_MODEL
 
 pytestmark = pytest.mark.skipif(not DEMO_MODEL.exists(), reason="run `make demo-model` first")
 
@@ -32,10 +31,10 @@ def test_the_demo_model_is_small_and_documented():
 def test_it_writes_recognisable_stories_of_the_asked_genre():
     model = load_model(str(DEMO_MODEL))
     settings = SamplingSettings(max_new_tokens=80, **model.generation_defaults())
-    vocabulary = genre_vocabulary([Story(g, t) for g, t in generate_corpus(600, seed=0)])
+    vocabulary = genre_vocabulary([TrainingText(g, t) for g, t in generate_corpus(600, seed=0)])
     hits = []
     for genre in GENRES:
-        events = generate(model, prompt_for(model.tokenizer, genre), 3, settings, seed=11)
+        events = generate(model, genre_prefix(model.tokenizer, genre), 3, settings, seed=11)
         for finished in (e for e in events if isinstance(e, FinishEvent)):
             hits.append(guess_genre(finished.text, vocabulary) == genre)
     assert sum(hits) / len(hits) >= 0.8

@@ -15,7 +15,7 @@ from tests.app_helpers import (
     wait_until,
     write_and_generate,
 )
-from tests.fake_model import WORDS, FakeSession
+from tests.fake_model import WORDS, FakeBackend
 from tui.screens.compare import CompareScreen
 from tui.screens.token_view import TokenScreen
 from tui.screens.tree import TreeScreen
@@ -28,19 +28,19 @@ def story(store):
 
 
 async def test_token_view_shows_each_token_and_its_alternatives(store, story, tmp_path):
-    session = FakeSession()
-    app = make_app(store, tmp_path, session, story_id=story.id)
+    backend = FakeBackend()
+    app = make_app(store, tmp_path, backend, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await write_and_generate(pilot)
+        await write_and_generate(pilot)
         await pilot.press("down", "t")  # branch 2: every token at 25%
         await wait_until(pilot, lambda: isinstance(app.screen, TokenScreen))
         view = app.screen
-        assert view.node_id == screen.branches[1].node_id
+        assert view.node_id == app.session.branches[1].node_id
         assert len(view.records) == 48 and view.position == 47
         shown = screen_text(app)
         assert "48 tokens by fake, average probability 25%" in shown
         assert "probability" in shown and "90%" in shown  # the legend
-        last_word = session.text_of(1234, 1, 48).split()[-1]
+        last_word = backend.text_of(1234, 1, 48).split()[-1]
         index = WORDS.index(last_word)
         assert f"25.0%  ' {last_word}'  (chosen)" in shown
         assert f"12.5%  ' {WORDS[(index + 1) % len(WORDS)]}'" in shown
@@ -53,11 +53,11 @@ async def test_token_view_shows_each_token_and_its_alternatives(store, story, tm
 
 
 async def test_fork_at_a_token_makes_a_sibling_and_the_model_continues(store, story, tmp_path):
-    session = FakeSession()
-    app = make_app(store, tmp_path, session, story_id=story.id)
+    backend = FakeBackend()
+    app = make_app(store, tmp_path, backend, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await write_and_generate(pilot)
-        original = store.node(screen.branches[0].node_id)
+        await write_and_generate(pilot)
+        original = store.node(app.session.branches[0].node_id)
         await pilot.press("t")
         await wait_until(pilot, lambda: isinstance(app.screen, TokenScreen))
         await pilot.press(*["left"] * 42)  # the sixth token
@@ -75,8 +75,7 @@ async def test_fork_at_a_token_makes_a_sibling_and_the_model_continues(store, st
         assert len(records) == 6 and math.isclose(math.exp(records[-1].logprob), 0.25, rel_tol=1e-3)
         await streamed(pilot)
         assert len(store.children(fork.id)) == 4  # the usual N branches, from the fork
-        prompt = session.requests[-1][0]
-        assert prompt.ids[-6:] == session.tokenize(fork.text)
+        assert backend.requests[-1].ids[-6:] == backend.tokenize(fork.text)
 
 
 async def test_the_token_view_works_after_reopening(store, story, tmp_path):
@@ -112,8 +111,8 @@ async def test_text_without_token_data_says_so(store, story, tmp_path):
 async def test_compare_shows_alternatives_side_by_side_and_keeps_one(store, story, tmp_path):
     app = make_app(store, tmp_path, story_id=story.id)
     async with app.run_test(size=(120, 30)) as pilot:
-        screen = await write_and_generate(pilot)
-        ids = [b.node_id for b in screen.branches]
+        await write_and_generate(pilot)
+        ids = [b.node_id for b in app.session.branches]
         await pilot.press("c")
         await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen))
         shown = screen_text(app)
@@ -128,8 +127,8 @@ async def test_compare_shows_alternatives_side_by_side_and_keeps_one(store, stor
 async def test_the_tree_shows_average_probabilities_and_compares(store, story, tmp_path):
     app = make_app(store, tmp_path, story_id=story.id)
     async with app.run_test(size=(120, 30)) as pilot:
-        screen = await write_and_generate(pilot)
-        ids = [b.node_id for b in screen.branches]
+        await write_and_generate(pilot)
+        ids = [b.node_id for b in app.session.branches]
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: isinstance(app.screen, TreeScreen))
         tree = app.screen

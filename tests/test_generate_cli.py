@@ -69,7 +69,7 @@ def test_to_file_with_a_progress_bar(model_folder, tmp_path):
         (["--model", "/no/such/model"], "is not a folder"),
         (["--model", "{tmp}"], "no config.json"),
         (["--model", "{model}", "-n", "0"], "1 or more"),
-        (["--model", "{model}", "--top-p", "2"], "top_p must be"),
+        (["--model", "{model}", "--top-p", "2"], "top_p should be above 0 and at most 1"),
         (["--model", "{model}", "--genre", "horror"], "no genre token <horror>"),
         (["--model", "{model}", "--prompt-file", "{tmp}/missing.txt"], "can't be read"),
     ],
@@ -82,7 +82,7 @@ def test_bad_input_is_one_line_and_exit_2(model_folder, tmp_path, arguments, mes
 
 
 def test_no_model_and_no_demo_model_yet_says_what_to_do():
-    from tui.config import DEMO_MODEL
+    from assets import DEMO_MODEL
 
     if DEMO_MODEL.exists():
         pytest.skip("the demo model is built")

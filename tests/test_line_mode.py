@@ -8,10 +8,10 @@ import threading
 
 import pytest
 
+from tests.app_helpers import make_session
 from tests.conftest import run_cli
-from tests.fake_model import FakeSession
+from tests.fake_model import FakeBackend
 from tui.line_mode import LineWriter, prompt_reader, run
-from tui.preferences import Config, WritingSettings
 
 
 @pytest.fixture
@@ -19,33 +19,26 @@ def story(store):
     return store.create_story("Lamp", opening="The lamp went out.")
 
 
-def writer_for(store, story, session=None, **options) -> tuple[LineWriter, io.StringIO]:
+def writer_for(store, story, backend=None, live=False) -> tuple[LineWriter, io.StringIO]:
     out = io.StringIO()
-    session = session or FakeSession()
-    writer = LineWriter(
-        store,
-        story.id,
-        out,
-        Config(WritingSettings(), {}),
-        session_loader=lambda *args: session,
-        **options,
-    )
-    return writer, out
+    session = make_session(store, store.db_path.parent, backend or FakeBackend())
+    session.open_story(story.id)
+    return LineWriter(session, out, live=live), out
 
 
 def test_text_gen_pick_and_moves(store, story):
-    session = FakeSession()
-    writer, out = writer_for(store, story, session)
+    backend = FakeBackend()
+    writer, out = writer_for(store, story, backend)
     writer.handle("She waited.")
     writer.handle("/gen")
     printed = out.getvalue()
     for number in range(4):
-        assert f"[{number + 1}]{session.text_of(1234, number, 48)}\n" in printed
+        assert f"[{number + 1}]{backend.text_of(1234, number, 48)}\n" in printed
     user = store.tip(story.id)
     assert user.text == " She waited." and len(store.children(user.id)) == 4
     writer.handle("/pick 2")
     kept = store.tip(story.id)
-    assert kept.text == session.text_of(1234, 1, 48) and store.token_records(kept.id)
+    assert kept.text == backend.text_of(1234, 1, 48) and store.token_records(kept.id)
     writer.handle("/back")
     assert store.tip(story.id).id == user.id
     writer.handle("/forward")
@@ -54,7 +47,7 @@ def test_text_gen_pick_and_moves(store, story):
     writer.handle("/siblings")
     assert out.getvalue().count("\n") == 4 and "*[2] model:" in out.getvalue()
     writer.handle("/pick 3")
-    assert store.tip(story.id).text == session.text_of(1234, 2, 48)
+    assert store.tip(story.id).text == backend.text_of(1234, 2, 48)
     out.truncate(0)
     out.seek(0)
     writer.handle("/tree")
@@ -83,8 +76,8 @@ def test_retry_keeps_the_earlier_alternatives(store, story):
 
 
 def test_settings_memory_note_and_export(store, story, tmp_path):
-    session = FakeSession()
-    writer, out = writer_for(store, story, session)
+    backend = FakeBackend()
+    writer, out = writer_for(store, story, backend)
     writer.handle("/set n 2")
     writer.handle("/set temperature 0.4")
     assert store.story(story.id).settings == {"branches": 2, "temperature": 0.4}
@@ -93,8 +86,8 @@ def test_settings_memory_note_and_export(store, story, tmp_path):
     saved = store.story(story.id)
     assert (saved.memory, saved.note) == ("Mara keeps the light.", "Keep it eerie.")
     writer.handle("/gen")
-    _, branches, settings, _ = session.requests[-1]
-    assert branches == 2 and settings.temperature == 0.4
+    request = backend.requests[-1]
+    assert request.branches == 2 and request.settings.temperature == 0.4
     target = tmp_path / "lamp.json"
     writer.handle(f"/export json {target}")
     assert '"title": "Lamp"' in target.read_text()
@@ -125,7 +118,7 @@ def test_bad_commands_say_what_to_do_and_change_nothing(store, story, line, mess
 
 
 def test_ctrl_c_stops_a_generation_without_leaving(store, story):
-    writer, out = writer_for(store, story, FakeSession(rate=20))
+    writer, out = writer_for(store, story, FakeBackend(rate=20))
     timer = threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:
@@ -188,11 +181,11 @@ def test_taletree_write_with_a_missing_story_fails_cleanly(tmp_path):
 
 
 def test_at_a_terminal_each_branch_grows_on_its_own_line(store, story):
-    session = FakeSession(rate=200)
-    writer, out = writer_for(store, story, session, live=True)
+    backend = FakeBackend(rate=200)
+    writer, out = writer_for(store, story, backend, live=True)
     writer.handle("/gen")
     printed = out.getvalue()
     assert "\x1b[4F\x1b[J" in printed  # the four lines were redrawn in place as they grew
     final = printed.rsplit("\x1b[J", 1)[-1]  # what stays once done: each branch whole
     assert [line[:3] for line in final.splitlines()[:4]] == ["[1]", "[2]", "[3]", "[4]"]
-    assert f"[2]{session.text_of(1234, 1, 48)}" in final
+    assert f"[2]{backend.text_of(1234, 1, 48)}" in final

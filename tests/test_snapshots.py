@@ -10,7 +10,7 @@ import pytest
 
 import tui.screens.writing as writing_module
 from tests.app_helpers import SIZE, make_app, wait_until, write_and_generate
-from tests.fake_model import FakeSession
+from tests.fake_model import FakeBackend
 from tui.screens.help import HelpScreen
 from tui.screens.settings import SettingsScreen
 from tui.screens.tree import TreeScreen
@@ -65,7 +65,7 @@ async def test_library_snapshot(store, tmp_path, steady):
 
 async def test_writing_snapshot_with_four_streamed_branches(store, tmp_path, steady):
     story = stories(store)
-    app = make_app(store, tmp_path, FakeSession(), story_id=story.id)
+    app = make_app(store, tmp_path, FakeBackend(), story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         await write_and_generate(pilot)
         await pilot.pause()
@@ -74,7 +74,7 @@ async def test_writing_snapshot_with_four_streamed_branches(store, tmp_path, ste
 
 async def test_tree_snapshot(store, tmp_path, steady):
     story = stories(store)
-    app = make_app(store, tmp_path, FakeSession(), story_id=story.id)
+    app = make_app(store, tmp_path, FakeBackend(), story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         await write_and_generate(pilot)
         await pilot.press("2", "ctrl+t")
@@ -88,9 +88,9 @@ async def test_tree_snapshot(store, tmp_path, steady):
 )
 async def test_settings_and_help_snapshots(store, tmp_path, steady, key, screen, name):
     story = stories(store)
-    app = make_app(store, tmp_path, FakeSession(), story_id=story.id)
+    app = make_app(store, tmp_path, FakeBackend(), story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.session is not None)
+        await wait_until(pilot, lambda: app.session.backend is not None)
         await pilot.press(key)
         await wait_until(pilot, lambda: isinstance(app.screen, screen))
         await pilot.pause()

@@ -2,7 +2,7 @@
 screen and the command palette, so the three can never disagree.
 
 An action's id is also its name in the config file's [keys] table, where a writer can give it
-other keys (see tui/preferences.py).
+other keys (see tui/core/config_file.py).
 """
 
 from dataclasses import dataclass
@@ -11,6 +11,7 @@ from textual.binding import Binding
 
 SCOPES = {
     "app": "Anywhere",
+    "moves": "Writing, tree",
     "writing": "Writing",
     "composer": "Composer",
     "branches": "Branch panel",
@@ -62,36 +63,36 @@ ACTIONS: list[Action] = [
     Action(
         "parent",
         "alt+up",
-        "app.move('parent')",
+        "screen.move('parent')",
         "Back to the parent (undo)",
-        "app",
+        "moves",
         footer=False,
         priority=True,
     ),
     Action(
         "child",
         "alt+down",
-        "app.move('child')",
+        "screen.move('child')",
         "Forward again (redo)",
-        "app",
+        "moves",
         footer=False,
         priority=True,
     ),
     Action(
         "previous_sibling",
         "alt+left",
-        "app.move('previous')",
+        "screen.move('previous')",
         "Previous alternative",
-        "app",
+        "moves",
         footer=False,
         priority=True,
     ),
     Action(
         "next_sibling",
         "alt+right",
-        "app.move('next')",
+        "screen.move('next')",
         "Next alternative",
-        "app",
+        "moves",
         footer=False,
         priority=True,
     ),

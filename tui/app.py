@@ -1,50 +1,44 @@
-"""The full-screen Taletree app.
+"""The full-screen Taletree app: a face over the writing session.
 
-The app owns the store (used from the UI thread only), the settings and the loaded model.
-Screens: library (the base), writing, tree, settings, help. The model loads in a worker thread
-while the writer reads and types; generation runs in another (see tui/screens/writing.py).
+The app loads the model in a worker thread while the writer reads and types, and tells the
+screen in front when it changes; screens ask for things with messages. One registry of
+actions (tui/actions.py) makes the key bindings, the help screen and the command palette.
+
+Errors follow the one policy: a UserError raised by an action or a dialog's result is shown as
+a notification and the app goes on; anything else is a bug: the app closes, the traceback goes
+to the error log, and `taletree` prints one line saying where (app.bug_report).
 """
 
 import ast
-import contextlib
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from textual import on
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
 
-from engine.settings import SettingsError
-from story.errors import StoryError
-from story.models import Story
-from story.store import Store
+from common.errors import UserError
 from tui.actions import ACTIONS, SCOPES, bindings, unknown_ids
-from tui.model_session import ModelSession, load_session
-from tui.preferences import Config, PreferenceError, WritingSettings, read_config, story_settings
+from tui.core.bugs import bug_report
+from tui.core.model_holder import ModelRequest
+from tui.core.session import WritingSession
+from tui.messages import BackToWriting, Generate, ModelChanged, ModelWanted, OpenStory
+from tui.screens.base import Context, show_user_error
 from tui.screens.library import LibraryScreen
 from tui.screens.writing import WritingScreen
 
-SessionLoader = Callable[[str, str, str, Callable[[str], None]], ModelSession]
-
-
-@dataclass
-class Outcome:
-    failed: bool = False
-
 
 class ModelLoaded(Message):
-    def __init__(
-        self, key: tuple[str, str], session: ModelSession | None, error: Exception | None = None
-    ):
+    def __init__(self, request: ModelRequest, backend: Any, error: Exception | None = None):
         super().__init__()
-        self.key, self.session, self.error = key, session, error
+        self.request, self.backend, self.error = request, backend, error
 
 
 class ModelProgress(Message):
-    def __init__(self, key: tuple[str, str], stage: str):
+    def __init__(self, request: ModelRequest, stage: str):
         super().__init__()
-        self.key, self.stage = key, stage
+        self.request, self.stage = request, stage
 
 
 class TaletreeApp(App):
@@ -52,144 +46,141 @@ class TaletreeApp(App):
     TITLE = "Taletree"
     BINDINGS = bindings("app")
 
-    def __init__(
-        self,
-        store: Store,
-        *,
-        model: str | None = None,
-        story_id: int | None = None,
-        session_loader: SessionLoader = load_session,
-        blink: bool = True,
-        config_path: Path | None = None,
-    ):
+    def __init__(self, session: WritingSession, *, story_id: int | None = None,
+                 blink: bool = True, config_problem: Exception | None = None):  # fmt: skip
         super().__init__()
-        self.store = store
-        self.cli_model = model
+        self.session = session
+        self.context = Context(session, blink)
         self.start_story = story_id
-        self.session_loader = session_loader
-        self.blink = blink
-        self.config_path = config_path
-        self.config = Config(WritingSettings(), {})
-        self.session: ModelSession | None = None
-        self.model_key: tuple[str, str] | None = None
-        self.model_state = "no model yet"
+        self.config_problem = config_problem
+        self.bug_report: str | None = None  # the line to print after a bug closed the app
 
     # ------------------------------------------------------------------------------ set-up
 
     def on_mount(self) -> None:
         self.theme = "textual-dark"
-        try:
-            self.config = read_config(self.config_path)
-        except PreferenceError as error:
-            self.notify(f"{error}. Using the built-in settings.", severity="error", timeout=10)
-        unknown = unknown_ids(self.config.keys)
+        if self.config_problem is not None:
+            self.notify(f"{self.config_problem}. Using the built-in settings.",
+                        severity="error", timeout=10)  # fmt: skip
+        keys = self.session.config.keys
+        unknown = unknown_ids(keys)
         if unknown:
-            self.notify(
-                f"The config's [keys] names no action {unknown[0]!r}: f1 lists them.",
-                severity="warning",
-                timeout=10,
-            )
-        self.set_keymap({k: v for k, v in self.config.keys.items() if k not in unknown})
-        self.push_screen(LibraryScreen())
+            self.notify(f"The config's [keys] names no action {unknown[0]!r}: f1 lists them.",
+                        severity="warning", timeout=10)  # fmt: skip
+        self.set_keymap({k: v for k, v in keys.items() if k not in unknown})
+        self.push_screen(LibraryScreen(self.context))
         if self.start_story is not None:
             self.open_story(self.start_story)
         else:
-            self.ensure_model(self.settings_for(None))
+            self.load_model()
 
     @property
     def keymap(self) -> dict[str, str]:
         return dict(self._keymap)
 
-    def settings_for(self, story: Story | None, cli: bool = True) -> WritingSettings:
-        """A story's settings over the defaults; `--model` on the command line wins."""
-        saved = story.settings if story else None
-        return story_settings(self.config.writing, saved, self.cli_model if cli else None)
+    # ------------------------------------------------------------------------ error policy
 
-    @contextlib.contextmanager
-    def reporting(self) -> Iterator[Outcome]:
-        """Show a problem the writer can act on as a notification; the app keeps running."""
-        outcome = Outcome()
+    async def _dispatch_action(self, namespace: Any, action_name: str, params: Any) -> bool:
+        """Every action (keys, the palette) runs here: a problem the writer can fix is shown,
+        and the app goes on."""
         try:
-            yield outcome
-        except (StoryError, SettingsError, PreferenceError) as error:
-            outcome.failed = True
-            self.notify(str(error), severity="error", timeout=10)
+            return await super()._dispatch_action(namespace, action_name, params)
+        except UserError as error:
+            show_user_error(self, error)
+            return True
+
+    def push_screen(self, screen: Any, callback: Callable | None = None, *args: Any,
+                    **kwargs: Any) -> Any:  # fmt: skip
+        """A dialog's result is handled by its callback: guarded like an action."""
+        if callback is not None:
+            callback = self.guarded(callback)
+        return super().push_screen(screen, callback, *args, **kwargs)
+
+    def guarded(self, callback: Callable) -> Callable:
+        def run(*args: Any) -> Any:
+            try:
+                return callback(*args)
+            except UserError as error:
+                show_user_error(self, error)
+                return None
+
+        return run
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A bug: close the app, keep the traceback in the error log, say so in one line."""
+        self._return_code = 1
+        if self._exception is None:
+            self._exception = error  # Pilot raises it in tests
+            self._exception_event.set()
+        if self.bug_report is None:
+            self.bug_report = bug_report(error, "taletree (the app)")
+        self.bell()
+        self._close_messages_no_wait()
 
     # ------------------------------------------------------------------------------- model
 
-    def ensure_model(self, settings: WritingSettings) -> None:
-        """Load the settings' model in the background, unless it is the one loaded."""
-        name, label = settings.model_source()
-        key = (name, settings.device)
-        if key == self.model_key:
+    @on(ModelWanted)
+    def load_model(self) -> None:
+        """Load the model the settings name in the background, unless it is the one held."""
+        models = self.session.models
+        request = self.session.model_request()
+        if not models.wants(request):
             return
-        self.model_key, self.session = key, None
-        self.model_state = f"loading {label}…"
-        self.refresh_status()
+        self.model_changed()
 
         def load() -> None:
             try:
-                progress = lambda stage: self.post_message(ModelProgress(key, stage))  # noqa: E731
-                session = self.session_loader(name, settings.device, label, progress)
+                progress = lambda stage: self.post_message(ModelProgress(request, stage))  # noqa: E731
+                backend = models.load(request, progress)
             except Exception as error:
-                self.post_message(ModelLoaded(key, None, error))
+                self.post_message(ModelLoaded(request, None, error))
             else:
-                self.post_message(ModelLoaded(key, session))
+                self.post_message(ModelLoaded(request, backend))
 
         self.run_worker(load, name="model", group="model", thread=True, exit_on_error=False)
 
     def on_model_progress(self, message: ModelProgress) -> None:
-        if message.key == self.model_key and self.session is None:
-            self.model_state = f"loading {message.key[0].rsplit('/', 1)[-1]}: {message.stage}"
-            self.refresh_status()
+        self.session.models.progress(message.request, message.stage)
+        self.model_changed()
 
     def on_model_loaded(self, message: ModelLoaded) -> None:
-        if message.key != self.model_key:
+        if not self.session.models.loaded(message.request, message.backend):
             return  # an older request, overtaken by another
         if message.error is not None:
-            self.model_state, self.model_key = "no model", None
-            error = " ".join(str(message.error).split())
-            self.notify(
-                f"The model can't be loaded: {error}. Choose another in settings (f2).",
-                severity="error",
-                timeout=15,
-            )
-            self.refresh_status()
-            return
-        self.session = message.session
-        for screen in self.screen_stack:
-            if isinstance(screen, WritingScreen):
-                screen.model_ready()
+            if not isinstance(message.error, UserError):
+                bug_report(message.error, f"taletree (loading {message.request.name})")
+            self.notify(f"The model can't be loaded: {message.error}. Choose another in "
+                        "settings (f2).", severity="error", timeout=15)  # fmt: skip
+        self.model_changed()
 
-    def refresh_status(self) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, WritingScreen) and screen.is_mounted:
-                screen.update_status()
+    def model_changed(self) -> None:
+        self.screen.post_message(ModelChanged())
 
     # ----------------------------------------------------------------------------- screens
 
-    def writing_screen(self) -> WritingScreen | None:
-        return next((s for s in reversed(self.screen_stack) if isinstance(s, WritingScreen)), None)
+    @on(OpenStory)
+    def story_asked_for(self, message: OpenStory) -> None:
+        self.open_story(message.story_id)
 
     def open_story(self, story_id: int) -> None:
-        with self.reporting():
-            self.store.story(story_id)
-            self.back_to_library()
-            self.push_screen(WritingScreen(story_id))
+        self.back_to_library()
+        self.session.open_story(story_id)
+        self.push_screen(WritingScreen(self.context))
 
     def back_to_library(self) -> None:
         while not isinstance(self.screen, LibraryScreen):
             self.pop_screen()
+        self.session.close_story()
 
-    def show_writing(self, story_id: int) -> WritingScreen | None:
-        """Back to the writing screen of this story, under whatever was opened on top."""
-        writing = self.writing_screen()
-        if writing is None or writing.story_id != story_id:
-            self.open_story(story_id)
-            return None
-        while self.screen is not writing:
+    @on(BackToWriting)
+    def back_to_writing(self) -> None:
+        while not isinstance(self.screen, WritingScreen | LibraryScreen):
             self.pop_screen()
-        return writing
+
+    @on(Generate)
+    def generate_after(self) -> None:
+        self.session.pending_generation = True
+        self.back_to_writing()
 
     def action_open_library(self) -> None:
         self.back_to_library()
@@ -199,20 +190,17 @@ class TaletreeApp(App):
 
         if isinstance(self.screen, TreeScreen):
             return
-        writing = self.writing_screen()
-        if writing is None:
+        if self.session.story_id is None:
             self.notify("Open a story first: the tree is a story's.", severity="warning")
             return
-        writing.stop_generation()
-        self.push_screen(TreeScreen(writing.story_id))
+        self.session.stop_generation()
+        self.push_screen(TreeScreen(self.context))
 
     def action_open_settings(self) -> None:
         from tui.screens.settings import SettingsScreen
 
-        if isinstance(self.screen, SettingsScreen):
-            return
-        writing = self.writing_screen()
-        self.push_screen(SettingsScreen(writing.story_id if writing else None))
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen(self.context))
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
@@ -220,21 +208,12 @@ class TaletreeApp(App):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def action_move(self, where: str) -> None:
-        move = getattr(self.screen, "move_tip", None)
-        if move is not None:
-            move(where)
-
-    def check_action(self, action: str, parameters: tuple) -> bool | None:
-        if action == "move":
-            return hasattr(self.screen, "move_tip")
-        return True
-
     async def action_quit(self) -> None:
-        for screen in self.screen_stack:
-            if isinstance(screen, WritingScreen):
-                screen.shutdown()
-        self.exit()
+        """Quit: a running generation stops, and what it wrote and the draft are kept."""
+        try:
+            self.session.close_story()
+        finally:
+            self.exit()
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The command palette: every registry action valid where the palette was opened."""

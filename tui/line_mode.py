@@ -1,11 +1,11 @@
 """`taletree write STORY`: the writing loop one line at a time, for plain terminals, screen
-readers, SSH and scripts.
+readers, SSH and scripts. A face over the writing core: it reads lines and prints.
 
 A line of text joins the story; a line starting with / is a command (/help lists them). At a
 terminal the prompt has history (kept per database) and completes commands and story titles,
 and the branches are shown growing, one line each; otherwise commands are read line by line
 and each branch is printed whole once done. Ctrl+C stops a generation without leaving; Ctrl+D
-(or the end of the input) leaves.
+(or the end of the input) leaves. A command that fails prints one line, and the writing goes on.
 """
 
 import hashlib
@@ -15,27 +15,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict
-from typing import TYPE_CHECKING, TextIO
+from pathlib import Path
+from typing import TextIO
 
-from engine.events import FinishEvent, TokenEvent
-from story.errors import StoryError
-from story.models import Node, NodeDraft
-from tui.config import config_dir
-from tui.generation import Branch, Failed, Generation, Retrying, joined, store_branches
-from tui.model_session import ModelSession, build_prompt, load_session
-from tui.preferences import (
-    Config,
-    PreferenceError,
-    WritingSettings,
-    field_types,
-    settings_from,
-    story_settings,
-)
-from tui.terminal_text import safe_line, safe_prose
-
-if TYPE_CHECKING:
-    from story.store import Store
+from common.errors import UserError, one_line
+from engine.settings import SETTING
+from story.export import FORMATS
+from tui.core.bugs import bug_report
+from tui.core.library import export_story
+from tui.core.paths import config_dir
+from tui.core.session import WritingSession
+from tui.display import safe_line, safe_prose
 
 COMMANDS = {
     "/gen": "ask the model for N continuations",
@@ -54,96 +44,60 @@ COMMANDS = {
     "/help": "this list",
     "/quit": "leave (or Ctrl+D)",
 }
+ALIASES = {"n": "branches"}  # /set n 2
 FRAME = 1 / 30
 
 
-class LineError(Exception):
-    """A command the writer can fix; nothing was changed."""
-
-
 class LineWriter:
-    def __init__(
-        self,
-        store: "Store",
-        story_id: int,
-        out: TextIO,
-        config: Config,
-        model: str | None = None,
-        live: bool = False,
-        session_loader: Callable[..., ModelSession] = load_session,
-    ):
-        self.store, self.story_id, self.out = store, story_id, out
-        self.config, self.cli_model, self.live = config, model, live
-        self.session_loader = session_loader
-        self.session: ModelSession | None = None
-        self.session_key: tuple[str, str] | None = None
-        self.offered: list[Node | None] = []
-        self.offered_parent: int | None = None
+    def __init__(self, session: WritingSession, out: TextIO, live: bool = False):
+        self.session, self.out, self.live = session, out, live
         self.show = safe_prose if live else (lambda text: text)
-
-    # ------------------------------------------------------------------------------ basics
+        self.bugs = 0  # unexpected errors met: the exit code says so at the end
 
     def say(self, text: str = "") -> None:
         self.out.write(text + "\n")
         self.out.flush()
 
-    def settings(self) -> WritingSettings:
-        saved = self.store.story(self.story_id).settings
-        return story_settings(self.config.writing, saved, self.cli_model)
-
-    def model(self) -> ModelSession:
-        settings = self.settings()
-        name, label = settings.model_source()
-        key = (name, settings.device)
-        if self.session is None or key != self.session_key:
-            self.say(f"(loading {label}…)")
-            self.session = self.session_loader(name, settings.device, label, lambda stage: None)
-            self.session_key = key
-        return self.session
-
     def handle(self, line: str) -> bool:
-        """One line of input; False when the writer leaves."""
+        """One line of input; False when the writer leaves. Whatever fails, the writer gets
+        one line, and the writing goes on."""
         line = line.rstrip("\r\n")
         if not line.strip():
-            return True
-        if not line.startswith("/"):
-            self.add_text(line)
             return True
         command, _, rest = line.strip().partition(" ")
         if command in ("/quit", "/exit"):
             return False
-        method = getattr(self, "cmd_" + command[1:], None) if command in COMMANDS else None
         try:
-            if method is None:
-                raise LineError(f"unknown command {command}: /help lists the commands")
-            method(rest.strip())
-        except (LineError, StoryError, PreferenceError) as error:
-            self.say(f"! {error}")
+            if not line.startswith("/"):
+                self.session.add_text(line)
+            elif command in COMMANDS:
+                getattr(self, "cmd_" + command[1:])(rest.strip())
+            else:
+                raise UserError(f"unknown command {command}: /help lists the commands")
+        except UserError as error:
+            self.say(f"! {one_line(error)}")
+        except Exception as error:
+            self.bugs += 1
+            self.say(f"! {bug_report(error, f'taletree write: {command}')}")
         return True
 
-    def add_text(self, text: str) -> None:
-        tip = self.store.tip(self.story_id)
-        self.store.append(tip.id, NodeDraft(joined(tip.text, text)))
-        self.offered = []
-
-    # ---------------------------------------------------------------------------- writing
+    # ------------------------------------------------------------------------------ writing
 
     def cmd_gen(self, rest: str) -> None:
-        self.generate(self.store.story(self.story_id).tip_id)
+        self.generate(self.session.start_generation)
 
     def cmd_retry(self, rest: str) -> None:
-        if self.offered_parent is None:
-            raise LineError("nothing to retry yet: /gen asks for alternatives")
-        self.store.move_tip(self.offered_parent)
-        self.generate(self.offered_parent)
+        if self.session.retry_parent is None:
+            raise UserError("nothing to retry yet: /gen asks for alternatives")
+        self.generate(self.session.regenerate)
 
-    def generate(self, parent_id: int) -> None:
-        session = self.model()
-        settings = self.settings()
-        sampling = settings.sampling(session.defaults())
-        prompt = build_prompt(session, self.store, parent_id, sampling)
-        generation = Generation(session, prompt, settings.branches, sampling, settings.seed)
-        branches = [Branch() for _ in range(settings.branches)]
+    def generate(self, start: Callable) -> None:
+        session = self.session
+        request = session.model_request()
+        if session.models.request != request or session.backend is None:
+            self.say(f"(loading {request.label}…)")
+        session.models.load_now(request, lambda stage: None)
+        generation = start()
         worker = threading.Thread(target=generation.run, name="generation", daemon=True)
         # Ctrl+C stops the model, not the program: the branches keep what they wrote.
         previous = signal.signal(signal.SIGINT, lambda *_: generation.cancel.set())
@@ -151,18 +105,14 @@ class LineWriter:
         try:
             worker.start()
             while True:
-                ended = generation.finished.is_set()
-                for item in generation.drain():
-                    if isinstance(item, TokenEvent | FinishEvent):
-                        branches[item.branch].apply(item)
-                    elif isinstance(item, Retrying):
-                        self.say(f"(out of memory: trying again with {item.branches} branches)")
-                        branches = [Branch() for _ in range(item.branches)]
-                    elif isinstance(item, Failed):
-                        self.say(f"! the model stopped: {item.error}")
+                drained = session.drain()
+                for notice in drained.notices:
+                    self.say(
+                        f"! {notice.text}" if notice.severity == "error" else f"({notice.text})"
+                    )
                 if self.live:
-                    shown = self.draw_lines(branches, shown)
-                if ended:
+                    shown = self.draw_lines(shown)
+                if drained.ended:
                     break
                 time.sleep(FRAME)
         finally:
@@ -172,20 +122,18 @@ class LineWriter:
             self.erase(shown)
         if generation.cancel.is_set():
             self.say("(stopped)")
-        store_branches(self.store, parent_id, branches, session.name, sampling)
-        self.offered = [self.store.node(b.node_id) if b.node_id else None for b in branches]
-        self.offered_parent = parent_id
-        for number, branch in enumerate(branches, 1):
+        session.finish_generation()
+        for number, branch in enumerate(session.branches, 1):
             self.say(f"[{number}]{self.show(branch.text)}")
         self.say("(/pick N keeps one, /retry asks again)")
 
-    def draw_lines(self, branches: list[Branch], shown: int) -> int:
+    def draw_lines(self, shown: int) -> int:
         """One line per branch, redrawn in place: the end of each as it grows."""
         width = shutil.get_terminal_size().columns - 6
         self.erase(shown)
+        branches = self.session.branches
         for number, branch in enumerate(branches, 1):
-            tail = safe_line(branch.text)[-width:]
-            self.out.write(f"[{number}] {tail}\n")
+            self.out.write(f"[{number}] {safe_line(branch.text)[-width:]}\n")
         self.out.flush()
         return len(branches)
 
@@ -194,17 +142,14 @@ class LineWriter:
             self.out.write(f"\x1b[{lines}F\x1b[J")  # up to the first line, clear below
 
     def cmd_pick(self, rest: str) -> None:
-        if not rest.isdigit() or not 1 <= int(rest) <= len(self.offered):
-            listed = f"1 to {len(self.offered)}" if self.offered else "none listed yet (/gen)"
-            raise LineError(f"/pick takes the number of an alternative: {listed}")
-        node = self.offered[int(rest) - 1]
-        if node is None:
-            raise LineError(f"alternative {rest} wrote nothing")
-        self.store.move_tip(node.id)
-        self.offered = []
+        count = len(self.session.branches)
+        if not rest.isdigit() or not 1 <= int(rest) <= count:
+            listed = f"1 to {count}" if count else "none listed yet (/gen)"
+            raise UserError(f"/pick takes the number of an alternative: {listed}")
+        self.session.keep(int(rest) - 1)
         self.say(f"kept {rest}.")
 
-    # ----------------------------------------------------------------------------- moving
+    # ------------------------------------------------------------------------------- moving
 
     def cmd_back(self, rest: str) -> None:
         self.step("parent", "at the opening already")
@@ -213,24 +158,23 @@ class LineWriter:
         self.step("child", "nothing further down")
 
     def step(self, direction: str, at_end: str) -> None:
-        node = self.store.step(self.story_id, direction)
+        node = self.session.step(direction)
         if node is None:
-            raise LineError(at_end)
+            raise UserError(at_end)
         self.say(f"now at: …{self.show(node.text[-70:])}")
 
     def cmd_siblings(self, rest: str) -> None:
-        tip = self.store.tip(self.story_id)
-        siblings = self.store.siblings(tip.id)
-        self.offered, self.offered_parent = list(siblings), tip.parent_id
-        for number, node in enumerate(siblings, 1):
+        tip = self.session.tip()
+        for number, node in enumerate(self.session.offer_siblings(), 1):
             mark = "*" if node.id == tip.id else " "
             self.say(f"{mark}[{number}] {node.author}: {self.show(node.text.strip())}")
 
     def cmd_tree(self, rest: str) -> None:
-        tree = self.store.story_tree(self.story_id)
-        path = {n.id for n in self.store.path(tree.tip_id)}
+        session = self.session
+        tree = session.store.story_tree(session.story().id)
+        path = {n.id for n in session.path()}
         depth: dict[int | None, int] = {None: -1}
-        children: dict[int | None, list[Node]] = {}
+        children: dict[int | None, list] = {}
         for node in tree.nodes:
             children.setdefault(node.parent_id, []).append(node)
         stack = list(reversed(children.get(None, [])))
@@ -243,22 +187,21 @@ class LineWriter:
             stack.extend(reversed(children.get(node.id, [])))
 
     def cmd_show(self, rest: str) -> None:
-        self.say(self.show(self.store.path_text(self.store.story(self.story_id).tip_id)))
+        self.say(self.show("".join(node.text for node in self.session.path())))
 
-    # --------------------------------------------------------------------------- settings
+    # ----------------------------------------------------------------------------- settings
 
     def cmd_set(self, rest: str) -> None:
         if not rest:
-            for name, value in asdict(self.settings()).items():
-                self.say(f"{name} = {'(default)' if value is None else value}")
+            for name, value in self.session.settings().items():
+                blank = value is None or value == ""
+                self.say(f"{name} = {f'({SETTING[name].blank})' if blank else value}")
             return
         key, _, value = rest.partition(" ")
-        key = {"n": "branches"}.get(key, key)
-        if key not in field_types():
-            raise LineError(f"no setting {key!r}: /set lists them")
-        chosen = settings_from({key: value}, self.settings())
-        self.store.save_settings(self.story_id, chosen.changed(self.config.writing) or None)
-        self.say(f"{key} = {getattr(chosen, key)}")
+        key = ALIASES.get(key, key)
+        if key not in SETTING:
+            raise UserError(f"no setting {key!r}: /set lists them")
+        self.say(f"{key} = {self.session.set_setting(key, value)}")
 
     def cmd_memory(self, rest: str) -> None:
         self.story_field("memory", rest)
@@ -268,32 +211,24 @@ class LineWriter:
 
     def story_field(self, name: str, value: str) -> None:
         if value:
-            self.store.update_story(self.story_id, **{name: value})
-        current = getattr(self.store.story(self.story_id), name)
+            self.session.set_story_field(name, value)
+        current = getattr(self.session.story(), name)
         self.say(f"{name}: {self.show(current)}" if current else f"{name}: (none)")
 
     def cmd_export(self, rest: str) -> None:
-        from pathlib import Path
-
-        from story.export import FORMATS, render
-        from tui.cli import CommandError, write_atomically
-
         fmt, _, target = rest.partition(" ")
         if fmt not in FORMATS:
-            raise LineError(f"/export takes a format: {', '.join(FORMATS)}")
-        text = render(self.store.story_tree(self.story_id), fmt)
-        if not target:
+            raise UserError(f"/export takes a format: {', '.join(FORMATS)}")
+        session = self.session
+        path = Path(target.strip()) if target.strip() else None
+        text = export_story(session.store, session.story().id, fmt, path)
+        if path is None:
             self.out.write(self.show(text))
-            return
-        try:
-            write_atomically(Path(target.strip()).expanduser(), text)
-        except (CommandError, OSError) as error:
-            raise LineError(f"{target} can't be written ({error})") from None
-        self.say(f"exported as {fmt} to {target}")
+        else:
+            self.say(f"exported as {fmt} to {path}")
 
     def cmd_open(self, rest: str) -> None:
-        story = self.store.find_story(rest)
-        self.story_id, self.offered, self.offered_parent = story.id, [], None
+        story = self.session.open_story(rest)
         self.say(f"writing {story.title!r}")
 
     def cmd_help(self, rest: str) -> None:
@@ -302,10 +237,10 @@ class LineWriter:
             self.say(f"  {command:<10} {text}")
 
 
-def history_file(store: "Store"):
+def history_file(db_path: Path):
     from prompt_toolkit.history import FileHistory
 
-    digest = hashlib.sha1(str(store.db_path).encode()).hexdigest()[:16]
+    digest = hashlib.sha1(str(db_path).encode()).hexdigest()[:16]
     folder = config_dir() / "history"
     folder.mkdir(parents=True, exist_ok=True)
     return FileHistory(str(folder / f"{digest}.txt"))
@@ -316,18 +251,15 @@ def prompt_reader(writer: LineWriter, **io) -> Callable[[], str]:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.completion import WordCompleter
 
-    titles = [s.title for s in writer.store.list_stories()]
-    completer = WordCompleter([*COMMANDS, *titles, *field_types()], sentence=True)
-    session = PromptSession(history=history_file(writer.store), completer=completer, **io)
-    return lambda: session.prompt("> ")
+    store = writer.session.store
+    titles = [s.title for s in store.list_stories()]
+    completer = WordCompleter([*COMMANDS, *titles, *SETTING], sentence=True)
+    prompt = PromptSession(history=history_file(store.db_path), completer=completer, **io)
+    return lambda: prompt.prompt("> ")
 
 
 def run(writer: LineWriter, read: Callable[[], str]) -> None:
-    title = writer.store.story(writer.story_id).title
-    writer.say(f"writing {title!r}: type text, or /help")
-    tip = writer.store.tip(writer.story_id)
-    offered = [c for c in writer.store.children(tip.id) if c.author == "model"]
-    writer.offered, writer.offered_parent = list(offered), tip.id if offered else None
+    writer.say(f"writing {writer.session.story().title!r}: type text, or /help")
     while True:
         try:
             line = read()
@@ -349,7 +281,9 @@ def read_lines(stream: TextIO) -> Callable[[], str]:
     return read
 
 
-def main(store: "Store", story_id: int, config: Config, model: str | None) -> None:
+def main(session: WritingSession) -> int:
+    """The exit code: 1 when a bug was met on the way, else 0."""
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    writer = LineWriter(store, story_id, sys.stdout, config, model, live=interactive)
+    writer = LineWriter(session, sys.stdout, live=interactive)
     run(writer, prompt_reader(writer) if interactive else read_lines(sys.stdin))
+    return 1 if writer.bugs else 0

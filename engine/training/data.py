@@ -1,8 +1,9 @@
-"""Reading a training corpus, and turning stories into token streams.
+"""Reading a training corpus, and the prefix its stories are trained and written with.
 
 A story is (genre or None, text). In a text corpus a story may start with its genre tag,
 `<horror> It was night…` (the demo corpus does). Every 20th story is held out for evaluation,
-the same ones every time.
+the same ones every time. Stories are trained as `<BOS> <genre> text <EOS>`, so a model trained
+by Taletree is asked for a genre with that same `<BOS> <genre>` prefix (genre_prefix).
 """
 
 import csv
@@ -11,31 +12,38 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from common.errors import UserError
 
 HELD_OUT_EVERY = 20
 TAG = re.compile(r"^<([A-Za-z][\w-]*)>\s*")
 BOS, EOS = "<BOS>", "<EOS>"
 
 
-class TrainingError(Exception):
+class TrainingError(UserError):
     """Bad input for training or evaluation: one line saying what and what to do."""
 
 
+class UnknownGenre(UserError):
+    """The model has no token for the genre asked for."""
+
+
 @dataclass(frozen=True)
-class Story:
+class TrainingText:
     genre: str | None
     text: str
 
 
-def split_tag(text: str) -> Story:
+def split_tag(text: str) -> TrainingText:
     match = TAG.match(text)
     if match:
-        return Story(match.group(1).lower(), text[match.end() :])
-    return Story(None, text)
+        return TrainingText(match.group(1).lower(), text[match.end() :])
+    return TrainingText(None, text)
 
 
 def read_corpus(path: str, *, line_by_line: bool = False, column: str | None = None,
-                genre_column: str | None = None) -> list[Story]:  # fmt: skip
+                genre_column: str | None = None) -> list[TrainingText]:  # fmt: skip
     """Stories from a text file (blank-line separated, or one per line) or a CSV column."""
     file = Path(path)
     if not file.is_file():
@@ -55,7 +63,7 @@ def read_corpus(path: str, *, line_by_line: bool = False, column: str | None = N
     return stories
 
 
-def read_csv(path: str, raw: str, column: str, genre_column: str | None) -> list[Story]:
+def read_csv(path: str, raw: str, column: str, genre_column: str | None) -> list[TrainingText]:
     rows = list(csv.DictReader(io.StringIO(raw, newline="")))
     header = list(rows[0].keys()) if rows else []
     for wanted in filter(None, (column, genre_column)):
@@ -63,13 +71,13 @@ def read_csv(path: str, raw: str, column: str, genre_column: str | None) -> list
             listed = ", ".join(header) or "none"
             raise TrainingError(f"{path} has no column {wanted!r} (its columns: {listed})")
     return [
-        Story((row[genre_column] or "").strip().lower() or None if genre_column else None,
+        TrainingText((row[genre_column] or "").strip().lower() or None if genre_column else None,
               (row[column] or "").strip())
         for row in rows
     ]  # fmt: skip
 
 
-def split_held_out(stories: list[Story]) -> tuple[list[Story], list[Story]]:
+def split_held_out(stories: list[TrainingText]) -> tuple[list[TrainingText], list[TrainingText]]:
     """(training, held out). A corpus too small to spare any trains and evaluates on all."""
     held = [s for i, s in enumerate(stories) if i % HELD_OUT_EVERY == HELD_OUT_EVERY - 1]
     if not held:
@@ -77,9 +85,37 @@ def split_held_out(stories: list[Story]) -> tuple[list[Story], list[Story]]:
     return [s for i, s in enumerate(stories) if i % HELD_OUT_EVERY != HELD_OUT_EVERY - 1], held
 
 
-def genres_of(stories: Iterable[Story]) -> list[str]:
+def genres_of(stories: Iterable[TrainingText]) -> list[str]:
     return sorted({s.genre for s in stories if s.genre})
 
 
+def normal_genre(genre: str) -> str:
+    """A genre as its token spells it: "Sci fi" is <sci_fi>."""
+    return "_".join(genre.strip().lower().split())
+
+
 def genre_token(genre: str) -> str:
-    return f"<{genre}>"
+    return f"<{normal_genre(genre)}>"
+
+
+def known_genres(tokenizer: Any) -> list[str]:
+    """The genres a model was trained with: its special tokens that are genre tags."""
+    specials = set(tokenizer.all_special_tokens) - {BOS, EOS, tokenizer.unk_token}
+    return sorted(t[1:-1] for t in specials if TAG.fullmatch(t) and t == t.lower())
+
+
+def genre_prefix(tokenizer: Any, genre: str | None) -> list[int]:
+    """What goes before a story: `<BOS> <genre>` for a model trained by Taletree, the way its
+    stories were trained (`<BOS>` alone without a genre); nothing for another model. A genre
+    the model has no token for is refused by name, listing the ones it knows."""
+    trained_here = tokenizer.bos_token == BOS
+    if not genre:
+        return [tokenizer.bos_token_id] if trained_here else []
+    token = genre_token(genre)
+    vocabulary = tokenizer.get_vocab()
+    if token not in vocabulary:
+        known = known_genres(tokenizer)
+        hint = f"it knows {', '.join(known)}" if known else "it was trained without genres"
+        raise UnknownGenre(f"the model has no genre token {token}: {hint}")
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    return [*bos, vocabulary[token]]

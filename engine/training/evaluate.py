@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from engine.scoring import bits_per_character
-from engine.training.data import Story
+from engine.training.data import TrainingText
 from engine.training.tokenizers import encode_story
 
 
@@ -22,7 +22,7 @@ class Evaluation:
 
 
 def evaluate(token_logprobs: Callable[[Sequence[int]], torch.Tensor], tokenizer,
-             stories: list[Story]) -> Evaluation:  # fmt: skip
+             stories: list[TrainingText]) -> Evaluation:  # fmt: skip
     """Score each story's text given its <BOS> and genre token; the end token is not counted,
     so every model is scored on exactly the characters of the text."""
     nats, tokens, characters = 0.0, 0, 0

@@ -7,13 +7,13 @@ that (nearly) only one genre uses.
 import re
 from collections import Counter
 
-from engine.training.data import Story
+from engine.training.data import TrainingText
 
 WORD = re.compile(r"[a-z]{4,}")
 
 
 def genre_vocabulary(
-    stories: list[Story], share: float = 0.9, least: int = 3
+    stories: list[TrainingText], share: float = 0.9, least: int = 3
 ) -> dict[str, set[str]]:
     per_genre: dict[str, Counter] = {}
     for story in stories:

@@ -7,17 +7,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 from engine.settings import SamplingSettings
-from engine.training.data import Story
+from engine.training.data import TrainingText
 from engine.training.genres import genre_vocabulary
 from engine.training.model_card import write_model_card
-from engine.training.trainer import Progress, Trainer, TrainResult, TrainSettings
+from engine.training.trainer import Trainer, TrainingProgress, TrainResult, TrainSettings
 from engine.training.tuning import best, room, try_settings, write_samples
 
 SAMPLES_PER_GENRE = 2
 
 
 def train(
-    stories: list[Story],
+    stories: list[TrainingText],
     out: Path,
     settings: TrainSettings,
     *,
@@ -25,7 +25,7 @@ def train(
     from_model: str | None = None,
     resume: bool = False,
     overwrite: bool = False,
-    progress: Callable[[Progress], None] | None = None,
+    progress: Callable[[TrainingProgress], None] | None = None,
     stage: Callable[[str], None] | None = None,
 ) -> TrainResult:
     from engine.loading import load_model

@@ -8,7 +8,7 @@ from collections import Counter
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from engine.training.data import BOS, EOS, Story, genre_token
+from engine.training.data import BOS, EOS, TrainingText, genre_prefix, genre_token
 
 UNKNOWN = "<unk>"
 # Words, single punctuation marks and runs of spaces are each a token of the word vocabulary;
@@ -30,7 +30,9 @@ def wrap(core: Tokenizer, genres: list[str], unknown: str | None = None) -> PreT
     )
 
 
-def train_bpe(stories: list[Story], genres: list[str], vocab_size: int) -> PreTrainedTokenizerFast:
+def train_bpe(
+    stories: list[TrainingText], genres: list[str], vocab_size: int
+) -> PreTrainedTokenizerFast:
     core = Tokenizer(models.BPE())
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     core.decoder = decoders.ByteLevel()
@@ -45,7 +47,7 @@ def train_bpe(stories: list[Story], genres: list[str], vocab_size: int) -> PreTr
 
 
 def train_words(
-    stories: list[Story], genres: list[str], vocab_size: int
+    stories: list[TrainingText], genres: list[str], vocab_size: int
 ) -> PreTrainedTokenizerFast:
     counts = Counter(p for s in stories for p in re.findall(WORD_PIECES, s.text))
     specials = [*special_tokens(genres), UNKNOWN]
@@ -57,7 +59,7 @@ def train_words(
     return wrap(core, genres, unknown=UNKNOWN)
 
 
-def train_chars(stories: list[Story], genres: list[str]) -> PreTrainedTokenizerFast:
+def train_chars(stories: list[TrainingText], genres: list[str]) -> PreTrainedTokenizerFast:
     characters = sorted({c for s in stories for c in s.text})
     specials = [*special_tokens(genres), UNKNOWN]
     vocabulary = {token: i for i, token in enumerate([*specials, *characters])}
@@ -67,13 +69,11 @@ def train_chars(stories: list[Story], genres: list[str]) -> PreTrainedTokenizerF
     return wrap(core, genres, unknown=UNKNOWN)
 
 
-def encode_story(tokenizer: PreTrainedTokenizerFast, story: Story) -> list[int]:
-    """<BOS> <genre> text <EOS>, as the seed article formats its training stories."""
-    prefix = [tokenizer.bos_token_id]
-    if story.genre and genre_token(story.genre) in tokenizer.get_vocab():
-        prefix.append(tokenizer.convert_tokens_to_ids(genre_token(story.genre)))
-    return [
-        *prefix,
-        *tokenizer.encode(story.text, add_special_tokens=False),
-        tokenizer.eos_token_id,
-    ]
+def encode_story(tokenizer: PreTrainedTokenizerFast, story: TrainingText) -> list[int]:
+    """<BOS> <genre> text <EOS>, as the seed article formats its training stories. A model not
+    trained by Taletree reads the text after its own start token."""
+    start = [tokenizer.bos_token_id if tokenizer.bos_token_id is not None
+             else tokenizer.eos_token_id]  # fmt: skip
+    prefix = genre_prefix(tokenizer, story.genre) or start
+    return [*prefix, *tokenizer.encode(story.text, add_special_tokens=False),
+            tokenizer.eos_token_id]  # fmt: skip

@@ -23,7 +23,7 @@ from torch import nn
 
 from engine.lstm import LSTMConfig, LSTMLanguageModel
 from engine.scoring import windowed_logprobs
-from engine.training.data import Story, TrainingError, genre_token, genres_of, split_held_out
+from engine.training.data import TrainingError, TrainingText, genre_token, genres_of, split_held_out
 from engine.training.evaluate import Evaluation, evaluate
 from engine.training.tokenizers import BOS, EOS, encode_story, train_bpe, train_chars, train_words
 
@@ -69,7 +69,7 @@ class TrainSettings:
 
 
 @dataclass
-class Progress:
+class TrainingProgress:
     step: int
     total_steps: int | None
     loss: float
@@ -103,7 +103,7 @@ def working_folder(out: Path) -> Path:
     return out.with_name(out.name + ".training")
 
 
-def build_tokenizer(stories: list[Story], settings: TrainSettings, base_tokenizer=None):
+def build_tokenizer(stories: list[TrainingText], settings: TrainSettings, base_tokenizer=None):
     genres = genres_of(stories)
     if base_tokenizer is not None:  # fine-tuning: keep the model's tokenizer, add ours
         extra = [
@@ -174,14 +174,14 @@ def learning_rate(settings: TrainSettings, done: float) -> float:
 class Trainer:
     def __init__(
         self,
-        stories: list[Story],
+        stories: list[TrainingText],
         out: Path,
         settings: TrainSettings,
         *,
         from_model: str | None = None,
         resume: bool = False,
         overwrite: bool = False,
-        progress: Callable[[Progress], None] | None = None,
+        progress: Callable[[TrainingProgress], None] | None = None,
     ):
         settings.check()
         self.out, self.work = out, working_folder(out)
@@ -377,7 +377,7 @@ class Trainer:
                     self.save_checkpoint()
                 rate = tokens_seen / max(time.perf_counter() - window_start, 1e-9)
                 self.report(
-                    Progress(
+                    TrainingProgress(
                         self.step,
                         total,
                         value,

@@ -8,7 +8,7 @@ from typing import Any
 from engine.events import FinishEvent
 from engine.generate import generate
 from engine.settings import SamplingSettings
-from engine.training.data import genre_token
+from engine.training.data import genre_prefix
 from engine.training.genres import guess_genre
 
 CANDIDATES = [
@@ -32,13 +32,6 @@ def room(backend, wanted: int) -> int:
     return wanted if backend.window is None else max(1, min(wanted, backend.window - 3))
 
 
-def prompt_for(tokenizer, genre: str | None) -> list[int]:
-    ids = [tokenizer.bos_token_id]
-    if genre and genre_token(genre) in tokenizer.get_vocab():
-        ids.append(tokenizer.convert_tokens_to_ids(genre_token(genre)))
-    return ids
-
-
 def write_samples(
     backend, genres: list[str | None], settings: SamplingSettings, count: int, seed: int
 ) -> dict[str | None, list[str]]:
@@ -47,7 +40,7 @@ def write_samples(
         finished = [
             e
             for e in generate(
-                backend, prompt_for(backend.tokenizer, genre), count, settings, seed=seed
+                backend, genre_prefix(backend.tokenizer, genre), count, settings, seed=seed
             )
             if isinstance(e, FinishEvent)
         ]

@@ -6,11 +6,12 @@ import difflib
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.actions import bindings
-from tui.terminal_text import safe_prose
+from tui.display import safe_prose
+from tui.messages import BackToWriting
+from tui.screens.base import Context, TaletreeScreen
 
 MOST = 4  # side by side on one screen
 
@@ -30,17 +31,17 @@ def word_diff(text: str, reference: str) -> Text:
     return shown
 
 
-class CompareScreen(Screen):
+class CompareScreen(TaletreeScreen):
     BINDINGS = bindings("compare")
     SCOPES = ("compare",)
 
-    def __init__(self, story_id: int, node_ids: list[int]):
-        super().__init__()
-        self.story_id, self.node_ids = story_id, node_ids[:MOST]
+    def __init__(self, context: Context, node_ids: list[int]):
+        super().__init__(context)
+        self.node_ids = node_ids[:MOST]
 
     @property
     def store(self):
-        return self.app.store
+        return self.session.store
 
     def compose(self) -> ComposeResult:
         yield Static(
@@ -70,9 +71,8 @@ class CompareScreen(Screen):
         if not 1 <= number <= len(self.node_ids):
             self.app.bell()
             return
-        with self.app.reporting():
-            self.store.move_tip(self.node_ids[number - 1])
-            self.app.show_writing(self.story_id)
+        self.session.move_to(self.node_ids[number - 1])
+        self.post_message(BackToWriting())
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -10,24 +10,26 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, TextArea
 
-from engine.training.corpus import GENRES
 from story.export import FORMATS
+from tui.screens.base import Context, TaletreeDialog
 
 CANCEL = Binding("escape", "cancel", "Cancel")
 
 
-class Dialog(ModalScreen):
+def genre_input(genres: list[str], value: str = "", **options) -> Input:
+    """A genre: any the writer types, the model's own genres suggested as they type."""
+    return Input(value, placeholder="Genre (optional)", suggester=SuggestFromList(
+        [g.replace("_", " ") for g in genres], case_sensitive=False), **options)  # fmt: skip
+
+
+class Dialog(TaletreeDialog):
     BINDINGS = [CANCEL]
 
     def action_cancel(self) -> None:
         self.dismiss(None)
-
-    def on_mount(self) -> None:
-        for widget in self.query("Input, TextArea"):
-            widget.cursor_blink = self.app.blink
 
     @on(Button.Pressed, "#cancel")
     def cancelled(self) -> None:
@@ -41,8 +43,8 @@ def buttons(ok: str) -> Horizontal:
 
 
 class ConfirmDialog(Dialog):
-    def __init__(self, question: str, ok: str = "Delete"):
-        super().__init__()
+    def __init__(self, context: Context, question: str, ok: str = "Delete"):
+        super().__init__(context)
         self.question, self.ok = question, ok
 
     def compose(self) -> ComposeResult:
@@ -61,8 +63,8 @@ class ConfirmDialog(Dialog):
 class LineDialog(Dialog):
     """One line of text, e.g. a new title."""
 
-    def __init__(self, title: str, value: str = "", ok: str = "OK"):
-        super().__init__()
+    def __init__(self, context: Context, title: str, value: str = "", ok: str = "OK"):
+        super().__init__(context)
         self.title_text, self.value, self.ok = title, value, ok
 
     def compose(self) -> ComposeResult:
@@ -82,8 +84,8 @@ class EditDialog(Dialog):
 
     BINDINGS = [CANCEL, Binding("ctrl+s", "save", "Keep", priority=True)]
 
-    def __init__(self, text: str, title: str):
-        super().__init__()
+    def __init__(self, context: Context, text: str, title: str):
+        super().__init__(context)
         self.text, self.title_text = text, title
 
     def compose(self) -> ComposeResult:
@@ -93,7 +95,6 @@ class EditDialog(Dialog):
             yield buttons("Keep")
 
     def on_mount(self) -> None:
-        super().on_mount()
         area = self.query_one(TextArea)
         area.focus()
         area.move_cursor(area.document.end)
@@ -103,17 +104,18 @@ class EditDialog(Dialog):
         self.dismiss(self.query_one(TextArea).text)
 
 
-GENRE_CHOICES = [(g.replace("_", " "), g) for g in GENRES]
-
-
 class NewStoryDialog(Dialog):
     """Title, genre, opening text and memory of a new story."""
+
+    def __init__(self, context: Context, genres: list[str]):
+        super().__init__(context)
+        self.genres = genres  # the loaded model's, suggested
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
             yield Label("New story")
             yield Input(placeholder="Title", id="title")
-            yield Select(GENRE_CHOICES, prompt="Genre (optional)", id="genre")
+            yield genre_input(self.genres, id="genre")
             yield Label("Opening (optional)")
             yield TextArea(id="opening", soft_wrap=True, classes="short")
             yield Label("Memory: kept at the top of what the model reads (optional)")
@@ -128,11 +130,10 @@ class NewStoryDialog(Dialog):
             self.notify("A story needs a title.", severity="error")
             self.query_one("#title").focus()
             return
-        genre = self.query_one("#genre", Select).value
         self.dismiss(
             {
                 "title": title,
-                "genre": genre if isinstance(genre, str) else None,
+                "genre": self.query_one("#genre", Input).value.strip() or None,
                 "opening": self.query_one("#opening", TextArea).text,
                 "memory": self.query_one("#memory", TextArea).text,
             }
@@ -142,8 +143,8 @@ class NewStoryDialog(Dialog):
 class ExportDialog(Dialog):
     """A format and a file to write."""
 
-    def __init__(self, default_name: str):
-        super().__init__()
+    def __init__(self, context: Context, default_name: str):
+        super().__init__(context)
         self.default_name = default_name
 
     def compose(self) -> ComposeResult:
@@ -154,7 +155,6 @@ class ExportDialog(Dialog):
             yield buttons("Export")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.query_one("#path").focus()
 
     @on(Select.Changed, "#format")

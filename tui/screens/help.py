@@ -22,7 +22,7 @@ class HelpScreen(Screen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("Where", "Key", "Action", "Id (for [keys] in the config)")
+        table.add_columns("Where", "Key", "Action", Text("Id (for [keys] in the config)"))
         keymap = self.app.keymap
         for scope, title in SCOPES.items():
             for action in (a for a in ACTIONS if a.scope == scope):

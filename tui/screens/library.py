@@ -5,23 +5,25 @@ from pathlib import Path
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Static
 
 from story.models import StorySummary
 from tui.actions import bindings
-from tui.terminal_text import safe_line
+from tui.core.library import duplicate_story, export_story, node_count
+from tui.display import local_time, safe_line
+from tui.messages import OpenStory
+from tui.screens.base import TaletreeScreen, guarded
 
 COLUMNS = ("Title", "Genre", "Nodes", "Words", "Last edited")
 
 
-class LibraryScreen(Screen):
+class LibraryScreen(TaletreeScreen):
     BINDINGS = bindings("library")
     SCOPES = ("library",)
 
     @property
     def store(self):
-        return self.app.store
+        return self.session.store
 
     def compose(self) -> ComposeResult:
         yield Static("Taletree", id="library-title")
@@ -31,7 +33,6 @@ class LibraryScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#search", Input).cursor_blink = self.app.blink
         table = self.query_one(DataTable)
         table.add_columns(*COLUMNS)
         self.reload()
@@ -40,32 +41,30 @@ class LibraryScreen(Screen):
     def on_screen_resume(self) -> None:
         self.reload()
 
+    @guarded
     def reload(self, select: int | None = None) -> None:
         """Fill the table with the stories matching the search (all when it is empty)."""
-        from tui.cli import when
-
-        with self.app.reporting():
-            stories = self.store.list_stories(count_words=True)
-            query = self.query_one("#search", Input).value
-            if query.strip():
-                matched = {hit.story_id for hit in self.store.search(query, limit=200)}
-                stories = [s for s in stories if s.id in matched]
-            table = self.query_one(DataTable)
-            current = select if select is not None else self.selected_id()
-            table.clear()
-            for s in stories:
-                genre = (s.genre or "").replace("_", " ")
-                table.add_row(
-                    Text(safe_line(s.title)),
-                    Text(safe_line(genre)),
-                    Text(str(s.nodes), justify="right"),
-                    Text(f"{s.words:,}", justify="right"),
-                    when(s.updated),
-                    key=str(s.id),
-                )
-            if current is not None and any(s.id == current for s in stories):
-                table.move_cursor(row=table.get_row_index(str(current)))
-            self.show_hint(stories, query)
+        stories = self.store.list_stories(count_words=True)
+        query = self.query_one("#search", Input).value
+        if query.strip():
+            matched = {hit.story_id for hit in self.store.search(query, limit=200)}
+            stories = [s for s in stories if s.id in matched]
+        table = self.query_one(DataTable)
+        current = select if select is not None else self.selected_id()
+        table.clear()
+        for s in stories:
+            genre = (s.genre or "").replace("_", " ")
+            table.add_row(
+                Text(safe_line(s.title)),
+                Text(safe_line(genre)),
+                Text(str(s.nodes), justify="right"),
+                Text(f"{s.words:,}", justify="right"),
+                local_time(s.updated),
+                key=str(s.id),
+            )
+        if current is not None and any(s.id == current for s in stories):
+            table.move_cursor(row=table.get_row_index(str(current)))
+        self.show_hint(stories, query)
 
     def show_hint(self, stories: list[StorySummary], query: str) -> None:
         hint = self.query_one("#library-hint", Static)
@@ -112,20 +111,19 @@ class LibraryScreen(Screen):
     def action_open_story(self) -> None:
         story_id = self.chosen()
         if story_id is not None:
-            self.app.open_story(story_id)
+            self.post_message(OpenStory(story_id))
 
     def action_new_story(self) -> None:
         from tui.screens.dialogs import NewStoryDialog
 
         def create(values: dict | None) -> None:
-            if values is None:
-                return
-            with self.app.reporting():
+            if values is not None:
                 story = self.store.create_story(**values)
                 self.reload(select=story.id)
-                self.app.open_story(story.id)
+                self.post_message(OpenStory(story.id))
 
-        self.app.push_screen(NewStoryDialog(), create)
+        genres = self.session.backend.genres() if self.session.backend else []
+        self.app.push_screen(NewStoryDialog(self.context, genres), create)
 
     def action_rename_story(self) -> None:
         from tui.screens.dialogs import LineDialog
@@ -136,22 +134,16 @@ class LibraryScreen(Screen):
 
         def rename(title: str | None) -> None:
             if title is not None:
-                with self.app.reporting():
-                    self.store.rename_story(story_id, title)
-                    self.reload()
+                self.store.rename_story(story_id, title)
+                self.reload()
 
         title = self.store.story(story_id).title
-        self.app.push_screen(LineDialog("New title", title, "Rename"), rename)
+        self.app.push_screen(LineDialog(self.context, "New title", title, "Rename"), rename)
 
     def action_duplicate_story(self) -> None:
-        from dataclasses import replace
-
         story_id = self.chosen()
-        if story_id is None:
-            return
-        with self.app.reporting():
-            tree = self.store.story_tree(story_id)
-            copy = self.store.add_story_tree(replace(tree, title=f"{tree.title} (copy)"))
+        if story_id is not None:
+            copy = duplicate_story(self.store, story_id)
             self.reload(select=copy.id)
             self.notify(f"Duplicated as {copy.title!r}.")
 
@@ -162,17 +154,16 @@ class LibraryScreen(Screen):
         if story_id is None:
             return
         story = self.store.story(story_id)
-        nodes = next(s.nodes for s in self.store.list_stories() if s.id == story_id)
+        nodes = node_count(self.store, story_id)
 
         def delete(sure: bool | None) -> None:
             if sure:
-                with self.app.reporting():
-                    self.store.delete_story(story_id)
-                    self.reload()
-                    self.notify(f"Deleted {story.title!r}.")
+                self.store.delete_story(story_id)
+                self.reload()
+                self.notify(f"Deleted {story.title!r}.")
 
         question = f"Delete {safe_line(story.title)!r} and its whole tree ({nodes} nodes)?"
-        self.app.push_screen(ConfirmDialog(question), delete)
+        self.app.push_screen(ConfirmDialog(self.context, question), delete)
 
     def action_export_story(self) -> None:
         from tui.screens.dialogs import ExportDialog
@@ -182,25 +173,11 @@ class LibraryScreen(Screen):
             return
         title = self.store.story(story_id).title
         safe_name = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip()
-        self.app.push_screen(
-            ExportDialog(safe_name or "story"), lambda choice: self.export(story_id, choice)
-        )
 
-    def export(self, story_id: int, choice: tuple[str, str] | None) -> None:
-        from story.export import render
-        from tui.cli import CommandError, write_atomically
+        def export(choice: tuple[str, str] | None) -> None:
+            if choice is not None:
+                fmt, path = choice
+                export_story(self.store, story_id, fmt, Path(path))
+                self.notify(f"Exported as {fmt} to {path}.")
 
-        if choice is None:
-            return
-        fmt, path = choice
-        with self.app.reporting():
-            text = render(self.store.story_tree(story_id), fmt)
-            try:
-                write_atomically(Path(path).expanduser(), text)
-            except CommandError as error:
-                self.notify(str(error), severity="error")
-                return
-            except OSError as error:
-                self.notify(f"{path} can't be written ({error.strerror})", severity="error")
-                return
-            self.notify(f"Exported as {fmt} to {path}.")
+        self.app.push_screen(ExportDialog(self.context, safe_name or "story"), export)

@@ -12,14 +12,15 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
-from story.models import Node, NodeDraft
+from story.models import Node
 from story.tokens import TokenRecord, split_text
 from tui.actions import bindings
-from tui.terminal_text import safe_line, safe_prose
+from tui.display import safe_line, safe_prose
+from tui.messages import BackToWriting, Generate
+from tui.screens.base import Context, TaletreeScreen
 
 # Probability bands and their tints, least likely first: the legend shows them in this order.
 BANDS = ((0.1, "#7a1f1f"), (0.3, "#7a4a1f"), (0.6, "#6b6b1f"), (0.9, "#2f5f2f"), (1.01, "#1f4f6b"))
@@ -40,18 +41,18 @@ def legend() -> Text:
     return text
 
 
-class TokenScreen(Screen):
+class TokenScreen(TaletreeScreen):
     BINDINGS = bindings("tokens")
     SCOPES = ("tokens",)
 
-    def __init__(self, story_id: int, node_id: int, records: list[TokenRecord]):
-        super().__init__()
-        self.story_id, self.node_id, self.records = story_id, node_id, records
+    def __init__(self, context: Context, node_id: int, records: list[TokenRecord]):
+        super().__init__(context)
+        self.node_id, self.records = node_id, records
         self.position = len(records) - 1
 
     @property
     def store(self):
-        return self.app.store
+        return self.session.store
 
     def compose(self) -> ComposeResult:
         yield Static(id="token-title")
@@ -69,10 +70,7 @@ class TokenScreen(Screen):
 
     def decode(self, token_id: int) -> str | None:
         """A token's text, by the model that wrote the node (another's tokenizer would lie)."""
-        session = self.app.session
-        if session is None or session.name != self.node.model:
-            return None
-        return session.decode(token_id)
+        return self.session.token_text(self.node, token_id)
 
     def show(self) -> None:
         node = self.node
@@ -116,8 +114,7 @@ class TokenScreen(Screen):
 
     def action_node(self, step: int) -> None:
         """The previous or next model-written node of the current path."""
-        path = self.store.path(self.store.story(self.story_id).tip_id)
-        ids = [n.id for n in path if n.author == "model"]
+        ids = [n.id for n in self.session.path() if n.author == "model"]
         index = ids.index(self.node_id) + step if self.node_id in ids else -1
         while 0 <= index < len(ids):
             records = self.store.token_records(ids[index])
@@ -130,51 +127,18 @@ class TokenScreen(Screen):
         self.app.bell()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.fork(int(event.option.id))
+        self.call_later(self.run_action, f"fork({int(event.option.id)})")
 
     def action_fork_highlighted(self) -> None:
         options = self.query_one(OptionList)
         if options.highlighted is not None:
-            self.fork(int(options.get_option_at_index(options.highlighted).id))
+            self.action_fork(int(options.get_option_at_index(options.highlighted).id))
 
-    def fork(self, token_id: int) -> None:
+    def action_fork(self, token_id: int) -> None:
         """A new sibling: the text up to the selected token, then this alternative; then the
         model continues from it."""
-        record = self.records[self.position]
-        alternative = self.decode(token_id)
-        if alternative is None:
-            self.notify(
-                f"This text was written by {self.node.model}, which isn't loaded: choose it "
-                "in settings (f2), or wait for it to load, to fork here.",
-                severity="warning",
-            )
-            return
-        probability = dict(record.top).get(token_id, 0.0)
-        prefix = "".join(self.pieces[: self.position])
-        tokens = [
-            *self.records[: self.position],
-            TokenRecord(token_id, math.log(max(probability, 1e-12)), len(alternative), record.top),
-        ]
-        node = self.node
-        with self.app.reporting():
-            if node.parent_id is None:
-                return
-            [fork] = self.store.add_children(
-                node.parent_id,
-                [
-                    NodeDraft(
-                        prefix + alternative,
-                        "model",
-                        model=node.model,
-                        settings=node.settings,
-                        tokens=tokens,
-                    )
-                ],
-            )
-            self.store.move_tip(fork.id)
-            writing = self.app.show_writing(self.story_id)
-            if writing is not None:
-                writing.action_generate()
+        self.session.fork(self.node_id, self.position, token_id)
+        self.post_message(Generate())
 
     def action_back(self) -> None:
-        self.app.show_writing(self.story_id)
+        self.post_message(BackToWriting())

@@ -4,14 +4,15 @@ loses the writer's place."""
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from story.models import Node
 from tui.actions import bindings
+from tui.display import safe_line
+from tui.messages import BackToWriting
+from tui.screens.base import Context, TaletreeScreen, guarded
 from tui.screens.token_view import tint
-from tui.terminal_text import safe_line
 
 PREVIEW = 60  # characters of a node shown on its line
 
@@ -37,19 +38,19 @@ def label_of(
     return label
 
 
-class TreeScreen(Screen):
-    BINDINGS = bindings("tree")
-    SCOPES = ("tree",)
+class TreeScreen(TaletreeScreen):
+    BINDINGS = [*bindings("tree"), *bindings("moves")]
+    SCOPES = ("tree", "moves")
 
-    def __init__(self, story_id: int):
-        super().__init__()
-        self.story_id = story_id
+    def __init__(self, context: Context):
+        super().__init__(context)
+        self.story_id = self.session.story().id
         self.items: dict[int, TreeNode] = {}
         self.labels: dict[int, Text] = {}
 
     @property
     def store(self):
-        return self.app.store
+        return self.session.store
 
     def compose(self) -> ComposeResult:
         yield Static(id="tree-title")
@@ -66,11 +67,11 @@ class TreeScreen(Screen):
     def on_screen_resume(self) -> None:
         self.sync()
 
+    @guarded
     def sync(self) -> None:
         """Bring the tree widget in line with the store, touching only what differs."""
-        with self.app.reporting():
-            snapshot = self.store.story_tree(self.story_id)
-            story = self.store.story(self.story_id)
+        snapshot = self.store.story_tree(self.story_id)
+        story = self.store.story(self.story_id)
         tree = self.query_one(Tree)
         self.query_one("#tree-title", Static).update(Text(f"{safe_line(story.title)} — the tree"))
         nodes = {n.id: n for n in snapshot.nodes}
@@ -111,26 +112,23 @@ class TreeScreen(Screen):
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
         event.stop()
-        self.action_jump()
+        self.call_later(self.run_action, "jump")
 
     def action_jump(self) -> None:
         node_id = self.current_id()
-        if node_id is None:
-            return
-        with self.app.reporting():
-            self.store.move_tip(node_id)
-            self.app.show_writing(self.story_id)
+        if node_id is not None:
+            self.session.move_to(node_id)
+            self.post_message(BackToWriting())
 
     def action_bookmark(self) -> None:
         node_id = self.current_id()
         if node_id is None:
             return
-        with self.app.reporting():
-            if any(b.node_id == node_id for b in self.store.bookmarks(self.story_id)):
-                self.store.unbookmark(node_id)
-            else:
-                self.store.bookmark(node_id)
-            self.sync()
+        if any(b.node_id == node_id for b in self.store.bookmarks(self.story_id)):
+            self.store.unbookmark(node_id)
+        else:
+            self.store.bookmark(node_id)
+        self.sync()
 
     def action_delete_subtree(self) -> None:
         from tui.screens.dialogs import ConfirmDialog
@@ -143,12 +141,11 @@ class TreeScreen(Screen):
 
         def delete(sure: bool | None) -> None:
             if sure:
-                with self.app.reporting():
-                    self.store.delete_subtree(node_id)
-                    self.sync()
+                self.session.delete_subtree(node_id)
+                self.sync()
 
         what = "this node" if count == 1 else f"this node and the {count - 1} below it"
-        self.app.push_screen(ConfirmDialog(f"Delete {what}?"), delete)
+        self.app.push_screen(ConfirmDialog(self.context, f"Delete {what}?"), delete)
 
     def action_compare(self) -> None:
         from tui.screens.compare import CompareScreen
@@ -162,20 +159,19 @@ class TreeScreen(Screen):
             return
         # The node itself first, then its nearest alternatives.
         others = sorted((s for s in siblings if s != node_id), key=lambda s: abs(s - node_id))
-        self.app.push_screen(CompareScreen(self.story_id, [node_id, *others]))
+        self.app.push_screen(CompareScreen(self.context, [node_id, *others]))
 
     def action_back(self) -> None:
-        self.app.show_writing(self.story_id)
+        self.post_message(BackToWriting())
 
-    def move_tip(self, where: str) -> None:
+    def action_move(self, where: str) -> None:
         """Tree moves work here too, and the cursor follows the tip."""
-        with self.app.reporting():
-            result = self.store.step(self.story_id, where)
-            if result is None:
-                self.app.bell()
-                return
-            self.sync()
-            self.query_one(Tree).move_cursor(self.items[result.id])
+        node = self.session.step(where)
+        if node is None:
+            self.app.bell()
+            return
+        self.sync()
+        self.query_one(Tree).move_cursor(self.items[node.id])
 
 
 def walk(item: TreeNode):

@@ -3,7 +3,7 @@
 from rich.text import Text
 from textual.widgets import Static
 
-from tui.terminal_text import safe_line
+from tui.display import safe_line
 
 
 class StatusBar(Static):

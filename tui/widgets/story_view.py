@@ -13,7 +13,7 @@ from textual.strip import Strip
 
 from story.models import Node
 from tui.actions import bindings
-from tui.terminal_text import safe_prose
+from tui.display import safe_prose
 
 Paragraph = tuple[tuple[str, str], ...]  # (author, text) spans of one line of the story
 

@@ -1,8 +1,8 @@
-"""One generation request, run in a worker thread. No Textual here.
+"""One generation request, run in a worker thread, and the branches it fills.
 
-The worker never touches a widget: it appends what happens to a buffer, and the writing screen
-drains that buffer at a steady frame rate. Putting into a deque never waits for the screen, so
-tokens flow at the model's speed whatever the UI is doing.
+The worker never touches a face: it appends what happens to a buffer, and the face drains that
+buffer at a steady rate (the app about 30 times a second, line mode likewise). Putting into a
+deque never waits for the face, so tokens flow at the model's speed whatever the face is doing.
 """
 
 import threading
@@ -14,31 +14,22 @@ from engine.events import FinishEvent, TokenEvent
 from engine.settings import SamplingSettings
 from story.models import NodeDraft
 from story.tokens import TokenRecord
-from tui.model_session import ModelSession, Prompt
+from tui.core.prompt import Prompt
 
 if TYPE_CHECKING:
+    from engine.backend import Backend
     from story.store import Store
-
-NO_SPACE_BEFORE = tuple(".,;:!?)]}'\"…’”—-")
-
-
-def joined(story_text: str, typed: str) -> str:
-    """The writer's text as it joins the story: a space between words where none was typed."""
-    if not story_text or story_text[-1].isspace() or typed[:1].isspace():
-        return typed
-    return typed if typed.startswith(NO_SPACE_BEFORE) else " " + typed
 
 
 @dataclass
 class Branch:
-    """One alternative as it streams in, then as stored."""
+    """One alternative on offer: as it streams in, then as stored."""
 
     text: str = ""
     tokens: int = 0
-    reason: str = ""  # why it ended; "" while streaming
+    reason: str = ""  # why it ended; "" while streaming; "kept" for one stored earlier
     seed: int | None = None
     node_id: int | None = None  # once stored
-    rate: float | None = None
     records: list[TokenRecord] = field(default_factory=list)
 
     def apply(self, event: TokenEvent | FinishEvent) -> None:
@@ -56,13 +47,8 @@ class Branch:
         self.tokens = max(self.tokens, len(event.token_ids))
 
 
-def store_branches(
-    store: "Store",
-    parent_id: int,
-    branches: list[Branch],
-    model: str | None,
-    settings: SamplingSettings | None,
-) -> None:
+def store_branches(store: "Store", parent_id: int, branches: list[Branch], model: str | None,
+                   settings: SamplingSettings | None) -> None:  # fmt: skip
     """Store every branch that wrote something and isn't stored yet, in one transaction, as
     children of parent_id. If the database refuses (locked, say) they stay unstored, so
     storing can be tried again."""
@@ -70,19 +56,21 @@ def store_branches(
     if not unsaved:
         return
     drafts = [
-        NodeDraft(
-            b.text,
-            "model",
-            model=model,
-            settings=settings.as_record() if settings else None,
-            seed=b.seed,
-            tokens=b.records or None,
-        )
+        NodeDraft(b.text, "model", model=model, settings=settings.as_record() if settings else None,
+                  seed=b.seed, tokens=b.records or None)
         for b in unsaved
-    ]
+    ]  # fmt: skip
     nodes = store.add_children(parent_id, drafts)
     for branch, node in zip(unsaved, nodes, strict=True):
         branch.node_id = node.id
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the writer should be told, in one line."""
+
+    text: str
+    severity: str = "information"  # information, warning or error
 
 
 @dataclass(frozen=True)
@@ -109,21 +97,17 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 
 class Generation:
-    def __init__(
-        self,
-        session: ModelSession,
-        prompt: Prompt,
-        branches: int,
-        settings: SamplingSettings,
-        seed: int | None = None,
-    ):
-        self.session = session
-        self.seed = seed
+    def __init__(self, backend: "Backend", prompt: Prompt, branches: int,
+                 settings: SamplingSettings, seed: int | None = None):  # fmt: skip
+        self.backend = backend
         self.prompt = prompt
         self.branches = branches
         self.settings = settings
+        self.seed = seed
         self.cancel = threading.Event()
         self.buffer: deque = deque()
+        if prompt.notice:
+            self.buffer.append(Notice(prompt.notice, "warning"))
         self.finished = threading.Event()
 
     def run(self) -> None:
@@ -131,9 +115,10 @@ class Generation:
         try:
             while True:
                 try:
-                    for event in self.session.stream(
-                        self.prompt, self.branches, self.settings, self.seed, self.cancel
-                    ):
+                    for event in self.backend.stream(
+                        self.prompt.ids, self.branches, self.settings, seed=self.seed,
+                        cancel=self.cancel, keep=self.prompt.keep,
+                    ):  # fmt: skip
                         self.buffer.append(event)
                     self.buffer.append(Done())
                     return

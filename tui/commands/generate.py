@@ -14,21 +14,18 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from common.errors import UserError
+
 SEPARATOR = "=" * 20
+MAX_NEW_TOKENS = 200  # unless --max-new-tokens or the model says otherwise
 
 
-class GenerateError(Exception):
-    pass
+def sampling_of(args: argparse.Namespace, model_defaults: dict[str, Any]):
+    from engine.settings import SETTINGS, sampling_settings
 
-
-def sampling_settings(args: argparse.Namespace, defaults: dict[str, Any]):
-    from engine.settings import SamplingSettings, tunable_of
-
-    chosen = {**defaults, **tunable_of(vars(args))}
-    chosen.setdefault("max_new_tokens", 200)
-    if args.truncate:
-        chosen["stop_strings"] = (args.truncate,)
-    return SamplingSettings(**chosen)
+    chosen = {s.name: getattr(args, s.name, None) for s in SETTINGS}
+    stop = {"stop_strings": (args.truncate,)} if args.truncate else {}
+    return sampling_settings(chosen, {"max_new_tokens": MAX_NEW_TOKENS, **model_defaults}, **stop)
 
 
 def prompt_of(args: argparse.Namespace) -> str:
@@ -36,26 +33,8 @@ def prompt_of(args: argparse.Namespace) -> str:
         try:
             return Path(args.prompt_file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            raise GenerateError(
-                f"{args.prompt_file} can't be read as UTF-8 text ({error})"
-            ) from error
+            raise UserError(f"{args.prompt_file} can't be read as UTF-8 text ({error})") from error
     return args.prompt or ""
-
-
-def context_ids(model: Any, prompt: str, genre: str | None) -> list[int]:
-    """The prompt's tokens, after the model's genre token when a genre is asked for."""
-    tokenizer = model.tokenizer
-    ids = tokenizer.encode(prompt, add_special_tokens=False)
-    if genre is None:
-        return ids
-    vocabulary = tokenizer.get_vocab()
-    token = f"<{genre}>"
-    if token not in vocabulary:
-        known = sorted(t for t in tokenizer.all_special_tokens if t[1:-1].isalpha() and t[0] == "<")
-        hint = f"it knows {', '.join(known)}" if known else "it has no genre tokens"
-        raise GenerateError(f"the model has no genre token {token}: {hint}")
-    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-    return [*bos, vocabulary[token], *ids]
 
 
 class Printer:
@@ -141,30 +120,28 @@ def progress_line(done: int, total: int, tokens: int, started: float) -> str:
     )
 
 
-def run_generate(args: argparse.Namespace) -> None:
+def cmd_generate(args: argparse.Namespace) -> None:
+    from assets import DEMO_MODEL
+    from engine.backend import load_backend
     from engine.events import FinishEvent
-    from engine.generate import generate
-    from engine.loading import load_model
     from engine.sampling import branch_seeds
-    from tui.config import DEMO_MODEL
-    from tui.terminal_text import safe_prose
+    from tui.display import safe_prose
 
-    name = args.model or str(DEMO_MODEL)
-    if args.model is None and not DEMO_MODEL.exists():
-        raise GenerateError(
+    if not args.model and not DEMO_MODEL.exists():
+        raise UserError(
             "no --model given and the bundled demo model isn't built yet: pass --model "
             "(a model folder or a cached hub id), or build it with `make demo-model`"
         )
     prompt = prompt_of(args)
-    model = load_model(
-        name,
-        device=args.device,
+    backend = load_backend(
+        args.model or str(DEMO_MODEL),
+        device=None if args.device in (None, "auto") else args.device,
         dtype=args.dtype,
         allow_pickle=args.allow_pickle,
         trust_remote_code=args.trust_remote_code,
     )
-    settings = sampling_settings(args, model.generation_defaults())
-    ids = context_ids(model, prompt, args.genre)
+    settings = sampling_of(args, backend.generation_defaults())
+    ids = [*backend.genre_prefix(args.genre), *backend.tokenize(prompt)]
     seeds = branch_seeds(args.seed if args.seed is not None else secrets.randbits(63), args.n)
 
     to_file = args.to_file is not None
@@ -181,7 +158,7 @@ def run_generate(args: argparse.Namespace) -> None:
     for first in range(0, args.n, args.batch_size):
         batch = seeds[first : first + args.batch_size]
         printer.start_batch(len(batch))
-        for event in generate(model, ids, len(batch), settings, seeds=batch):
+        for event in backend.stream(ids, len(batch), settings, seeds=batch):
             if isinstance(event, FinishEvent):
                 if event.delta:
                     printer.delta(event.branch, event.delta)
@@ -197,7 +174,7 @@ def run_generate(args: argparse.Namespace) -> None:
     if not args.json and not to_file:
         out.write("\n")
     if to_file:
-        from tui.cli import write_atomically
+        from story.files import write_atomically
 
         text = out.getvalue()  # type: ignore[attr-defined]
         write_atomically(Path(args.to_file), text if text.endswith("\n") else text + "\n")

@@ -1,7 +1,8 @@
-"""Text from stories shown literally in a terminal: control characters (escape sequences
-included) become visible symbols instead of being obeyed by the terminal."""
+"""How story text and times are shown in a terminal: control characters (escape sequences
+included) as visible symbols instead of being obeyed, and stored UTC times in local time."""
 
 import re
+from datetime import datetime
 
 # C0 controls, DEL and C1 controls; line breaks and tabs are handled per use.
 CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -23,3 +24,8 @@ def safe_prose(text: str) -> str:
 def safe_line(text: str) -> str:
     """One line of a table or list: line breaks and tabs shown as symbols too."""
     return safe_prose(text).replace("\n", "\u2424").replace("\t", "\u2409")
+
+
+def local_time(stamp: str) -> str:
+    """An ISO time stored in UTC, shown in local time to the minute."""
+    return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")

@@ -15,19 +15,19 @@ ARCH_DEFAULTS = {"gpt2": {"learning_rate": 1e-3, "context": 256},
 
 
 def stories_of(args: argparse.Namespace):
-    from engine.training.data import Story, TrainingError, read_corpus
+    from engine.training.data import TrainingError, TrainingText, read_corpus
 
     if args.from_db:
         from story.corpus import training_texts
-        from tui.cli import open_store
+        from tui.core.library import open_store
 
-        with open_store(args) as store:
+        with open_store(args.db) as store:
             texts = training_texts(store, include_model_text=args.include_model_text)
         if not texts:
             raise TrainingError("the database has no story text to train on (model text is "
                                 "left out unless --include-model-text)")  # fmt: skip
         return [
-            Story(genre.lower() if genre else None, text) for genre, text in texts
+            TrainingText(genre.lower() if genre else None, text) for genre, text in texts
         ], "stories.db"
     if not args.corpus:
         raise TrainingError("give a CORPUS file, or --from-db to train on your stories")
@@ -73,7 +73,7 @@ class Bar:
         sys.stderr.flush()
 
 
-def run_train(args: argparse.Namespace) -> int:
+def cmd_train(args: argparse.Namespace) -> int:
     from engine.training.pipeline import train
     from engine.training.trainer import TrainingInterrupted
 
@@ -98,7 +98,7 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_eval(args: argparse.Namespace) -> None:
+def cmd_eval(args: argparse.Namespace) -> None:
     import json
 
     from engine.loading import load_model

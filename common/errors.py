@@ -1,0 +1,20 @@
+"""The one base for errors a writer can fix.
+
+Every such error in engine/, story/ and tui/ derives from UserError, and each face catches it
+in one place: the command line prints its one line and exits 2, the app shows it as a
+notification, line mode prints it and goes on. Anything else that escapes is a bug.
+"""
+
+
+class UserError(Exception):
+    """A problem with the writer's input, files or settings, as opposed to a bug. The message
+    is one line: what went wrong, and what to do."""
+
+    def one_line(self) -> str:
+        return one_line(self)
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line, whatever it holds (a path with a newline, say)."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__

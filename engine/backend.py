@@ -1,0 +1,79 @@
+"""A loaded model as the writing core and the commands use it: text in, events out.
+
+Whatever runs the model (a transformers model or an LSTM in this process, through the generate
+loop), it offers the same few things: its name and where it runs, its window, a tokenizer to
+measure text with, the settings it suggests, the genre prefix it was trained with, and one
+stream of events for N branches of a prompt. Importing this module loads no torch: a backend
+is only made once a model has been loaded.
+"""
+
+import threading
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from engine.events import Event
+from engine.settings import SamplingSettings
+from engine.training.data import genre_prefix, known_genres
+
+if TYPE_CHECKING:
+    from engine.generate import StepModel
+
+
+class Backend(Protocol):
+    name: str  # what the writer sees, and what every node it writes keeps
+    device: str  # where it runs: cpu, cuda:0, mps
+    window: int | None  # the most tokens it attends to at once; None: any length
+
+    def tokenize(self, text: str) -> list[int]: ...
+    def token_text(self, token_id: int) -> str: ...
+    def generation_defaults(self) -> dict[str, Any]: ...
+    def genres(self) -> list[str]: ...
+    def genre_prefix(self, genre: str | None) -> list[int]: ...
+    def stream(self, ids: Sequence[int], branches: int, settings: SamplingSettings, *,
+               seed: int | None = None, seeds: Sequence[int] | None = None,
+               cancel: threading.Event | None = None,
+               keep: int = 0) -> Iterator[Event]: ...  # fmt: skip
+
+
+class LocalBackend:
+    """A model in this process (a transformers model or an LSTM) streaming through the
+    generate loop; its story cache lives between requests."""
+
+    def __init__(self, model: "StepModel", name: str):
+        self.model = model
+        self.tokenizer = model.tokenizer
+        self.name = name
+        self.device = str(model.device)
+        self.window = model.window
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text, add_special_tokens=False)
+
+    def token_text(self, token_id: int) -> str:
+        return self.tokenizer.decode([token_id])
+
+    def generation_defaults(self) -> dict[str, Any]:
+        return self.model.generation_defaults()
+
+    def genres(self) -> list[str]:
+        return known_genres(self.tokenizer)
+
+    def genre_prefix(self, genre: str | None) -> list[int]:
+        return genre_prefix(self.tokenizer, genre)
+
+    def stream(self, ids: Sequence[int], branches: int, settings: SamplingSettings, *,
+               seed: int | None = None, seeds: Sequence[int] | None = None,
+               cancel: threading.Event | None = None,
+               keep: int = 0) -> Iterator[Event]:  # fmt: skip
+        from engine.generate import generate
+
+        return generate(self.model, ids, branches, settings, seed=seed, seeds=seeds,
+                        cancel=cancel, keep=keep)  # fmt: skip
+
+
+def load_backend(name: str, *, label: str | None = None, **options: Any) -> LocalBackend:
+    """Load a model folder or cached hub id (slow: in a worker thread where a UI waits).
+    `options` are load_model's: device, dtype, allow_pickle, trust_remote_code, progress."""
+    from engine.loading import load_model
+
+    return LocalBackend(load_model(name, **options), label or name)

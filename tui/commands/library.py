@@ -1,0 +1,130 @@
+"""Commands on the stories in the database: path, list, show, search, export, import, rename,
+delete."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from common.errors import UserError
+
+
+def cmd_path(args: argparse.Namespace) -> None:
+    from story.database import database_path
+    from tui.core.bugs import log_path
+    from tui.core.config_file import config_path
+
+    print(f"database  {database_path(args.db)}")
+    print(f"config    {config_path()}")
+    print(f"error log {log_path()}")
+
+
+def cmd_list(args: argparse.Namespace) -> None:
+    from tui.core.library import open_store
+    from tui.display import local_time, safe_line
+
+    with open_store(args.db) as store:
+        stories = store.list_stories()
+        if not stories:
+            print(f"no stories yet in {store.db_path}: `taletree new TITLE` starts one")
+            return
+        width = min(48, max(5, *(len(safe_line(s.title)) for s in stories)))
+        print(f"{'ID':>5}  {'TITLE':<{width}}  {'NODES':>6}  LAST EDITED")
+        for s in stories:
+            title = safe_line(s.title)
+            title = title if len(title) <= width else title[: width - 1] + "…"
+            print(f"{s.id:>5}  {title:<{width}}  {s.nodes:>6}  {local_time(s.updated)}")
+
+
+def cmd_show(args: argparse.Namespace) -> None:
+    from tui.core.library import open_store
+    from tui.display import safe_prose
+
+    with open_store(args.db) as store:
+        text = store.path_text(store.find_story(args.story).tip_id)
+    text = text if text.endswith("\n") or not text else text + "\n"
+    sys.stdout.write(safe_prose(text) if sys.stdout.isatty() else text)
+
+
+def cmd_search(args: argparse.Namespace) -> None:
+    from tui.core.library import open_store
+    from tui.display import safe_line
+
+    # Private-use characters mark the matches, so they survive safe_line() and can then be
+    # turned into bold (on a terminal) or dropped.
+    marks = ("\ue000", "\ue001")
+    bold = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("", "")
+    with open_store(args.db) as store:
+        hits = store.search(args.query, limit=args.limit, marks=marks)
+    if not hits:
+        print(f"nothing matches {args.query!r}")
+        return
+    for hit in hits:
+        where = f"story {hit.story_id} {safe_line(hit.title)!r}"
+        where += f" node {hit.node_id}" if hit.node_id is not None else " (title)"
+        snippet = safe_line(hit.snippet).replace(marks[0], bold[0]).replace(marks[1], bold[1])
+        print(f"{where}: {snippet}")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from tui.core.library import export_format, export_story, open_store
+
+    fmt = export_format(args.format, args.output)
+    to_stdout = args.output in (None, "-")
+    with open_store(args.db) as store:
+        story = store.find_story(args.story)
+        target = None if to_stdout else Path(args.output)
+        text = export_story(store, story.id, fmt, target)
+        nodes = len(store.story_tree(story.id).nodes)
+    if to_stdout:
+        sys.stdout.write(text)
+        return
+    print(f"exported {nodes} nodes as {fmt} to {args.output}", file=sys.stderr)
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    from story.importer import parse_story_json
+    from tui.core.library import open_store
+
+    try:
+        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
+    except OSError as error:
+        raise UserError(f"{args.file} can't be read ({error.strerror})") from error
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UserError(
+            f"{args.file} is not UTF-8 text (byte {error.start}): is it a Taletree JSON export?"
+        ) from error
+    try:
+        tree = parse_story_json(text)
+    except UserError as error:
+        raise UserError(f"{args.file}: {error}") from error
+    with open_store(args.db) as store:
+        story = store.add_story_tree(tree)
+    print(f"imported story {story.id} {story.title!r} ({len(tree.nodes)} nodes)")
+
+
+def cmd_rename(args: argparse.Namespace) -> None:
+    from tui.core.library import open_store
+
+    with open_store(args.db) as store:
+        story = store.find_story(args.story)
+        renamed = store.rename_story(story.id, args.title)
+    print(f"renamed story {story.id} to {renamed.title!r}")
+
+
+def cmd_delete(args: argparse.Namespace) -> None:
+    from tui.core.library import node_count, open_store
+
+    with open_store(args.db) as store:
+        story = store.find_story(args.story)
+        nodes = node_count(store, story.id)
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UserError(f"not deleting story {story.id} without confirmation: pass --yes")
+            answer = input(f"Delete story {story.id} {story.title!r} ({nodes} nodes)? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("kept")
+                return
+        store.delete_story(story.id)
+    print(f"deleted story {story.id} {story.title!r} ({nodes} nodes)")

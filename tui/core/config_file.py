@@ -1,0 +1,84 @@
+"""The config file, config.toml in the config folder (`taletree path` shows it): default
+settings for every story, and the writer's own keys for the app's actions.
+
+    [writing]         # any setting of the table (engine/settings.py)
+    branches = 4
+    temperature = 0.8
+
+    [keys]            # action id = key(s); the help screen (f1) lists the ids
+    keep_highlighted = "enter,space"
+"""
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from common.errors import UserError
+from engine.settings import SettingsError
+from story.files import write_atomically
+from tui.core.paths import config_dir
+from tui.core.settings import BUILT_IN, Settings, changed, laid_over
+
+CONFIG_NAME = "config.toml"
+
+
+class ConfigError(UserError):
+    """The config file can't be used; the message names it and what to fix."""
+
+
+@dataclass(frozen=True)
+class Config:
+    writing: Settings = field(default_factory=lambda: dict(BUILT_IN))
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+def config_path() -> Path:
+    return config_dir() / CONFIG_NAME
+
+
+def read_config(path: Path | None = None) -> Config:
+    """The config file, or the built-in defaults when there is none."""
+    path = path or config_path()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Config()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"{path} can't be read as TOML ({error}): fix or remove it") from None
+    unknown = set(data) - {"writing", "keys"}
+    if unknown:
+        raise ConfigError(f"{path} has an unknown table [{sorted(unknown)[0]}]")
+    writing = data.get("writing", {})
+    keys = data.get("keys", {})
+    if not isinstance(writing, dict) or not isinstance(keys, dict):
+        raise ConfigError(f"{path}: [writing] and [keys] should be tables")
+    try:
+        settings = laid_over(BUILT_IN, writing)
+    except SettingsError as error:
+        raise ConfigError(f"{path}: {error}") from None
+    if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items()):
+        raise ConfigError(f'{path}: each entry of [keys] should be action = "key"')
+    return Config(settings, dict(keys))
+
+
+def toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return '"' + "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in escaped) + '"'
+    return repr(value)
+
+
+def write_config(config: Config, path: Path | None = None) -> Path:
+    """Write the config file whole (to a temporary file, then renamed)."""
+    path = path or config_path()
+    lines = ['# Taletree settings: see the README, "Settings".', "", "[writing]"]
+    lines += [f"{k} = {toml_value(v)}" for k, v in changed(config.writing).items()]
+    if config.keys:
+        lines += ["", "[keys]"] + [f"{k} = {toml_value(v)}" for k, v in config.keys.items()]
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"{path.parent} can't be created ({error.strerror})") from error
+    write_atomically(path, "\n".join(lines) + "\n")
+    return path

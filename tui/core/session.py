@@ -1,0 +1,354 @@
+"""The writing workflow, headless, written once for every face.
+
+A WritingSession holds the store, the settings, one model, the story being written and the
+branches on offer below its tip. It resolves the settings, builds the prompt, starts and stops
+generations, applies their events to the branches, stores them, and keeps, edits, re-rolls,
+forks and navigates. The app draws what it does; line mode prints it. Anything the writer can
+fix comes out as a UserError.
+"""
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from common.errors import UserError, one_line
+from engine.events import FinishEvent, TokenEvent
+from engine.settings import MAX_BRANCHES, sampling_settings
+from story.models import Node, NodeDraft, Story
+from story.tokens import TokenRecord, split_text
+from tui.core.config_file import Config, write_config
+from tui.core.generation import Branch, Failed, Generation, Notice, Retrying, store_branches
+from tui.core.model_holder import Loader, LoadOptions, ModelHolder, ModelRequest, local_loader
+from tui.core.prompt import build_prompt
+from tui.core.settings import BUILT_IN, Settings, changed, laid_over, model_source, story_settings
+
+if TYPE_CHECKING:
+    from engine.backend import Backend
+    from engine.settings import SamplingSettings
+    from story.store import Store
+
+NO_SPACE_BEFORE = tuple(".,;:!?)]}'\"…’”—-")
+
+
+def joined(story_text: str, typed: str) -> str:
+    """The writer's text as it joins the story: a space between words where none was typed."""
+    if not story_text or story_text[-1].isspace() or typed[:1].isspace():
+        return typed
+    return typed if typed.startswith(NO_SPACE_BEFORE) else " " + typed
+
+
+@dataclass
+class Drained:
+    """What one drain of the generation's buffer did."""
+
+    changed: set[int] = field(default_factory=set)  # branches that grew or ended
+    notices: list[Notice] = field(default_factory=list)
+    restarted: bool = False  # out of memory: the branches started again, fewer of them
+    ended: bool = False  # the generation is over
+
+
+class WritingSession:
+    def __init__(self, store: "Store", config: Config | None = None, *,
+                 config_path: Path | None = None, model: str | None = None,
+                 loader: Loader | None = None,
+                 load_options: LoadOptions | None = None):  # fmt: skip
+        self.store = store
+        self.config = config or Config()
+        self.config_path = config_path  # None: the config folder's config.toml
+        self.cli_model = model  # --model: over every story's own setting
+        self.models = ModelHolder(loader or local_loader(load_options or LoadOptions()))
+        self.story_id: int | None = None
+        self.branches: list[Branch] = []  # on offer below parent_id
+        self.parent_id: int | None = None
+        self.retry_parent: int | None = None  # where the last alternatives were offered
+        self.generation: Generation | None = None
+        self.sampling: SamplingSettings | None = None  # of the branches on offer
+        self.written_by: str | None = None  # the model that wrote them
+        self.context_tokens: int | None = None  # what the last prompt took of the window
+        # Asked to write before the model was ready (or after a fork): write once it is.
+        self.pending_generation = False
+        self.draft = ""  # what the writer has typed but not added yet
+        self.saved_draft = ""  # the draft as the database holds it
+
+    # ------------------------------------------------------------------------------ stories
+
+    def open_story(self, ref: str | int) -> Story:
+        story = self.store.find_story(ref)
+        self.close_story()
+        self.story_id = story.id
+        self.draft = self.saved_draft = story.draft
+        self.offer_stored(story.tip_id)
+        return story
+
+    def close_story(self) -> None:
+        """Leave the story: the model stops, keeping what it wrote, and the draft is saved."""
+        try:
+            self.stop_generation()
+            self.save_draft()
+        finally:
+            self.story_id, self.parent_id, self.retry_parent, self.branches = None, None, None, []
+            self.pending_generation = False
+
+    def story(self) -> Story:
+        if self.story_id is None:
+            raise UserError("no story is open: open one first")
+        return self.store.story(self.story_id)
+
+    def tip(self) -> Node:
+        return self.store.node(self.story().tip_id)
+
+    def path(self) -> list[Node]:
+        return self.store.path(self.story().tip_id)
+
+    def offer_stored(self, parent_id: int) -> None:
+        """The model's alternatives already stored below a node become the branches on offer."""
+        offered = [c for c in self.store.children(parent_id) if c.author == "model"]
+        self.offer(parent_id, offered[-MAX_BRANCHES:])
+
+    def offer_siblings(self) -> list[Node]:
+        """The alternatives at the tip's place (the tip among them) become those on offer."""
+        tip = self.tip()
+        siblings = self.store.siblings(tip.id)
+        self.offer(tip.parent_id, siblings)
+        return siblings
+
+    def offer(self, parent_id: int | None, nodes: list[Node]) -> None:
+        self.parent_id = parent_id
+        self.branches = [Branch(n.text, reason="stored", node_id=n.id) for n in nodes]
+        if nodes:
+            self.retry_parent = parent_id
+
+    # ----------------------------------------------------------------------------- settings
+
+    def settings(self, story: Story | None = None, *, with_cli_model: bool = True) -> Settings:
+        """A story's settings (the open one's by default) over the defaults."""
+        if story is None and self.story_id is not None:
+            story = self.story()
+        saved = story.settings if story else None
+        return story_settings(self.config.writing, saved,
+                              self.cli_model if with_cli_model else None)  # fmt: skip
+
+    def set_setting(self, name: str, value: Any) -> Any:
+        """One setting for the open story; a blank value goes back to the default."""
+        chosen = laid_over(self.settings(with_cli_model=False), {name: value})
+        self.store.update_story(self.story().id,
+                                settings=changed(chosen, self.config.writing) or None)  # fmt: skip
+        return chosen[name]
+
+    def save_story_settings(self, values: Mapping[str, Any], **fields: Any) -> Settings:
+        """Every setting for the open story at once (the settings form), with its genre,
+        memory and note, in one transaction."""
+        chosen = laid_over(BUILT_IN, values)
+        own = changed(chosen, self.config.writing) or None
+        self.store.update_story(self.story().id, settings=own, **fields)
+        return chosen
+
+    def save_default_settings(self, values: Mapping[str, Any]) -> Path:
+        """Every setting, as the defaults of every story (the config file)."""
+        config = Config(laid_over(BUILT_IN, values), self.config.keys)
+        path = write_config(config, self.config_path)
+        self.config = config
+        return path
+
+    def set_story_field(self, name: str, value: str) -> Story:
+        return self.store.update_story(self.story().id, **{name: value})
+
+    # ---------------------------------------------------------------------------- the model
+
+    def model_request(self, settings: Settings | None = None) -> ModelRequest:
+        settings = settings or self.settings()
+        name, label = model_source(settings)
+        return ModelRequest(name, label, settings["device"])
+
+    @property
+    def backend(self) -> "Backend | None":
+        return self.models.backend
+
+    # ------------------------------------------------------------------------------ writing
+
+    def add_text(self, typed: str) -> Node | None:
+        """The writer's text joins the story at the tip; nothing for blank text."""
+        if not typed.strip():
+            return None
+        tip = self.tip()
+        node = self.store.append(tip.id, NodeDraft(joined(tip.text, typed)))
+        self.offer_stored(node.id)
+        return node
+
+    def start_generation(self, parent_id: int | None = None) -> Generation:
+        """Ask the model for N continuations of a node (the tip by default). The face runs
+        `generation.run` in a worker thread and calls drain() while it runs."""
+        backend = self.backend
+        if backend is None:
+            raise UserError("no model is loaded yet: wait for it, or choose one in the settings")
+        self.stop_generation()
+        settings = self.settings()
+        parent = parent_id if parent_id is not None else self.story().tip_id
+        sampling = sampling_settings(settings, backend.generation_defaults())
+        prompt = build_prompt(backend, self.store, parent, sampling.max_new_tokens)
+        self.generation = Generation(backend, prompt, settings["branches"], sampling,
+                                     settings["seed"])  # fmt: skip
+        self.parent_id, self.sampling, self.written_by = parent, sampling, backend.name
+        self.retry_parent = parent
+        self.context_tokens = len(prompt.ids)
+        self.branches = [Branch() for _ in range(settings["branches"])]
+        self.pending_generation = False
+        return self.generation
+
+    def drain(self) -> Drained:
+        """Apply what the worker buffered since the last drain."""
+        drained = Drained()
+        generation = self.generation
+        if generation is None:
+            drained.ended = True
+            return drained
+        drained.ended = generation.finished.is_set()  # first: the buffer is complete after it
+        for item in generation.drain():
+            if isinstance(item, TokenEvent | FinishEvent):
+                self.branches[item.branch].apply(item)
+                drained.changed.add(item.branch)
+            elif isinstance(item, Retrying):
+                fewer = f"Out of memory: trying again with {item.branches} branches."
+                drained.notices.append(Notice(fewer, "warning"))
+                self.branches = [Branch() for _ in range(item.branches)]
+                drained.restarted, drained.changed = True, set()
+            elif isinstance(item, Failed):
+                drained.notices.append(Notice(f"The model stopped: {one_line(item.error)}",
+                                              "error"))  # fmt: skip
+            elif isinstance(item, Notice):
+                drained.notices.append(item)
+        return drained
+
+    def finish_generation(self) -> None:
+        """The generation is over: store its branches (one transaction)."""
+        self.generation = None
+        self.store_branches()
+
+    def store_branches(self) -> None:
+        """Store the branches not stored yet. If the database refuses (locked, say) they stay
+        on offer unstored, and storing is tried again when one is kept."""
+        if self.parent_id is not None:
+            store_branches(self.store, self.parent_id, self.branches, self.written_by,
+                           self.sampling)  # fmt: skip
+
+    def stop_generation(self) -> Drained | None:
+        """Stop the model now (within one step), keeping what each branch wrote; what it wrote
+        last is returned for the face to show."""
+        generation = self.generation
+        if generation is None:
+            return None
+        generation.stop()
+        drained = self.drain()
+        self.finish_generation()
+        return drained
+
+    def branch_node(self, index: int) -> int:
+        """The stored node of the branch at `index` (from 0), storing the branches first."""
+        self.stop_generation()
+        if not 0 <= index < len(self.branches):
+            raise UserError(f"there is no branch {index + 1}: there are {len(self.branches)}")
+        self.store_branches()
+        branch = self.branches[index]
+        if branch.node_id is None:
+            raise UserError(f"branch {index + 1} wrote nothing")
+        return branch.node_id
+
+    def keep(self, index: int) -> Node:
+        """Keep a branch: its text joins the story."""
+        return self.move_to(self.branch_node(index))
+
+    def move_to(self, node_id: int) -> Node:
+        """Stand on any node of the story (the tree, compare)."""
+        self.stop_generation()
+        node = self.store.move_tip(node_id)
+        self.offer_stored(node.id)
+        return node
+
+    def edit_branch(self, index: int, text: str) -> Node:
+        """Keep a branch as the writer edited it: a revision beside it (the original stays)."""
+        node_id = self.branch_node(index)
+        if text == self.store.node(node_id).text:
+            return self.move_to(node_id)
+        revision = self.store.edit(node_id, text)
+        self.offer_stored(revision.id)
+        return revision
+
+    def regenerate(self) -> Generation:
+        """New alternatives in place of the last ones offered (which stay in the tree), even
+        after one was kept."""
+        self.stop_generation()
+        parent = self.retry_parent
+        if parent is None:
+            raise UserError("nothing to retry yet: ask the model for alternatives first")
+        self.store.move_tip(parent)
+        return self.start_generation(parent)
+
+    def step(self, where: str) -> Node | None:
+        """parent (undo), child (redo), previous or next alternative; None at an end."""
+        self.stop_generation()
+        node = self.store.step(self.story().id, where)
+        if node is not None:
+            self.offer_stored(node.id)
+        return node
+
+    def delete_subtree(self, node_id: int) -> int:
+        """Delete a node and everything below it (the tip moves up if it was inside)."""
+        self.stop_generation()
+        count = self.store.delete_subtree(node_id)
+        self.offer_stored(self.story().tip_id)
+        return count
+
+    def save_draft(self) -> None:
+        """Keep the draft in the database, if it changed since it was last kept."""
+        if self.story_id is not None and self.draft != self.saved_draft:
+            self.store.save_draft(self.story_id, self.draft)
+            self.saved_draft = self.draft
+
+    # ------------------------------------------------------------------------ token data
+
+    def token_records(self, node_id: int) -> list[TokenRecord]:
+        records = self.store.token_records(node_id)
+        if not records:
+            raise UserError("this text has no token data: it was written or edited by you, or "
+                            "by a Taletree from before token data was kept")  # fmt: skip
+        return records
+
+    def last_model_node(self) -> int:
+        """The last model-written node along the path."""
+        node = next((n for n in reversed(self.path()) if n.author == "model"), None)
+        if node is None:
+            raise UserError("there is no model-written text here yet")
+        return node.id
+
+    def token_text(self, node: Node, token_id: int) -> str | None:
+        """A token's text, by the model that wrote the node; None when another model is loaded
+        (its tokenizer would give another text)."""
+        backend = self.backend
+        if backend is None or backend.name != node.model:
+            return None
+        return backend.token_text(token_id)
+
+    def fork(self, node_id: int, position: int, token_id: int) -> Node:
+        """A new sibling of a model node: its text up to the token at `position`, then this
+        alternative. The original stays; the model continues from the fork next."""
+        node = self.store.node(node_id)
+        records = self.token_records(node_id)
+        alternative = self.token_text(node, token_id)
+        if alternative is None:
+            raise UserError(f"this text was written by {node.model}, which isn't loaded: load "
+                            "it (settings) to fork here")  # fmt: skip
+        if node.parent_id is None or not 0 <= position < len(records):
+            raise UserError("there is no token to fork at there")
+        probability = dict(records[position].top).get(token_id, 0.0)
+        pieces = split_text(node.text, records)
+        tokens = [*records[:position],
+                  TokenRecord(token_id, math.log(max(probability, 1e-12)), len(alternative),
+                              records[position].top)]  # fmt: skip
+        draft = NodeDraft("".join(pieces[:position]) + alternative, "model", model=node.model,
+                          settings=node.settings, tokens=tokens)  # fmt: skip
+        [fork] = self.store.add_children(node.parent_id, [draft])
+        self.move_to(fork.id)
+        self.pending_generation = True
+        return fork

@@ -1,0 +1,50 @@
+"""The writer's settings for a story: the table's defaults, overridden by the config file's
+[writing] table, overridden by the story's own (kept in stories.db), and `--model` from the
+command line over all of them.
+
+Settings are a plain mapping from each name of the table (engine/settings.py) to its value;
+None means the model's own suggestion where it has one, else the engine's fallback.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from assets import DEMO_MODEL, DEMO_MODEL_NAME
+from engine.settings import SETTINGS, SettingsError, parse
+
+Settings = dict[str, Any]
+BUILT_IN: Settings = {s.name: s.default for s in SETTINGS}
+
+
+def laid_over(base: Mapping[str, Any], values: Mapping[str, Any]) -> Settings:
+    """`base` with these values laid over it, each checked: a SettingsError names the first
+    that isn't valid."""
+    return {**base, **{name: parse(name, value) for name, value in values.items()}}
+
+
+def story_settings(defaults: Mapping[str, Any], saved: Mapping[str, Any] | None,
+                   model: str | None = None) -> Settings:  # fmt: skip
+    """A story's settings: its saved ones over the defaults, and `model` (from the command
+    line) over both. A saved value that no longer checks (an older version's, say) is dropped
+    rather than stopping the story from opening."""
+    settings = dict(defaults)
+    for name, value in (saved or {}).items():
+        try:
+            settings = laid_over(settings, {name: value})
+        except SettingsError:
+            continue
+    if model:
+        settings["model"] = model
+    return settings
+
+
+def changed(settings: Mapping[str, Any], base: Mapping[str, Any] = BUILT_IN) -> Settings:
+    """Only what differs from `base`: what the config file keeps over the built-in defaults,
+    or what a story keeps over the defaults."""
+    return {name: value for name, value in settings.items() if base.get(name) != value}
+
+
+def model_source(settings: Mapping[str, Any]) -> tuple[str, str]:
+    """What to load, and the name to show for it."""
+    name = settings["model"]
+    return (name, name) if name else (str(DEMO_MODEL), DEMO_MODEL_NAME)
