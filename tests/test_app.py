@@ -334,6 +334,21 @@ async def test_settings_are_kept_per_story_and_as_defaults(store, story, tmp_pat
         assert backend.requests[-1].settings.max_new_tokens == 20
 
 
+async def test_the_settings_form_keeps_a_genre_the_model_does_not_know(store, tmp_path):
+    story = store.create_story("Dark", genre="noir")
+    app = make_app(store, tmp_path, story_id=story.id)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        assert app.screen.query_one("#genre").value == "noir"
+        app.screen.query_one("#memory").text = "Rain on the glass."
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen))
+    saved = store.story(story.id)
+    assert (saved.genre, saved.memory) == ("noir", "Rain on the glass.")
+
+
 async def test_help_lists_every_action_and_the_config_keymap_applies(store, story, tmp_path):
     from tui.actions import ACTIONS
 

@@ -1,6 +1,10 @@
-"""The borders between the packages: engine/ and story/ never import Textual, story/ never
-imports torch or transformers, engine/ never imports story/ or tui/. And the command line
-starts without loading any of the heavy libraries, so `taletree --help` answers at once."""
+"""The borders between the packages, and no import cycles.
+
+engine/ and story/ never import Textual; story/ never imports torch, transformers or engine/;
+engine/ never imports story/ or tui/; the writing core (tui/core/) imports neither Textual nor
+prompt-toolkit; common/ imports none of them. No module reaches itself through imports, lazy
+ones inside functions included. And the command line starts without loading any of the heavy
+libraries, so `taletree --help` answers at once."""
 
 import ast
 import subprocess
@@ -11,21 +15,37 @@ import pytest
 
 from tests.conftest import ROOT
 
+PACKAGES = ("assets", "common", "engine", "story", "tui")
 FORBIDDEN = {
-    "engine": {"textual", "story", "tui"},
-    "story": {"textual", "torch", "transformers", "tui", "engine"},
+    "common": {"engine", "story", "tui", "torch", "transformers", "textual", "sqlite_utils"},
+    "engine": {"textual", "prompt_toolkit", "story", "tui"},
+    "story": {"textual", "prompt_toolkit", "torch", "transformers", "tui", "engine"},
+    "tui/core": {"textual", "prompt_toolkit"},
 }
 HEAVY = ("torch", "transformers", "textual", "sqlite_utils")
 
 
-def imported_top_level_names(path: Path) -> set[str]:
-    """Every module named by an import statement anywhere in the file, lazy ones included."""
+def module_name(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def project_modules() -> dict[str, Path]:
+    return {
+        module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))
+    }
+
+
+def imported_names(path: Path, modules: set[str] = frozenset()) -> set[str]:
+    """Every module named by an import statement anywhere in the file, lazy ones included:
+    `from a.b import c` names a.b.c where that is one of `modules`, else a.b."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
-            names |= {alias.name.split(".")[0] for alias in node.names}
+            names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.add(node.module.split(".")[0])
+            for alias in node.names:
+                submodule = f"{node.module}.{alias.name}"
+                names.add(submodule if submodule in modules else node.module)
     return names
 
 
@@ -34,7 +54,7 @@ def test_no_forbidden_import_statements(package):
     files = sorted((ROOT / package).rglob("*.py"))
     assert files
     for path in files:
-        crossing = imported_top_level_names(path) & FORBIDDEN[package]
+        crossing = {n.split(".")[0] for n in imported_names(path)} & FORBIDDEN[package]
         assert not crossing, f"{path.relative_to(ROOT)} imports {sorted(crossing)}"
 
 
@@ -48,12 +68,64 @@ def loaded_modules_after(code: str) -> set[str]:
 
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_importing_every_module_loads_nothing_forbidden(package):
-    modules = [
-        ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
-        for path in sorted((ROOT / package).rglob("*.py"))
-    ]
+    dotted = package.replace("/", ".")
+    modules = [m for m in project_modules() if m == dotted or m.startswith(dotted + ".")]
     loaded = loaded_modules_after("\n".join(f"import {m}" for m in modules))
     assert not loaded & FORBIDDEN[package]
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = project_modules()
+    return {
+        name: {m for m in imported_names(path, set(modules)) if m in modules} - {name}
+        for name, path in modules.items()
+    }
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for target in sorted(graph[module]):
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in on_stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            visit(module)
+    return found
+
+
+def test_no_import_cycles():
+    graph = import_graph()
+    assert {"tui.cli", "tui.app", "tui.core.session", "engine.generate"} <= set(graph)
+    assert cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
 
 
 def test_help_loads_no_heavy_library():

@@ -189,3 +189,42 @@ def test_at_a_terminal_each_branch_grows_on_its_own_line(store, story):
     final = printed.rsplit("\x1b[J", 1)[-1]  # what stays once done: each branch whole
     assert [line[:3] for line in final.splitlines()[:4]] == ["[1]", "[2]", "[3]", "[4]"]
     assert f"[2]{backend.text_of(1234, 1, 48)}" in final
+
+
+def test_a_model_that_cant_load_is_one_line_and_the_writing_goes_on(tmp_path):
+    """Reproduced before the writing core: `/set model /nonexistent` then `/gen` ended the
+    whole session with exit 2."""
+    db = tmp_path / "stories.db"
+    assert run_cli("new", "Going on", "--opening", "Once.", db=db).returncode == 0
+    script = "/set model /nonexistent\n/gen\nStill writing.\n/show\n"
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_STATE_HOME": str(tmp_path / "state")}
+    result = run_cli("write", "Going on", db=db, stdin=script, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    failed = [line for line in lines if line.startswith("! ")]
+    assert failed == ["! /nonexistent is not a folder: pass a model folder or a hub id"]
+    assert lines[-1] == "Once. Still writing."
+
+
+def test_an_unexpected_error_in_a_command_is_one_line_saved_to_the_log(store, story, tmp_path,
+                                                                       monkeypatch):  # fmt: skip
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+
+    class Broken(FakeBackend):
+        def stream(self, *args, **kwargs):
+            raise ZeroDivisionError("a bug in a backend")
+
+    writer, out = writer_for(store, story, Broken())
+    assert writer.handle("/gen") is True
+    assert writer.handle("/show") is True  # the writing goes on
+    printed = out.getvalue()
+    assert "! The model stopped: a bug in a backend" in printed
+    writer.session.branches = None  # a broken state: the next command fails unexpectedly
+    out.truncate(0)
+    out.seek(0)
+    writer.handle("/pick 1")
+    [line] = out.getvalue().splitlines()
+    log = tmp_path / "state" / "taletree" / "errors.log"
+    assert line.startswith("! unexpected error, a bug in Taletree (TypeError:")
+    assert line.endswith(f"the traceback is in {log}")
+    assert "Traceback (most recent call last)" in log.read_text() and writer.bugs == 1

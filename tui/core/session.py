@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from common.errors import UserError, one_line
 from engine.events import FinishEvent, TokenEvent
-from engine.settings import MAX_BRANCHES, sampling_settings
+from engine.settings import MAX_BRANCHES, is_blank, sampling_settings
 from story.models import Node, NodeDraft, Story
 from story.tokens import TokenRecord, split_text
 from tui.core.config_file import Config, write_config
@@ -132,10 +132,14 @@ class WritingSession:
 
     def set_setting(self, name: str, value: Any) -> Any:
         """One setting for the open story; a blank value goes back to the default."""
-        chosen = laid_over(self.settings(with_cli_model=False), {name: value})
-        self.store.update_story(self.story().id,
-                                settings=changed(chosen, self.config.writing) or None)  # fmt: skip
-        return chosen[name]
+        settings = self.settings(with_cli_model=False)
+        if is_blank(value) and name in settings:
+            settings[name] = self.config.writing[name]
+        else:
+            settings = laid_over(settings, {name: value})
+        own = changed(settings, self.config.writing) or None
+        self.store.update_story(self.story().id, settings=own)
+        return settings[name]
 
     def save_story_settings(self, values: Mapping[str, Any], **fields: Any) -> Settings:
         """Every setting for the open story at once (the settings form), with its genre,
