@@ -1,5 +1,5 @@
 """Shared pieces for engine tests: tiny model folders, a plain Hugging Face reference, and a
-scripted backend that plays fixed tokens (for exact text edge cases of the generate loop)."""
+scripted model that plays fixed tokens (for exact text edge cases of the generate loop)."""
 
 import torch
 
@@ -7,10 +7,10 @@ from engine.events import FinishEvent, TokenEvent
 from engine.generate import generate
 
 
-def run(backend, context, branches, settings, **kwargs):
+def run(model, context, branches, settings, **kwargs):
     """(token events, finish events by branch)."""
     tokens, finished = [], {}
-    for event in generate(backend, context, branches, settings, **kwargs):
+    for event in generate(model, context, branches, settings, **kwargs):
         if isinstance(event, TokenEvent):
             tokens.append(event)
         else:
@@ -36,7 +36,7 @@ def reference_greedy(model, ids, max_new_tokens):
     return new[:-1] if new and new[-1] == model.config.eos_token_id else new
 
 
-class ScriptedBackend:
+class ScriptedModel:
     """Plays fixed token sequences, one per branch, by making them overwhelmingly likely."""
 
     def __init__(self, tokenizer, scripts, eos_ids=None):

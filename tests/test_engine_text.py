@@ -1,5 +1,5 @@
 """Exact text from tokens: stop strings split across tokens, sentence and paragraph ends, UTF-8
-split across byte tokens, tokenizers that put the space inside the word. A scripted backend
+split across byte tokens, tokenizers that put the space inside the word. A scripted model
 plays chosen tokens through the real generate loop and real tokenizers."""
 
 import pytest
@@ -8,7 +8,7 @@ from transformers import PreTrainedTokenizerFast
 
 from engine import events
 from engine.settings import SamplingSettings
-from tests.engine_helpers import ScriptedBackend, deltas_of, run
+from tests.engine_helpers import ScriptedModel, deltas_of, run
 from tests.tiny_models import byte_level_tokenizer
 
 
@@ -31,8 +31,8 @@ def byte_tokens(tokenizer, text: str) -> list[int]:
 
 
 def play(tokenizer, script, settings, context="Once"):
-    backend = ScriptedBackend(tokenizer, [script])
-    return run(backend, context, 1, settings)
+    model = ScriptedModel(tokenizer, [script])
+    return run(model, context, 1, settings)
 
 
 def settings(**kwargs):

@@ -39,15 +39,15 @@ def train(
     try:
         trainer.save(staging, {})
         say("choosing generation defaults")
-        backend = load_model(str(staging), device=settings.device)
+        model = load_model(str(staging), device=settings.device)
         genres = sorted({s.genre for s in stories if s.genre})
-        trials = try_settings(backend, genres, genre_vocabulary(trainer.training),
+        trials = try_settings(model, genres, genre_vocabulary(trainer.training),
                               max_new_tokens=settings.tune_tokens)  # fmt: skip
         chosen = best(trials)
         write_defaults(staging, chosen.settings)
         say("writing samples")
-        samples = write_samples(backend, genres or [None],
-                                SamplingSettings(max_new_tokens=room(backend, 120),
+        samples = write_samples(model, genres or [None],
+                                SamplingSettings(max_new_tokens=room(model, 120),
                                                  **chosen.settings),
                                 SAMPLES_PER_GENRE, seed=7)  # fmt: skip
         write_model_card(staging, trainer=trainer, result=result, corpus_name=corpus_name,

@@ -27,20 +27,20 @@ class Trial:
     score: float
 
 
-def room(backend, wanted: int) -> int:
+def room(model, wanted: int) -> int:
     """As many new tokens as wanted, or as the model's window leaves after the prompt."""
-    return wanted if backend.window is None else max(1, min(wanted, backend.window - 3))
+    return wanted if model.window is None else max(1, min(wanted, model.window - 3))
 
 
 def write_samples(
-    backend, genres: list[str | None], settings: SamplingSettings, count: int, seed: int
+    model, genres: list[str | None], settings: SamplingSettings, count: int, seed: int
 ) -> dict[str | None, list[str]]:
     samples = {}
     for genre in genres:
         finished = [
             e
             for e in generate(
-                backend, genre_prefix(backend.tokenizer, genre), count, settings, seed=seed
+                model, genre_prefix(model.tokenizer, genre), count, settings, seed=seed
             )
             if isinstance(e, FinishEvent)
         ]
@@ -54,7 +54,7 @@ def distinct_bigrams(texts: list[str]) -> float:
 
 
 def try_settings(
-    backend,
+    model,
     genres: list[str],
     vocabulary: dict[str, set[str]],
     max_new_tokens: int = 80,
@@ -63,10 +63,10 @@ def try_settings(
 ) -> list[Trial]:
     trials = []
     asked = genres or [None]
-    max_new_tokens = room(backend, max_new_tokens)
+    max_new_tokens = room(model, max_new_tokens)
     for candidate in CANDIDATES:
         settings = SamplingSettings(max_new_tokens=max_new_tokens, **candidate)
-        samples = write_samples(backend, asked, settings, count, seed)
+        samples = write_samples(model, asked, settings, count, seed)
         texts = [t for ts in samples.values() for t in ts]
         accuracy = None
         if genres and vocabulary:
