@@ -40,11 +40,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The real-terminal tests drive the app through tmux: installed here where it is missing.
-$(VENV)/.installed-dev: $(VENV)/.installed
+# The real-terminal tests drive the app through tmux, and the Twee export is read back by an
+# independent parser, extwee (Node.js): both installed here where they are missing.
+EXTWEE := extwee@2.3.18
+$(VENV)/.installed-dev: $(VENV)/.installed Makefile
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	command -v tmux >/dev/null || { apt-get update -qq && apt-get install -y -qq tmux >/dev/null; } \
 		|| { echo "tmux is needed by the tests: install it (apt-get install tmux)"; exit 1; }
+	command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; } \
+		|| { echo "Node.js and npm are needed by the tests: install them"; exit 1; }
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/node $(EXTWEE)
 	touch $@
 
 # Rebuilds assets/models/taletree-demo from nothing (corpus, tokenizer, training) and compares

@@ -1,10 +1,18 @@
-"""Loading a causal language model from a local folder or a Hugging Face hub id, offline-first
-and safe by default: safetensors only, no remote code."""
+"""Loading a causal language model from a local folder or a Hugging Face hub id: always
+offline, and safe by default.
+
+- Nothing is downloaded at run time: a hub id is looked up in the local Hugging Face cache and
+  loaded from there like a folder, or refused at once with one line saying how to fetch it.
+- Only safetensors weights load, unless pickle is allowed (a pickle file can run code).
+- A model's own code (an `auto_map` in its config or tokenizer config) never runs unless
+  trust_remote_code is given; without it the model is refused by name, never prompted for.
+"""
 
 import json
-import os
+import pickle
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -53,8 +61,38 @@ def pick_dtype(device: torch.device, requested: str | None = None) -> torch.dtyp
     return torch.float32
 
 
-def offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+def model_folder(name: str) -> Path:
+    """The folder a model loads from: the given folder, or a hub id's snapshot in the local
+    Hugging Face cache (never downloaded)."""
+    local = Path(name).expanduser()
+    if local.exists() or name.startswith((".", "/", "~")) or name.count("/") > 1:
+        return local
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(name, local_files_only=True))
+    except HFValidationError as error:
+        raise ModelError(f"{name} is neither a model folder nor a hub id") from error
+    except (LocalEntryNotFoundError, OSError) as error:
+        raise ModelError(
+            f"{name} is not in the local Hugging Face cache, and Taletree never downloads: "
+            f"fetch it where there is a network (`hf download {name}`), or pass a model folder"
+        ) from error
+
+
+def refuse_remote_code(folder: Path, name: str) -> None:
+    """A model that brings its own code is refused unless that code is trusted."""
+    for config in ("config.json", "tokenizer_config.json"):
+        try:
+            settings = json.loads((folder / config).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(settings, dict) and settings.get("auto_map"):
+            raise ModelError(
+                f"{name} comes with its own code (auto_map in {config}), which Taletree runs "
+                "only when asked: pass --trust-remote-code if you trust its source"
+            )
 
 
 def check_folder(folder: Path, allow_pickle: bool) -> None:
@@ -69,7 +107,7 @@ def check_folder(folder: Path, allow_pickle: bool) -> None:
             return
         raise ModelError(
             f"{folder} has only pickle weights (.bin), which can run code when loaded: convert "
-            "them to safetensors, or allow pickle if you trust the source"
+            "them to safetensors, or pass --allow-pickle if you trust the source"
         )
     raise ModelError(f"{folder} has no model weights (model.safetensors)")
 
@@ -88,7 +126,8 @@ def load_lstm(folder: Path, name: str, device: torch.device, dtype: torch.dtype,
 
     report("tokenizer")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True,
+                                                  trust_remote_code=False)  # fmt: skip
         report("weights")
         model = LSTMLanguageModel.load(folder).to(dtype=dtype)
     except (OSError, ValueError, RuntimeError, TypeError) as error:
@@ -97,6 +136,48 @@ def load_lstm(folder: Path, name: str, device: torch.device, dtype: torch.dtype,
     lstm = LSTMModel(model, tokenizer, name, device, saved_generation_defaults(folder))
     report("ready")
     return lstm
+
+
+def checked_folder(name: str, *, allow_pickle: bool, trust_remote_code: bool) -> Path:
+    """The folder of a model folder or cached hub id, once it is known safe to load."""
+    folder = model_folder(name)
+    check_folder(folder, allow_pickle)
+    if not trust_remote_code:
+        refuse_remote_code(folder, name)
+    return folder
+
+
+def load_transformers(folder: Path, name: str, *, dtype: Any = None, allow_pickle: bool = False,
+                      trust_remote_code: bool = False, report: ReportStage | None = None,
+                      **model_options: Any) -> tuple[Any, Any]:  # fmt: skip
+    """(tokenizer, model) of a checked transformers causal model folder; every problem with
+    the model is a one-line ModelError."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    report = report or (lambda stage: None)
+    options = {"local_files_only": True, "trust_remote_code": trust_remote_code}
+    report("tokenizer")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), **options)
+        report("weights")
+        model = AutoModelForCausalLM.from_pretrained(
+            str(folder), dtype=dtype, use_safetensors=None if allow_pickle else True,
+            **options, **model_options,
+        )  # fmt: skip
+    except pickle.UnpicklingError as error:
+        raise ModelError(
+            f"{name}'s pickle weights hold more than weights, so torch refused to load them "
+            f"({first_line(error)}): use a safetensors copy from a source you trust"
+        ) from error
+    except ValueError as error:
+        if "Unrecognized configuration class" in str(error) or "Unrecognized model" in str(error):
+            raise ModelError(
+                f"{name} is not a causal language model ({first_line(error)})"
+            ) from error
+        raise ModelError(f"{name} can't be loaded: {first_line(error)}") from error
+    except OSError as error:
+        raise ModelError(f"{name} can't be loaded: {first_line(error)}") from error
+    return tokenizer, model
 
 
 def load_model(
@@ -109,7 +190,6 @@ def load_model(
     progress: ReportStage | None = None,
 ) -> HFModel | LSTMModel:
     """Load a model folder or a cached hub id, reporting each stage to `progress`."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     import engine.kv_cache  # noqa: F401  (registers the shared-prefix attention)
@@ -121,44 +201,13 @@ def load_model(
     report = progress or (lambda stage: None)
     target = pick_device(device)
     torch_dtype = pick_dtype(target, dtype)
-    local = Path(name).expanduser()
-    is_local = local.exists() or name.startswith((".", "/", "~"))
-    if is_local:
-        check_folder(local, allow_pickle)
-        if is_lstm_folder(local):
-            return load_lstm(local, name, target, torch_dtype, report)
-        source = str(local)
-    else:
-        source = name
-    options = {
-        "trust_remote_code": trust_remote_code,
-        "local_files_only": is_local or offline(),
-    }
-    report("tokenizer")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **options)
-        report("weights")
-        model = AutoModelForCausalLM.from_pretrained(
-            source,
-            dtype=torch_dtype,
-            use_safetensors=None if allow_pickle else True,
-            attn_implementation="taletree",
-            **options,
-        )
-    except ValueError as error:
-        if "Unrecognized configuration class" in str(error) or "Unrecognized model" in str(error):
-            raise ModelError(
-                f"{name} is not a causal language model ({first_line(error)})"
-            ) from error
-        raise ModelError(f"{name} can't be loaded: {first_line(error)}") from error
-    except OSError as error:
-        if is_local:
-            raise ModelError(f"{name} can't be loaded: {first_line(error)}") from error
-        why = "HF_HUB_OFFLINE=1 is set" if offline() else "the hub can't be reached"
-        raise ModelError(
-            f"{name} is not in the local Hugging Face cache and {why}: fetch it where there is "
-            f"a network (`hf download {name}`), or pass a local model folder"
-        ) from error
+    folder = checked_folder(name, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
+    if is_lstm_folder(folder):
+        return load_lstm(folder, name, target, torch_dtype, report)
+    tokenizer, model = load_transformers(
+        folder, name, dtype=torch_dtype, allow_pickle=allow_pickle,
+        trust_remote_code=trust_remote_code, report=report, attn_implementation="taletree",
+    )  # fmt: skip
     report("device")
     model.to(target)
     model.eval()

@@ -7,6 +7,7 @@ gives the very same file.
 """
 
 import json
+import math
 import re
 import uuid
 from typing import Any
@@ -84,27 +85,72 @@ def to_json_document(tree: StoryTree) -> dict[str, Any]:
     }
 
 
+# JSON escapes the C0 controls itself; DEL and the C1 controls (U+009B opens a terminal escape
+# sequence) are escaped too, so the file can be printed anywhere.
+UNESCAPED_CONTROLS = re.compile("[\x7f-\x9f]")
+
+
+def finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: such a number (from a database an older version wrote)
+    becomes null, so the file is always strict JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
+def strict_json(value: Any, **options: Any) -> str:
+    text = json.dumps(finite(value), ensure_ascii=False, allow_nan=False, **options)
+    return UNESCAPED_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def to_json(tree: StoryTree) -> str:
     """Readable and diffable: the story's fields indented, then one node per line."""
     document = to_json_document(tree)
     nodes = document.pop("nodes")
-    head = json.dumps(document, ensure_ascii=False, indent=2)[:-2]
-    lines = ",\n    ".join(json.dumps(node, ensure_ascii=False) for node in nodes)
+    head = strict_json(document, indent=2)[:-2]
+    lines = ",\n    ".join(strict_json(node) for node in nodes)
     body = f'  "nodes": [\n    {lines}\n  ]' if nodes else '  "nodes": []'
     return f"{head},\n{body}\n}}\n"
 
 
-def twee_escape_line(line: str) -> str:
-    # Twee 3: a content line that starts with "::" would open a new passage.
-    return "\\" + line if line.startswith("::") else line
+# What Harlowe (and Twee) would read as markup anywhere in a link's label: links, hooks,
+# macros, HTML, variables, emphasis, verbatim and escapes. Labels keep everything else.
+LABEL_MARKUP = re.compile(r"->|<-|[][`*/'^~$_(){}<>|\\=#&\"%+@]")
+
+
+def harlowe_literal(text: str) -> str:
+    """Passage text that Harlowe shows exactly as written: each line in verbatim markup (`…`,
+    which shows its content as plain text, HTML included), backticks and a line's leading colon
+    as HTML character references outside it. No line can then start a Twee passage (::) or a
+    Harlowe line markup (#, *, ---), and nothing is a link, macro, hook or tag."""
+    lines = []
+    for line in text.split("\n"):
+        encoded = ""
+        if line.startswith(":"):
+            encoded, line = "&#58;", line[1:]
+        for index, piece in enumerate(line.split("`")):
+            if index:
+                encoded += "&#96;"
+            if piece:
+                encoded += f"`{piece}`"
+        lines.append(encoded)
+    return "\n".join(lines)
 
 
 def link_label(text: str) -> str:
-    """A child's first words, stripped of what Twine would read as link syntax."""
-    words = " ".join(text.split()[:LINK_WORDS])
-    words = re.sub(r"->|<-|\||\[|\]", " ", words)
-    words = " ".join(words.split())
-    return (words + "…" if len(text.split()) > LINK_WORDS else words) or "(empty)"
+    """A child's first words, without anything Harlowe would read as markup."""
+    words = " ".join(LABEL_MARKUP.sub(" ", " ".join(text.split()[:LINK_WORDS])).split())
+    return (words + "…" if len(text.split()) > LINK_WORDS else words) or "…"
+
+
+def story_title_line(title: str) -> str:
+    """The StoryTitle passage's text: a title that starts like a passage header (::) is moved
+    off the line start by a space, which Twee readers trim."""
+    return " " + title if title.startswith("::") else title
 
 
 def tree_layout(tree: StoryTree, children: dict[int, list[Node]]) -> dict[int, tuple[int, int]]:
@@ -125,7 +171,8 @@ def tree_layout(tree: StoryTree, children: dict[int, list[Node]]) -> dict[int, t
 
 
 def to_twee(tree: StoryTree) -> str:
-    """Each node a passage, each child a link: the branching story as playable fiction."""
+    """Each node a passage, each child a link: the branching story as playable fiction. The
+    writer's text reads literally when played (harlowe_literal, link_label)."""
     local = local_ids(tree)
     children: dict[int, list[Node]] = {}
     for node in tree.nodes:
@@ -141,11 +188,11 @@ def to_twee(tree: StoryTree) -> str:
         "start": f"n{local[tree.nodes[0].id]}",
     }
     parts = [
-        f":: StoryTitle\n{tree.title}\n",
+        f":: StoryTitle\n{story_title_line(tree.title)}\n",
         ":: StoryData\n" + json.dumps(data, indent=2) + "\n",
     ]
     for node in tree.nodes:
-        body = "\n".join(twee_escape_line(line) for line in node.text.strip("\n").split("\n"))
+        body = harlowe_literal(node.text.strip("\n"))
         links = "\n".join(
             f"[[{link_label(child.text)}->n{local[child.id]}]]"
             for child in children.get(node.id, [])

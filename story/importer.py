@@ -1,5 +1,6 @@
-"""Read a taletree-story/1 JSON file into a StoryTree, checking everything before anything is
-written. The first problem found is reported with where it is (`nodes[17].parent: …`)."""
+"""Read a taletree-story/1 JSON file into a StoryTree, checking every field before anything is
+written: types, ids, times, text that can be stored, numbers finite and in range. The first
+problem found is reported with where it is (`nodes[17].parent: …`), in one line."""
 
 import json
 from typing import Any
@@ -7,6 +8,16 @@ from typing import Any
 from story.errors import StoryError
 from story.export import JSON_FORMAT
 from story.models import AUTHORS, Bookmark, Node, StoryTree
+from story.validation import (
+    abbreviated,
+    check_line,
+    check_note_depth,
+    check_seed,
+    check_settings,
+    check_text,
+    check_time,
+    check_title,
+)
 
 
 class InvalidImport(StoryError):
@@ -25,17 +36,36 @@ def expect(value: Any, kind: type | tuple[type, ...], where: str, *, optional: b
         return value
     names = {str: "a string", int: "a whole number", dict: "an object", list: "a list"}
     wanted = names.get(kind, str(kind)) if isinstance(kind, type) else "a value of another kind"
-    raise fail(where, f"should be {wanted}{' or null' if optional else ''}, not {value!r}")
+    raise fail(where, f"should be {wanted}{' or null' if optional else ''}, not "
+                      f"{abbreviated(value)}")  # fmt: skip
+
+
+def checked(check, value: Any, where: str, *args: Any) -> Any:
+    """A validation check whose StoryError becomes an InvalidImport saying where."""
+    try:
+        return check(value, where, *args)
+    except InvalidImport:
+        raise
+    except StoryError as error:
+        raise InvalidImport(str(error)) from None
+
+
+def not_a_number(constant: str) -> None:
+    raise InvalidImport(f"{constant} is not valid JSON (numbers must be finite)")
 
 
 def parse_story_json(text: str) -> StoryTree:
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=not_a_number)
     except json.JSONDecodeError as error:
         raise InvalidImport(
             f"line {error.lineno} column {error.colno}: not valid JSON ({error.msg}); "
             "import reads what `taletree export --format json` writes"
         ) from error
+    except RecursionError:
+        raise InvalidImport("the JSON is nested too deeply to be a Taletree story") from None
+    except ValueError as error:  # an integer of thousands of digits, say
+        raise InvalidImport(f"not valid JSON here ({error})") from None
     return story_tree_from_document(document)
 
 
@@ -44,15 +74,11 @@ def story_tree_from_document(document: Any) -> StoryTree:
     if document.get("format") != JSON_FORMAT:
         raise fail(
             "format",
-            f"expected {JSON_FORMAT!r}, found {document.get('format')!r}: "
+            f"expected {JSON_FORMAT!r}, found {abbreviated(document.get('format'))}: "
             "this is not a Taletree story export, or one from a newer version",
         )
-    title = expect(document.get("title"), str, "title")
-    if not title.strip() or "\n" in title:
-        raise fail("title", "should be one non-empty line")
-    note_depth = expect(document.get("note_depth"), int, "note_depth")
-    if note_depth < 0:
-        raise fail("note_depth", f"should be 0 or more, not {note_depth}")
+    title = checked(check_title, expect(document.get("title"), str, "title"), "title")
+    note_depth = checked(check_note_depth, document.get("note_depth"), "note_depth")
     nodes_value = expect(document.get("nodes"), list, "nodes")
     if not nodes_value:
         raise fail("nodes", "a story needs at least its root node")
@@ -61,8 +87,24 @@ def story_tree_from_document(document: Any) -> StoryTree:
     tip = expect(document.get("tip"), int, "tip")
     if tip not in ids:
         raise fail("tip", f"{tip} is not the id of a node in this file")
-    bookmarks = []
-    for index, entry in enumerate(expect(document.get("bookmarks", []), list, "bookmarks")):
+    genre = expect(document.get("genre"), str, "genre", optional=True)
+    return StoryTree(
+        title=title,
+        genre=checked(check_line, genre, "genre") if genre is not None else None,
+        memory=checked(check_text, document.get("memory", ""), "memory"),
+        note=checked(check_text, document.get("note", ""), "note"),
+        note_depth=note_depth,
+        created=checked(check_time, document.get("created"), "created"),
+        updated=checked(check_time, document.get("updated"), "updated"),
+        tip_id=tip,
+        nodes=nodes,
+        bookmarks=read_bookmarks(expect(document.get("bookmarks", []), list, "bookmarks"), ids),
+    )
+
+
+def read_bookmarks(entries: list[Any], ids: set[int]) -> list[Bookmark]:
+    bookmarks: list[Bookmark] = []
+    for index, entry in enumerate(entries):
         where = f"bookmarks[{index}]"
         expect(entry, dict, where)
         node_id = expect(entry.get("node"), int, f"{where}.node")
@@ -70,21 +112,10 @@ def story_tree_from_document(document: Any) -> StoryTree:
             raise fail(f"{where}.node", f"{node_id} is not the id of a node in this file")
         if node_id in {b.node_id for b in bookmarks}:
             raise fail(f"{where}.node", f"node {node_id} is bookmarked twice")
-        label = expect(entry.get("label", ""), str, f"{where}.label")
-        created = expect(entry.get("created"), str, f"{where}.created")
+        label = checked(check_text, entry.get("label", ""), f"{where}.label")
+        created = checked(check_time, entry.get("created"), f"{where}.created")
         bookmarks.append(Bookmark(node_id, 0, label, created))
-    return StoryTree(
-        title=title,
-        genre=expect(document.get("genre"), str, "genre", optional=True),
-        memory=expect(document.get("memory", ""), str, "memory"),
-        note=expect(document.get("note", ""), str, "note"),
-        note_depth=note_depth,
-        created=expect(document.get("created"), str, "created"),
-        updated=expect(document.get("updated"), str, "updated"),
-        tip_id=tip,
-        nodes=nodes,
-        bookmarks=bookmarks,
-    )
+    return bookmarks
 
 
 def read_nodes(entries: list[Any]) -> list[Node]:
@@ -106,19 +137,21 @@ def read_nodes(entries: list[Any]) -> list[Node]:
             raise fail(f"{where}.parent", f"{parent} is not the id of an earlier node")
         author = entry.get("author")
         if author not in AUTHORS:
-            raise fail(f"{where}.author", f"should be 'user' or 'model', not {author!r}")
+            raise fail(f"{where}.author", f"should be 'user' or 'model', not {abbreviated(author)}")
         seen.add(node_id)
+        model = expect(entry.get("model"), str, f"{where}.model", optional=True)
+        seed = entry.get("seed")
         nodes.append(
             Node(
                 id=node_id,
                 story_id=0,
                 parent_id=parent,
-                text=expect(entry.get("text"), str, f"{where}.text"),
+                text=checked(check_text, entry.get("text"), f"{where}.text"),
                 author=author,
-                created=expect(entry.get("created"), str, f"{where}.created"),
-                model=expect(entry.get("model"), str, f"{where}.model", optional=True),
-                settings=expect(entry.get("settings"), dict, f"{where}.settings", optional=True),
-                seed=expect(entry.get("seed"), int, f"{where}.seed", optional=True),
+                created=checked(check_time, entry.get("created"), f"{where}.created"),
+                model=checked(check_text, model, f"{where}.model") if model is not None else None,
+                settings=checked(check_settings, entry.get("settings"), f"{where}.settings"),
+                seed=checked(check_seed, seed, f"{where}.seed") if seed is not None else None,
                 revises_id=expect(entry.get("revises"), int, f"{where}.revises", optional=True),
                 last_child_id=expect(
                     entry.get("last_child"), int, f"{where}.last_child", optional=True
@@ -133,6 +166,4 @@ def read_nodes(entries: list[Any]) -> list[Node]:
             raise fail(
                 f"nodes[{index}].last_child", f"{node.last_child_id} is not a child of this node"
             )
-        if node.seed is not None and not 0 <= node.seed < 2**63:
-            raise fail(f"nodes[{index}].seed", f"should be from 0 to 2**63 - 1, not {node.seed}")
     return nodes

@@ -7,10 +7,12 @@ Never edit or reorder a migration that has shipped: append a new one.
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlite_utils
 
 from story.database import write_transaction
+from story.errors import DatabaseUnusable
 
 MIGRATIONS_TABLE = "_taletree_migrations"
 Migration = Callable[[sqlite_utils.Database], None]
@@ -102,6 +104,19 @@ def m005_token_data(db: sqlite_utils.Database) -> None:
         not_null={"count", "mean_logprob", "data"},
         foreign_keys=[("node_id", "nodes", "id")],
     )
+
+
+def refuse_foreign(db: sqlite_utils.Database, path: Path) -> None:
+    """An SQLite database holding tables, none of them Taletree's record of its upgrades, is
+    another program's: refused before anything is written to it."""
+    listed = "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name"
+    names = [row[0] for row in db.execute(listed)]
+    if names and MIGRATIONS_TABLE not in names:
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise DatabaseUnusable(
+            f"{path} is an SQLite database, but not Taletree's (it holds {shown}): pass --db "
+            "with another path, or move the file aside"
+        )
 
 
 def applied(db: sqlite_utils.Database) -> list[str]:

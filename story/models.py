@@ -35,6 +35,7 @@ class StorySummary:
     nodes: int
     updated: str
     words: int = 0  # along the current path, when counted (list_stories(count_words=True))
+    damage: str | None = None  # what is wrong with this row, when something is (edited by hand)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,15 @@ from story.models import (
     StoryTree,
 )
 from story.tokens import TokenRecord, pack, unpack
+from story.validation import (
+    check_line,
+    check_note_depth,
+    check_seed,
+    check_settings,
+    check_text,
+    check_time,
+    check_title,
+)
 
 NODE_COLUMNS = (
     "id, story_id, parent_id, text, author, created, model, settings, seed, revises_id, "
@@ -78,31 +87,75 @@ def guarded(method: Callable[P, R]) -> Callable[P, R]:
             if described is None:
                 raise
             raise described from error
+        except UnicodeEncodeError as error:  # text the checks below did not see, to the last
+            raise StoryError(f"text that isn't valid UTF-8 can't be stored ({error.reason}): "
+                             "give it as UTF-8") from error  # fmt: skip
 
     return wrapper
 
 
+def row_damage(title: Any, updated: Any) -> str | None:
+    """What is wrong with a story's row as the library lists it (a file edited by hand, or
+    written by a version that checked less), so the library can show the rest and say so."""
+    for check, value, what in ((check_title, title, "its title"),
+                               (check_time, updated, "its last-edited time")):  # fmt: skip
+        try:
+            check(value, what)
+        except StoryError as error:
+            return str(error)
+    return None
+
+
+def remove_database(path: Path) -> None:
+    """A database file and the files SQLite keeps beside it."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+
+
+def settings_json(settings: dict[str, Any] | None, what: str) -> str | None:
+    """Settings as stored: strict JSON (no NaN), after the checks."""
+    if settings is None:
+        return None
+    return json.dumps(check_settings(settings, what), allow_nan=False)
+
+
+def settings_from_json(text: str | None) -> dict[str, Any] | None:
+    """Settings as read back; a damaged value (hand-edited, say) reads as no settings."""
+    if text is None:
+        return None
+    try:
+        settings = json.loads(text)
+    except ValueError:
+        return None
+    return settings if isinstance(settings, dict) else None
+
+
 def node_from_row(row: Sequence[Any]) -> Node:
-    settings = json.loads(row[7]) if row[7] is not None else None
-    return Node(*row[:7], settings, *row[8:])  # type: ignore[arg-type]
+    return Node(*row[:7], settings_from_json(row[7]), *row[8:])  # type: ignore[arg-type]
 
 
-def validate_title(title: str) -> str:
-    cleaned = title.strip()
-    if not cleaned:
-        raise StoryError("a story needs a title: give a non-empty one")
-    if "\n" in cleaned or "\r" in cleaned:
-        raise StoryError("a title is one line: remove the line breaks")
-    return cleaned
-
-
-def validate_draft(draft: NodeDraft) -> None:
+def check_draft(draft: NodeDraft) -> None:
     if draft.author not in AUTHORS:
         raise StoryError(f"unknown author {draft.author!r}: use 'user' or 'model'")
-    if not isinstance(draft.text, str):
-        raise StoryError("a node's text must be a string")
-    if draft.seed is not None and not 0 <= draft.seed < 2**63:
-        raise StoryError(f"a seed must be from 0 to 2**63 - 1, not {draft.seed}")
+    check_text(draft.text, "the text")
+    if draft.model is not None:
+        check_text(draft.model, "the model's name")
+    if draft.seed is not None:
+        check_seed(draft.seed)
+
+
+def check_story_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """A story's fields as they will be stored, each checked."""
+    checks = {
+        "title": check_title,
+        "genre": lambda value, what: check_line(value, what) if value else None,
+        "memory": check_text,
+        "note": check_text,
+        "note_depth": check_note_depth,
+        "settings": lambda value, what: settings_json(value or None, what),
+    }
+    return {name: checks[name](value, f"the {name.replace('_', ' ')}")
+            for name, value in fields.items()}  # fmt: skip
 
 
 class Store:
@@ -115,10 +168,15 @@ class Store:
 
     @classmethod
     def open(cls, path: str | Path) -> "Store":
+        """Open a story database, or create one. A file that is not Taletree's (nor empty) is
+        refused before anything is written to it; a file created here and left unfinished (a
+        full disk, say) is removed."""
         path = Path(path).absolute()
+        created = not path.exists()
         conn = connect(path)
         try:
             db = sqlite_utils.Database(conn)
+            migrations.refuse_foreign(db, path)
             newer = migrations.unknown(db)
             if newer:
                 raise DatabaseUnusable(
@@ -127,11 +185,12 @@ class Store:
                 )
             configure(conn)
             migrations.apply(db)
-        except sqlite3.Error as error:
+        except BaseException as error:
             conn.close()
-            raise describe_sqlite_error(path, error) or error from error
-        except BaseException:
-            conn.close()
+            if created:
+                remove_database(path)
+            if isinstance(error, sqlite3.Error):
+                raise describe_sqlite_error(path, error) or error from error
             raise
         return cls(db, path)
 
@@ -158,7 +217,7 @@ class Store:
         if row is None:
             raise NotFound(f"there is no story {story_id}: `taletree list` shows the stories")
         *fields, settings, draft = row
-        return Story(*fields, settings=json.loads(settings) if settings else None, draft=draft)
+        return Story(*fields, settings=settings_from_json(settings), draft=draft)
 
     @guarded
     def find_story(self, ref: str | int) -> Story:
@@ -187,8 +246,10 @@ class Store:
                FROM stories ORDER BY updated DESC, id DESC"""
         )
         return [
-            StorySummary(*row[:5], words=self.words(row[5]) if count_words else 0) for row in rows
-        ]
+            StorySummary(*row[:5], words=self.words(row[5]) if count_words else 0,
+                         damage=row_damage(row[1], row[4]))
+            for row in rows
+        ]  # fmt: skip
 
     @guarded
     def words(self, node_id: int) -> int:
@@ -317,8 +378,8 @@ class Store:
         self.conn.execute("UPDATE stories SET updated = ? WHERE id = ?", (now(), story_id))
 
     def _insert_node(self, story_id: int, parent_id: int | None, draft: NodeDraft) -> int:
-        validate_draft(draft)
-        settings = json.dumps(draft.settings) if draft.settings is not None else None
+        check_draft(draft)
+        settings = settings_json(draft.settings, "the settings")
         cursor = self.conn.execute(
             """INSERT INTO nodes (story_id, parent_id, text, author, created, model, settings,
                                   seed)
@@ -357,14 +418,15 @@ class Store:
         note: str = "",
         note_depth: int = DEFAULT_NOTE_DEPTH,
     ) -> Story:
-        title = validate_title(title)
-        check_note_depth(note_depth)
+        fields = check_story_fields({"title": title, "genre": genre, "memory": memory,
+                                     "note": note, "note_depth": note_depth})  # fmt: skip
+        check_text(opening, "the opening")
         stamp = now()
         with write_transaction(self.conn):
             cursor = self.conn.execute(
                 """INSERT INTO stories (title, genre, memory, note, note_depth, created, updated)
-                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                (title, genre or None, memory, note, note_depth, stamp, stamp),
+                   VALUES (:title, :genre, :memory, :note, :note_depth, :stamp, :stamp)""",
+                {**fields, "stamp": stamp},
             )
             story_id = cursor.lastrowid
             root = self._insert_node(story_id, None, NodeDraft(opening))  # type: ignore[arg-type]
@@ -381,15 +443,7 @@ class Store:
         unknown = set(fields) - allowed
         if unknown:
             raise StoryError(f"a story has no field {sorted(unknown)[0]!r}")
-        if "title" in fields:
-            fields["title"] = validate_title(fields["title"])
-        if "note_depth" in fields:
-            check_note_depth(fields["note_depth"])
-        if "genre" in fields:
-            fields["genre"] = fields["genre"] or None
-        if "settings" in fields:
-            settings = fields["settings"]
-            fields["settings"] = json.dumps(settings, sort_keys=True) if settings else None
+        fields = check_story_fields(fields)
         with write_transaction(self.conn):
             self.story(story_id)
             if fields:
@@ -586,7 +640,7 @@ class Store:
 
         tree.nodes must list parents before children; the first node is the root.
         """
-        title = validate_title(tree.title)
+        title = check_title(tree.title)
         check_note_depth(tree.note_depth)
         with write_transaction(self.conn):
             cursor = self.conn.execute(
@@ -609,7 +663,7 @@ class Store:
                         node.author,
                         node.created,
                         node.model,
-                        json.dumps(node.settings) if node.settings is not None else None,
+                        settings_json(node.settings, "the settings"),
                         node.seed,
                         new_id.get(node.revises_id),  # type: ignore[arg-type]
                         new_id.get(node.last_child_id),  # type: ignore[arg-type]
@@ -627,11 +681,6 @@ class Store:
                 ((new_id[b.node_id], story_id, b.label, b.created) for b in tree.bookmarks),
             )
         return self.story(story_id)  # type: ignore[arg-type]
-
-
-def check_note_depth(depth: Any) -> None:
-    if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
-        raise StoryError(f"the author's note depth must be a whole number ≥ 0, not {depth!r}")
 
 
 def fts_query(text: str) -> str:

@@ -49,14 +49,16 @@ def test_twee_has_a_passage_per_node_and_a_link_per_child(store, branching):
     data = json.loads(twee.split(":: StoryData\n", 1)[1].split("\n\n", 1)[0])
     assert data["start"] == "n1" and data["format"] == "Harlowe" and len(data["ifid"]) == 36
     assert (
-        ':: n1 [user] {"position": "0,0"}\nTwo roads.\n\n[[Left.->n2]]\n[[Right: x y z->n3]]\n'
+        ':: n1 [user] {"position": "0,0"}\n`Two roads.`\n\n[[Left.->n2]]\n[[Right: x y z->n3]]\n'
     ) in twee
+    # The text is Harlowe verbatim: brackets in it stay text, not links.
+    assert "\n` Right: [[x]]->y|z`\n" in twee
     # Laid out as a tree on Twine's map: rows by depth, one column per leaf.
     assert ':: n2 [user] {"position": "0,125"}' in twee
     assert ':: n4 [user] {"position": "0,250"}' in twee
     assert ':: n3 [model] {"position": "125,125"}' in twee
-    # A line starting with "::" inside a passage is escaped, so it can't open a new passage.
-    assert "\n\\:: not a passage\nMore.\n" in twee
+    # A line starting with "::" inside a passage can't open a new passage.
+    assert "\n&#58;`: not a passage`\n`More.`\n" in twee
     assert twee.count("\n:: ") == 5  # StoryData and four nodes
 
 
@@ -166,7 +168,7 @@ def valid_document() -> dict:
         (lambda d: d["nodes"][1].update(parent=None), "nodes[1].parent: only the first"),
         (lambda d: d["nodes"][0].update(parent=2), "nodes[0].parent: the first node"),
         (lambda d: d["nodes"][2].update(author="ghost"), "nodes[2].author"),
-        (lambda d: d["nodes"][1].update(text=5), "nodes[1].text: should be a string"),
+        (lambda d: d["nodes"][1].update(text=5), "nodes[1].text should be text, not int"),
         (lambda d: d["nodes"][1].update(seed=-3), "nodes[1].seed"),
         (lambda d: d["nodes"][1].update(last_child=1), "nodes[1].last_child"),
         (lambda d: d.update(tip=99), "tip: 99"),

@@ -57,15 +57,16 @@ def setting_flag(p: argparse.ArgumentParser, name: str, **options) -> None:
 MODEL_DEFAULTS = {"model": None, "dtype": None, "allow_pickle": False, "trust_remote_code": False}
 
 
-def add_load_options(p: argparse.ArgumentParser) -> None:
+def add_load_options(p: argparse.ArgumentParser, dtype: bool = True) -> None:
     """How models are loaded: nothing unsafe unless asked for."""
     unset = argparse.SUPPRESS
-    p.add_argument(
-        "--dtype",
-        choices=["float32", "float16", "bfloat16"],
-        default=unset,
-        help="the model's number format (default: the best for the device)",
-    )
+    if dtype:
+        p.add_argument(
+            "--dtype",
+            choices=["float32", "float16", "bfloat16"],
+            default=unset,
+            help="the model's number format (default: the best for the device)",
+        )
     p.add_argument(
         "--allow-pickle", action="store_true", default=unset, help="load .bin weights" + TRUSTED
     )
@@ -108,7 +109,7 @@ def add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device")
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
-    add_load_options(p)
+    add_load_options(p, dtype=False)  # for --from
 
 
 def add_generate(p: argparse.ArgumentParser) -> None:
@@ -203,8 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         code = args.run(args)
     except UserError as error:
         print(f"taletree: {one_line(error)}", file=sys.stderr)

@@ -27,5 +27,8 @@ def safe_line(text: str) -> str:
 
 
 def local_time(stamp: str) -> str:
-    """An ISO time stored in UTC, shown in local time to the minute."""
-    return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    """An ISO time stored in UTC, shown in local time to the minute ("?" if it is damaged)."""
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+    except (TypeError, ValueError):
+        return "?"

@@ -34,7 +34,7 @@ COMMANDS = {
     "/back": "back to the parent (undo)",
     "/forward": "forward again (redo)",
     "/siblings": "list the alternatives here (then /pick N)",
-    "/tree": "the whole story as an indented outline",
+    "/tree": "[N]: the story as an indented outline (at most N lines, 200 unless given)",
     "/show": "the story so far",
     "/set": "KEY VALUE: a setting for this story (no KEY: list them)",
     "/memory": "[TEXT]: show or set what the model always reads first",
@@ -46,6 +46,54 @@ COMMANDS = {
 }
 ALIASES = {"n": "branches"}  # /set n 2
 FRAME = 1 / 30
+TREE_LINES = 200  # /tree prints at most this many lines unless asked for more
+MAX_INDENT = 12  # levels shown by indentation; deeper lines say their depth instead
+CHAIN_ENDS = 3  # nodes shown at each end of a longer run of nodes with one child each
+
+
+def outline(nodes: list, path: set[int], limit: int = TREE_LINES) -> list[str]:
+    """The tree as an indented outline, bounded whatever its shape: indentation stops
+    growing past MAX_INDENT levels, a long run of single children is cut in its middle, and
+    after `limit` lines a last line says how much was left out."""
+    children: dict[int | None, list] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
+    lines: list[str] = []
+    printed = summarised = 0
+    stack = [(node, 0) for node in reversed(children.get(None, []))]
+    while stack and len(lines) < limit:
+        node, depth = stack.pop()
+        chain = [node]
+        while len(children.get(chain[-1].id, [])) == 1:
+            chain.append(children[chain[-1].id][0])
+        for offset, item in enumerate(chain):
+            if CHAIN_ENDS <= offset < len(chain) - CHAIN_ENDS and len(chain) > 2 * CHAIN_ENDS + 1:
+                if offset == CHAIN_ENDS:
+                    hidden = chain[CHAIN_ENDS:-CHAIN_ENDS]
+                    on_path = " (the current path runs through them)" if any(
+                        n.id in path for n in hidden) else ""  # fmt: skip
+                    lines.append(f"{indent(depth + offset)}… {len(hidden):,} more, one below "
+                                 f"the other{on_path}")  # fmt: skip
+                    summarised += len(hidden)
+                continue
+            if len(lines) >= limit:
+                break
+            mark = "*" if item.id in path else "-"
+            preview = safe_line(item.text.strip())[:70] or "(empty)"
+            lines.append(f"{indent(depth + offset)}{mark} {item.author}: {preview}")
+            printed += 1
+        stack.extend((kid, depth + len(chain)) for kid in reversed(children.get(chain[-1].id, [])))
+    left = len(nodes) - summarised - printed
+    if left > 0:
+        lines.append(f"(… {left:,} more nodes not shown: the outline stops at {limit} lines; "
+                     f"/tree {limit * 5} shows more)")  # fmt: skip
+    return lines
+
+
+def indent(depth: int) -> str:
+    if depth <= MAX_INDENT:
+        return "  " * depth
+    return "  " * MAX_INDENT + f"[depth {depth}] "
 
 
 class LineWriter:
@@ -170,21 +218,13 @@ class LineWriter:
             self.say(f"{mark}[{number}] {node.author}: {self.show(node.text.strip())}")
 
     def cmd_tree(self, rest: str) -> None:
+        if rest and not (rest.isdigit() and int(rest) > 0):
+            raise UserError("/tree takes the most lines to print, a whole number: /tree 500")
         session = self.session
-        tree = session.store.story_tree(session.story().id)
+        nodes = session.store.story_tree(session.story().id).nodes
         path = {n.id for n in session.path()}
-        depth: dict[int | None, int] = {None: -1}
-        children: dict[int | None, list] = {}
-        for node in tree.nodes:
-            children.setdefault(node.parent_id, []).append(node)
-        stack = list(reversed(children.get(None, [])))
-        while stack:
-            node = stack.pop()
-            depth[node.id] = depth[node.parent_id] + 1
-            mark = "*" if node.id in path else "-"
-            preview = safe_line(node.text.strip())[:70] or "(empty)"
-            self.say(f"{'  ' * depth[node.id]}{mark} {node.author}: {preview}")
-            stack.extend(reversed(children.get(node.id, [])))
+        for line in outline(nodes, path, int(rest) if rest else TREE_LINES):
+            self.say(line)
 
     def cmd_show(self, rest: str) -> None:
         self.say(self.show("".join(node.text for node in self.session.path())))

@@ -23,23 +23,28 @@ def train(
     *,
     corpus_name: str,
     from_model: str | None = None,
+    allow_pickle: bool = False,
+    trust_remote_code: bool = False,
     resume: bool = False,
     overwrite: bool = False,
     progress: Callable[[TrainingProgress], None] | None = None,
     stage: Callable[[str], None] | None = None,
 ) -> TrainResult:
+    """`allow_pickle` and `trust_remote_code` are for the model fine-tuned (--from)."""
     from engine.loading import load_model
 
     say = stage or (lambda text: None)
-    trainer = Trainer(stories, out, settings, from_model=from_model, resume=resume,
-                      overwrite=overwrite, progress=progress)  # fmt: skip
+    trainer = Trainer(stories, out, settings, from_model=from_model, allow_pickle=allow_pickle,
+                      trust_remote_code=trust_remote_code, resume=resume, overwrite=overwrite,
+                      progress=progress)  # fmt: skip
     result = trainer.run()
     staging = out.with_name(f".{out.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         trainer.save(staging, {})
         say("choosing generation defaults")
-        model = load_model(str(staging), device=settings.device)
+        model = load_model(str(staging), device=settings.device,
+                           trust_remote_code=trust_remote_code)  # fmt: skip
         genres = sorted({s.genre for s in stories if s.genre})
         trials = try_settings(model, genres, genre_vocabulary(trainer.training),
                               max_new_tokens=settings.tune_tokens)  # fmt: skip

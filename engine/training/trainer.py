@@ -179,6 +179,8 @@ class Trainer:
         settings: TrainSettings,
         *,
         from_model: str | None = None,
+        allow_pickle: bool = False,
+        trust_remote_code: bool = False,
         resume: bool = False,
         overwrite: bool = False,
         progress: Callable[[TrainingProgress], None] | None = None,
@@ -196,6 +198,7 @@ class Trainer:
         self.settings, self.resume, self.report = settings, resume, progress or (lambda p: None)
         self.training, self.held_out = split_held_out(stories)
         self.from_model = from_model
+        self.load_options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
         from engine.loading import pick_device
 
         self.device = pick_device(settings.device)
@@ -210,7 +213,9 @@ class Trainer:
         if self.resume:
             from transformers import AutoTokenizer
 
-            self.tokenizer = AutoTokenizer.from_pretrained(str(self.work), local_files_only=True)
+            self.tokenizer = AutoTokenizer.from_pretrained(
+                str(self.work), local_files_only=True, trust_remote_code=False
+            )
             saved = json.loads((self.work / "checkpoint" / "state.json").read_text())
             if saved["settings"]["arch"] != self.settings.arch:
                 raise TrainingError(
@@ -226,19 +231,14 @@ class Trainer:
                 }
             )
         elif self.from_model:
-            from engine.loading import ModelError, check_folder
+            from engine.loading import ModelError, checked_folder, load_transformers
 
             try:
-                check_folder(Path(self.from_model), allow_pickle=False)
-                from transformers import AutoModelForCausalLM, AutoTokenizer
-
-                base_tokenizer = AutoTokenizer.from_pretrained(
-                    self.from_model, local_files_only=True
+                folder = checked_folder(self.from_model, **self.load_options)
+                base_tokenizer, base_model = load_transformers(
+                    folder, self.from_model, **self.load_options
                 )
-                base_model = AutoModelForCausalLM.from_pretrained(
-                    self.from_model, local_files_only=True
-                )
-            except (ModelError, OSError, ValueError) as error:
+            except ModelError as error:
                 raise TrainingError(f"--from {self.from_model}: {error}") from error
         if not self.resume:
             self.tokenizer = build_tokenizer(self.training, self.settings, base_tokenizer)

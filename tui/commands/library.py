@@ -33,6 +33,9 @@ def cmd_list(args: argparse.Namespace) -> None:
             title = safe_line(s.title)
             title = title if len(title) <= width else title[: width - 1] + "…"
             print(f"{s.id:>5}  {title:<{width}}  {s.nodes:>6}  {local_time(s.updated)}")
+        for s in stories:
+            if s.damage:
+                print(f"taletree: story {s.id} is damaged: {safe_line(s.damage)}", file=sys.stderr)
 
 
 def cmd_show(args: argparse.Namespace) -> None:
@@ -66,7 +69,10 @@ def cmd_search(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    """To a terminal the text is shown with its control characters visible (an escape
+    sequence in a story must not reach the terminal); to a file or a pipe, exactly."""
     from tui.core.library import export_format, export_story, open_store
+    from tui.display import safe_prose
 
     fmt = export_format(args.format, args.output)
     to_stdout = args.output in (None, "-")
@@ -76,19 +82,37 @@ def cmd_export(args: argparse.Namespace) -> None:
         text = export_story(store, story.id, fmt, target)
         nodes = len(store.story_tree(story.id).nodes)
     if to_stdout:
-        sys.stdout.write(text)
+        sys.stdout.write(safe_prose(text) if sys.stdout.isatty() else text)
         return
     print(f"exported {nodes} nodes as {fmt} to {args.output}", file=sys.stderr)
+
+
+IMPORT_LIMIT = 256 * 2**20  # bytes: far more than any story (100,000 nodes take 26 MB)
+
+
+def read_capped(name: str, limit: int = IMPORT_LIMIT) -> bytes:
+    """A file's bytes (stdin for -), refused once it passes `limit` (/dev/zero never ends)."""
+    try:
+        if name == "-":
+            raw = sys.stdin.buffer.read(limit + 1)
+        else:
+            with open(name, "rb") as file:
+                raw = file.read(limit + 1)
+    except OSError as error:
+        raise UserError(f"{name} can't be read ({error.strerror})") from error
+    except MemoryError:
+        raise UserError(f"{name} can't be read: there isn't enough memory for it") from None
+    if len(raw) > limit:
+        raise UserError(f"{name} is larger than the {limit // 2**20} MB an import reads: "
+                        "is it a Taletree JSON export?")  # fmt: skip
+    return raw
 
 
 def cmd_import(args: argparse.Namespace) -> None:
     from story.importer import parse_story_json
     from tui.core.library import open_store
 
-    try:
-        raw = sys.stdin.buffer.read() if args.file == "-" else Path(args.file).read_bytes()
-    except OSError as error:
-        raise UserError(f"{args.file} can't be read ({error.strerror})") from error
+    raw = read_capped(args.file)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -99,6 +123,8 @@ def cmd_import(args: argparse.Namespace) -> None:
         tree = parse_story_json(text)
     except UserError as error:
         raise UserError(f"{args.file}: {error}") from error
+    except MemoryError:
+        raise UserError(f"{args.file} is too large to import in the memory there is") from None
     with open_store(args.db) as store:
         story = store.add_story_tree(tree)
     print(f"imported story {story.id} {story.title!r} ({len(tree.nodes)} nodes)")

@@ -86,7 +86,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     try:
         result = train(stories, out, settings, corpus_name=corpus_name,
-                       from_model=args.from_model, resume=args.resume,
+                       from_model=args.from_model, allow_pickle=args.allow_pickle,
+                       trust_remote_code=args.trust_remote_code, resume=args.resume,
                        overwrite=args.overwrite, progress=Bar(), stage=stage)  # fmt: skip
     except TrainingInterrupted as stopped:
         print(f"\ntaletree: {stopped}", file=sys.stderr)
@@ -108,7 +109,9 @@ def cmd_eval(args: argparse.Namespace) -> None:
     stories = read_corpus(args.corpus, line_by_line=args.line_by_line, column=args.column,
                           genre_column=args.genre_column)  # fmt: skip
     chosen = stories if args.all else split_held_out(stories)[1]
-    model = load_model(args.model, device=args.device)
+    model = load_model(args.model, device=args.device, dtype=args.dtype,
+                       allow_pickle=args.allow_pickle,
+                       trust_remote_code=args.trust_remote_code)  # fmt: skip
     result = evaluate(model.token_logprobs, model.tokenizer, chosen)
     if args.json:
         print(json.dumps({"model": args.model, **result.__dict__}))

@@ -21,6 +21,10 @@ class LibraryScreen(TaletreeScreen):
     BINDINGS = bindings("library")
     SCOPES = ("library",)
 
+    def __init__(self, context):
+        super().__init__(context)
+        self.damage_told: set[int] = set()  # damaged stories the writer was told of
+
     @property
     def store(self):
         return self.session.store
@@ -65,6 +69,11 @@ class LibraryScreen(TaletreeScreen):
         if current is not None and any(s.id == current for s in stories):
             table.move_cursor(row=table.get_row_index(str(current)))
         self.show_hint(stories, query)
+        for s in stories:
+            if s.damage and s.id not in self.damage_told:
+                self.damage_told.add(s.id)
+                self.notify(f"Story {s.id} is damaged: {safe_line(s.damage)}", severity="warning",
+                            timeout=10)  # fmt: skip
 
     def show_hint(self, stories: list[StorySummary], query: str) -> None:
         hint = self.query_one("#library-hint", Static)
