@@ -171,7 +171,7 @@ async def long_story_figures(folder: Path) -> dict[str, float]:
             probe = FrameProbe(app, lambda: len(screen.view.lines))
             lines = len(screen.view.lines)
             grow = await probe.key_to_frame("1", lambda n: n != lines)
-            words = store.words(store.story(story_id).tip_id)
+            words = store.words(store.story(story_id).tip_id).total
     return {
         "story_words": words,
         "open_100k_words_s": round(opened, 3),

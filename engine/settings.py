@@ -81,6 +81,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("seed", int, "Seed", "the same seed writes the same alternatives", None, None,
             "from 0 to 2**63 - 1", lambda v: 0 <= v < 2**63, flag="--seed", blank="random",
             sampling=False),
+    Setting("lore_scan_tokens", int, "Lore scans (tokens)", "how many tokens at the story's "
+            "end the lorebook's keys are looked for in", 500, 500, "from 1 to 100000",
+            lambda v: 1 <= v <= 100_000, sampling=False),
 )  # fmt: skip
 SETTING: dict[str, Setting] = {s.name: s for s in SETTINGS}
 

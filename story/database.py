@@ -4,14 +4,17 @@ The order matters. Everything that can reject a file (not SQLite, damaged, read-
 a newer Taletree) only reads; the first write (switching to WAL, applying migrations) comes after.
 """
 
+import functools
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
-from story.errors import DatabaseUnusable, describe_sqlite_error
+from story.errors import DatabaseUnusable, StoryError, describe_sqlite_error
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_S = 5.0
@@ -114,3 +117,30 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[None]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def guarded(method: Callable[P, R]) -> Callable[P, R]:
+    """Report SQLite's locked, read-only and damaged-file errors as one-line StoryErrors."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except sqlite3.Error as error:
+            described = describe_sqlite_error(args[0].db_path, error)  # type: ignore[attr-defined]
+            if described is None:
+                raise
+            raise described from error
+        except UnicodeEncodeError as error:  # text that no check saw, at the last moment
+            raise StoryError(f"text that isn't valid UTF-8 can't be stored ({error.reason}): "
+                             "give it as UTF-8") from error  # fmt: skip
+
+    return wrapper

@@ -13,9 +13,11 @@ import uuid
 from typing import Any
 
 from story.errors import StoryError
+from story.lorebook import LoreEntry
 from story.models import Node, StoryTree
 
 JSON_FORMAT = "taletree-story/1"
+LOREBOOK_FORMAT = "taletree-lorebook/1"
 FORMATS = ("md", "txt", "json", "twee")
 TWINE_STORY_FORMAT = ("Harlowe", "3.3.9")
 LINK_WORDS = 8
@@ -47,8 +49,25 @@ def local_ids(tree: StoryTree) -> dict[int, int]:
     return {node.id: number for number, node in enumerate(tree.nodes, start=1)}
 
 
+def lore_document(entry: LoreEntry) -> dict[str, Any]:
+    return {"keys": list(entry.keys), "text": entry.text, "rank": entry.rank,
+            "always": entry.always, "regex": entry.regex, "case_sensitive": entry.case_sensitive,
+            "placement": entry.placement, "depth": entry.depth}  # fmt: skip
+
+
+def to_lorebook_json(entries: list[LoreEntry]) -> str:
+    """A lorebook on its own (taletree export --lorebook), to use in another story."""
+    document = {"format": LOREBOOK_FORMAT, "entries": [lore_document(e) for e in entries]}
+    return strict_json(document, indent=2) + "\n"
+
+
 def to_json_document(tree: StoryTree) -> dict[str, Any]:
     local = local_ids(tree)
+    revisions: dict[int, list[dict[str, str]]] = {}
+    for revision in tree.revisions:
+        revisions.setdefault(revision.node_id, []).append(
+            {"text": revision.text, "replaced": revision.replaced}
+        )
     nodes = []
     for node in tree.nodes:
         entry: dict[str, Any] = {
@@ -64,6 +83,7 @@ def to_json_document(tree: StoryTree) -> dict[str, Any]:
             "seed": node.seed,
             "revises": local.get(node.revises_id),  # type: ignore[arg-type]
             "last_child": local.get(node.last_child_id),  # type: ignore[arg-type]
+            "revisions": revisions.get(node.id),
         }
         entry.update({key: value for key, value in optional.items() if value is not None})
         nodes.append(entry)
@@ -81,6 +101,8 @@ def to_json_document(tree: StoryTree) -> dict[str, Any]:
             {"node": local[b.node_id], "label": b.label, "created": b.created}
             for b in tree.bookmarks
         ],
+        **({"settings": tree.settings} if tree.settings else {}),
+        **({"lorebook": [lore_document(e) for e in tree.lore]} if tree.lore else {}),
         "nodes": nodes,
     }
 

@@ -6,8 +6,9 @@ import json
 from typing import Any
 
 from story.errors import StoryError
-from story.export import JSON_FORMAT
-from story.models import AUTHORS, Bookmark, Node, StoryTree
+from story.export import JSON_FORMAT, LOREBOOK_FORMAT
+from story.lorebook import LoreEntry, check_entry
+from story.models import AUTHORS, Bookmark, Node, Revision, StoryTree
 from story.validation import (
     abbreviated,
     check_line,
@@ -55,8 +56,12 @@ def not_a_number(constant: str) -> None:
 
 
 def parse_story_json(text: str) -> StoryTree:
+    return story_tree_from_document(parse_json(text))
+
+
+def parse_json(text: str) -> Any:
     try:
-        document = json.loads(text, parse_constant=not_a_number)
+        return json.loads(text, parse_constant=not_a_number)
     except json.JSONDecodeError as error:
         raise InvalidImport(
             f"line {error.lineno} column {error.colno}: not valid JSON ({error.msg}); "
@@ -66,7 +71,34 @@ def parse_story_json(text: str) -> StoryTree:
         raise InvalidImport("the JSON is nested too deeply to be a Taletree story") from None
     except ValueError as error:  # an integer of thousands of digits, say
         raise InvalidImport(f"not valid JSON here ({error})") from None
-    return story_tree_from_document(document)
+
+
+def parse_lorebook_json(text: str) -> list[LoreEntry]:
+    """A lorebook file (taletree export --lorebook), or a story file's lorebook."""
+    document = parse_json(text)
+    expect(document, dict, "the file")
+    if document.get("format") == JSON_FORMAT:
+        return read_lore(document.get("lorebook", []))
+    if document.get("format") != LOREBOOK_FORMAT:
+        raise fail("format", f"expected {LOREBOOK_FORMAT!r}, found "
+                             f"{abbreviated(document.get('format'))}: this is not a Taletree "
+                             "lorebook or story export")  # fmt: skip
+    return read_lore(document.get("entries"), "entries")
+
+
+def read_lore(entries: Any, where: str = "lorebook") -> list[LoreEntry]:
+    lore = []
+    for index, entry in enumerate(expect(entries, list, where)):
+        at = f"{where}[{index}]"
+        expect(entry, dict, at)
+        keys = expect(entry.get("keys", []), list, f"{at}.keys")
+        flags = {name: expect(entry.get(name, False), bool, f"{at}.{name}")
+                 for name in ("always", "regex", "case_sensitive")}  # fmt: skip
+        lore.append(checked(check_entry, LoreEntry(
+            tuple(keys), entry.get("text"), expect(entry.get("rank", 0), int, f"{at}.rank"),
+            placement=entry.get("placement", "top"),
+            depth=expect(entry.get("depth", 0), int, f"{at}.depth"), **flags), at))  # fmt: skip
+    return lore
 
 
 def story_tree_from_document(document: Any) -> StoryTree:
@@ -88,6 +120,7 @@ def story_tree_from_document(document: Any) -> StoryTree:
     if tip not in ids:
         raise fail("tip", f"{tip} is not the id of a node in this file")
     genre = expect(document.get("genre"), str, "genre", optional=True)
+    settings = checked(check_settings, document.get("settings"), "settings")
     return StoryTree(
         title=title,
         genre=checked(check_line, genre, "genre") if genre is not None else None,
@@ -99,7 +132,24 @@ def story_tree_from_document(document: Any) -> StoryTree:
         tip_id=tip,
         nodes=nodes,
         bookmarks=read_bookmarks(expect(document.get("bookmarks", []), list, "bookmarks"), ids),
+        revisions=read_revisions(nodes_value),
+        lore=read_lore(document.get("lorebook", [])),
+        settings=settings,
     )
+
+
+def read_revisions(entries: list[Any]) -> list[Revision]:
+    """Each node's earlier texts (nodes are checked already), oldest first."""
+    revisions = []
+    for index, entry in enumerate(entries):
+        for number, revision in enumerate(expect(entry.get("revisions", []), list,
+                                                 f"nodes[{index}].revisions")):  # fmt: skip
+            where = f"nodes[{index}].revisions[{number}]"
+            expect(revision, dict, where)
+            text = checked(check_text, revision.get("text"), f"{where}.text")
+            replaced = checked(check_time, revision.get("replaced"), f"{where}.replaced")
+            revisions.append(Revision(0, entry["id"], text, replaced))
+    return revisions
 
 
 def read_bookmarks(entries: list[Any], ids: set[int]) -> list[Bookmark]:

@@ -106,6 +106,36 @@ def m005_token_data(db: sqlite_utils.Database) -> None:
     )
 
 
+@migration
+def m006_revisions(db: sqlite_utils.Database) -> None:
+    # Every earlier text of a node edited in place, newest last: when it was replaced, and the
+    # token data it had (a model's text keeps its token view when restored).
+    db["revisions"].create(
+        {"id": int, "node_id": int, "text": str, "tokens": bytes, "replaced": str},
+        pk="id",
+        not_null={"node_id", "text", "replaced"},
+        foreign_keys=[("node_id", "nodes", "id")],
+    )
+    db["revisions"].create_index(["node_id"])
+
+
+@migration
+def m007_lorebook(db: sqlite_utils.Database) -> None:
+    # A story's lorebook (world info): entries whose keys, found near the end of the story,
+    # put their text into what the model reads. keys: a JSON list of strings.
+    db["lore"].create(
+        {"id": int, "story_id": int, "keys": str, "text": str, "rank": int, "always": int,
+         "regex": int, "case_sensitive": int, "placement": str, "depth": int},
+        pk="id",
+        not_null={"story_id", "keys", "text", "rank", "always", "regex", "case_sensitive",
+                  "placement", "depth"},
+        defaults={"rank": 0, "always": 0, "regex": 0, "case_sensitive": 0, "placement": "top",
+                  "depth": 0},
+        foreign_keys=[("story_id", "stories", "id")],
+    )  # fmt: skip
+    db["lore"].create_index(["story_id"])
+
+
 def refuse_foreign(db: sqlite_utils.Database, path: Path) -> None:
     """An SQLite database holding tables, none of them Taletree's record of its upgrades, is
     another program's: refused before anything is written to it."""

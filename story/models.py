@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from story.lorebook import LoreEntry
 from story.tokens import TokenRecord
 
 Author = Literal["user", "model"]
@@ -28,13 +29,25 @@ class Story:
 
 
 @dataclass(frozen=True)
+class WordCount:
+    """Words along a story's path: all of them, and those the writer wrote."""
+
+    total: int = 0
+    user: int = 0
+
+    @property
+    def model(self) -> int:
+        return self.total - self.user
+
+
+@dataclass(frozen=True)
 class StorySummary:
     id: int
     title: str
     genre: str | None
     nodes: int
     updated: str
-    words: int = 0  # along the current path, when counted (list_stories(count_words=True))
+    words: WordCount = WordCount()  # along the current path, when counted (count_words=True)
     damage: str | None = None  # what is wrong with this row, when something is (edited by hand)
 
 
@@ -85,9 +98,21 @@ class Bookmark:
 
 
 @dataclass(frozen=True)
+class Revision:
+    """An earlier text of a node edited in place."""
+
+    id: int
+    node_id: int
+    text: str
+    replaced: str  # when this text stopped being the node's
+    has_tokens: bool = False  # its token data is kept with it
+
+
+@dataclass(frozen=True)
 class StoryTree:
     """A whole story detached from the database: what export reads and import writes.
-    `nodes` lists parents before children, the root first; ids are only meaningful within."""
+    `nodes` lists parents before children, the root first; ids are only meaningful within,
+    and a child's id need not be greater than its parent's (a split passage's isn't)."""
 
     title: str
     genre: str | None
@@ -99,3 +124,6 @@ class StoryTree:
     tip_id: int
     nodes: list[Node]
     bookmarks: list[Bookmark]
+    revisions: list[Revision] = field(default_factory=list)  # oldest first, per node
+    lore: list[LoreEntry] = field(default_factory=list)
+    settings: dict[str, Any] | None = None  # the writer's generation settings for the story

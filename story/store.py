@@ -1,36 +1,40 @@
 """The story tree in SQLite. Every public write is one transaction: a crash at any moment loses
 at most the action in flight.
 
-Nodes form a tree by parent_id. Node ids only grow, so a child's id is always greater than its
-parent's: ordering by id lists parents before children, which export and import rely on.
+Nodes form a tree by parent_id. Node ids only grow, so siblings are listed oldest first by id;
+a parent's id is usually smaller than its children's, but not always (a passage split in two
+puts a newer node above older ones), so a whole tree is put in order by walking it.
 """
 
-import functools
+import heapq
 import json
 import math
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import sqlite_utils
 
 from story import migrations
-from story.database import configure, connect, write_transaction
+from story.database import configure, connect, guarded, now, write_transaction
 from story.errors import DatabaseUnusable, NotFound, StoryError, describe_sqlite_error
+from story.lorebook import LoreEntry, check_entry
 from story.models import (
     AUTHORS,
     DEFAULT_NOTE_DEPTH,
     Bookmark,
     Node,
     NodeDraft,
+    Revision,
     SearchHit,
     Story,
     StorySummary,
     StoryTree,
+    WordCount,
 )
+from story.revisions import Revisions
 from story.tokens import TokenRecord, pack, unpack
 from story.validation import (
     check_line,
@@ -66,32 +70,6 @@ WITH RECURSIVE down(id) AS (
     SELECT nodes.id FROM nodes JOIN down ON nodes.parent_id = down.id
 )
 """
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def guarded(method: Callable[P, R]) -> Callable[P, R]:
-    """Report SQLite's locked, read-only and damaged-file errors as one-line StoryErrors."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except sqlite3.Error as error:
-            described = describe_sqlite_error(args[0].db_path, error)  # type: ignore[attr-defined]
-            if described is None:
-                raise
-            raise described from error
-        except UnicodeEncodeError as error:  # text the checks below did not see, to the last
-            raise StoryError(f"text that isn't valid UTF-8 can't be stored ({error.reason}): "
-                             "give it as UTF-8") from error  # fmt: skip
-
-    return wrapper
 
 
 def row_damage(title: Any, updated: Any) -> str | None:
@@ -158,7 +136,33 @@ def check_story_fields(fields: dict[str, Any]) -> dict[str, Any]:
             for name, value in fields.items()}  # fmt: skip
 
 
-class Store:
+def parents_first(nodes: list[Node]) -> list[Node]:
+    """The nodes of a tree with every parent before its children, the root first, and
+    otherwise oldest first (creation order)."""
+    children: dict[int | None, list[Node]] = {}
+    for node in nodes:
+        children.setdefault(node.parent_id, []).append(node)
+    ready = [(node.id, node) for node in children.get(None, [])]
+    heapq.heapify(ready)
+    ordered = []
+    while ready:
+        _, node = heapq.heappop(ready)
+        ordered.append(node)
+        for child in children.get(node.id, []):
+            heapq.heappush(ready, (child.id, child))
+    return ordered
+
+
+def lore_from_row(row: Sequence[Any]) -> LoreEntry:
+    entry_id, story_id, keys, text, rank, always, regex, case_sensitive, placement, depth = row
+    return LoreEntry(tuple(json.loads(keys)), text, rank, bool(always), bool(regex),
+                     bool(case_sensitive), placement, depth, entry_id, story_id)  # fmt: skip
+
+
+LORE_COLUMNS = "id, story_id, keys, text, rank, always, regex, case_sensitive, placement, depth"
+
+
+class Store(Revisions):
     """A story database. Open one with Store.open(path); use it from one thread."""
 
     def __init__(self, db: sqlite_utils.Database, path: Path):
@@ -246,19 +250,21 @@ class Store:
                FROM stories ORDER BY updated DESC, id DESC"""
         )
         return [
-            StorySummary(*row[:5], words=self.words(row[5]) if count_words else 0,
+            StorySummary(*row[:5], words=self.words(row[5]) if count_words else WordCount(),
                          damage=row_damage(row[1], row[4]))
             for row in rows
         ]  # fmt: skip
 
     @guarded
-    def words(self, node_id: int) -> int:
-        """How many words the story has along the path down to this node."""
+    def words(self, node_id: int) -> WordCount:
+        """How many words the story has along the path down to this node, and how many of
+        them the writer wrote (the rest are the model's)."""
         # Words are counted per node, so one split across two nodes counts twice: close
         # enough for a size shown in a list, and it never holds a whole long story in memory.
-        texts = self._all(PATH_UP + "SELECT nodes.text FROM up JOIN nodes ON nodes.id = up.id",
-                          {"node": node_id})  # fmt: skip
-        return sum(len(text.split()) for (text,) in texts)
+        rows = self._all(PATH_UP + "SELECT nodes.text, nodes.author FROM up "
+                         "JOIN nodes ON nodes.id = up.id", {"node": node_id})  # fmt: skip
+        counts = [(len(text.split()), author) for text, author in rows]
+        return WordCount(sum(n for n, _ in counts), sum(n for n, a in counts if a == "user"))
 
     @guarded
     def node(self, node_id: int) -> Node:
@@ -307,6 +313,12 @@ class Store:
         rows = self._all(
             f"SELECT {NODE_COLUMNS} FROM nodes WHERE story_id = ? ORDER BY id", (story_id,)
         )
+        revisions = self._all(
+            "SELECT revisions.id, revisions.node_id, revisions.text, revisions.replaced "
+            "FROM revisions JOIN nodes ON nodes.id = revisions.node_id "
+            "WHERE nodes.story_id = ? ORDER BY revisions.id",
+            (story_id,),
+        )
         return StoryTree(
             title=story.title,
             genre=story.genre,
@@ -316,8 +328,11 @@ class Store:
             created=story.created,
             updated=story.updated,
             tip_id=story.tip_id,
-            nodes=[node_from_row(row) for row in rows],
+            nodes=parents_first([node_from_row(row) for row in rows]),
             bookmarks=self.bookmarks(story_id),
+            revisions=[Revision(*row) for row in revisions],
+            lore=self.lore(story_id),
+            settings=story.settings,
         )
 
     @guarded
@@ -467,10 +482,13 @@ class Store:
         with write_transaction(self.conn):
             self.story(story_id)
             self.conn.execute("DELETE FROM bookmarks WHERE story_id = ?", (story_id,))
-            self.conn.execute(
-                "DELETE FROM tokens WHERE node_id IN (SELECT id FROM nodes WHERE story_id = ?)",
-                (story_id,),
-            )
+            self.conn.execute("DELETE FROM lore WHERE story_id = ?", (story_id,))
+            for table in ("tokens", "revisions"):
+                self.conn.execute(
+                    f"DELETE FROM {table} WHERE node_id IN "
+                    "(SELECT id FROM nodes WHERE story_id = ?)",
+                    (story_id,),
+                )
             self.conn.execute("DELETE FROM nodes WHERE story_id = ?", (story_id,))
             self.conn.execute("DELETE FROM stories WHERE id = ?", (story_id,))
 
@@ -504,23 +522,20 @@ class Store:
         return self.add_children(node.parent_id, drafts)
 
     @guarded
-    def edit(self, node_id: int, text: str, *, move_tip: bool = True) -> Node:
-        """An edit is a new sibling revision; the original stays, with its subtree.
-
-        The opening (the root) has no siblings, so it is edited in place.
-        """
+    def edit_as_branch(self, node_id: int, text: str, *, move_tip: bool = True) -> Node:
+        """An edit as a new branch: a sibling that remembers the node it revises; the original
+        stays, with its subtree. The opening (the root) has no siblings: it is edited in place,
+        its earlier text kept as a revision."""
+        if self.node(node_id).parent_id is None:
+            return self.revise(node_id, text)
         with write_transaction(self.conn):
             node = self.node(node_id)
-            if node.parent_id is None:
-                self.conn.execute("UPDATE nodes SET text = ? WHERE id = ?", (text, node_id))
-                revision_id = node_id
-            else:
-                revision_id = self._insert_node(node.story_id, node.parent_id, NodeDraft(text))
-                self.conn.execute(
-                    "UPDATE nodes SET revises_id = ? WHERE id = ?", (node_id, revision_id)
-                )
-                if move_tip:
-                    self._set_tip(node.story_id, revision_id)
+            revision_id = self._insert_node(node.story_id, node.parent_id, NodeDraft(text))
+            self.conn.execute(
+                "UPDATE nodes SET revises_id = ? WHERE id = ?", (node_id, revision_id)
+            )
+            if move_tip:
+                self._set_tip(node.story_id, revision_id)
             self._touch(node.story_id)
         return self.node(revision_id)
 
@@ -582,6 +597,7 @@ class Store:
         count = self._one(SUBTREES + "SELECT count(*) FROM down", params)[0]
         self.conn.execute(SUBTREES + "DELETE FROM bookmarks WHERE node_id IN down", params)
         self.conn.execute(SUBTREES + "DELETE FROM tokens WHERE node_id IN down", params)
+        self.conn.execute(SUBTREES + "DELETE FROM revisions WHERE node_id IN down", params)
         self.conn.execute(SUBTREES + "DELETE FROM nodes WHERE id IN down", params)
         self._touch(story_id)
         return count
@@ -634,9 +650,59 @@ class Store:
             self.conn.execute("DELETE FROM bookmarks WHERE node_id = ?", (node_id,))
             self._touch(node.story_id)
 
+    # ------------------------------------------------------------------------------ lorebook
+
+    @guarded
+    def lore(self, story_id: int) -> list[LoreEntry]:
+        """A story's lorebook entries, by rank, then as they were added."""
+        rows = self._all(f"SELECT {LORE_COLUMNS} FROM lore WHERE story_id = ? "
+                         "ORDER BY rank, id", (story_id,))  # fmt: skip
+        return [lore_from_row(row) for row in rows]
+
+    def _lore_values(self, entry: LoreEntry) -> dict[str, Any]:
+        checked = check_entry(entry)
+        return {"keys": json.dumps(list(checked.keys), ensure_ascii=False), "text": checked.text,
+                "rank": checked.rank, "always": checked.always, "regex": checked.regex,
+                "case_sensitive": checked.case_sensitive, "placement": checked.placement,
+                "depth": checked.depth}  # fmt: skip
+
+    @guarded
+    def add_lore(self, story_id: int, entry: LoreEntry) -> LoreEntry:
+        values = self._lore_values(entry)
+        with write_transaction(self.conn):
+            self.story(story_id)
+            entry_id = self.db["lore"].insert({**values, "story_id": story_id}).last_pk
+            self._touch(story_id)
+        return self.lore_entry(entry_id)
+
+    @guarded
+    def lore_entry(self, entry_id: int) -> LoreEntry:
+        row = self._one(f"SELECT {LORE_COLUMNS} FROM lore WHERE id = ?", (entry_id,))
+        if row is None:
+            raise NotFound(f"there is no lore entry {entry_id}")
+        return lore_from_row(row)
+
+    @guarded
+    def update_lore(self, entry: LoreEntry) -> LoreEntry:
+        """Change a stored entry (entry.id says which) to this one."""
+        values = self._lore_values(entry)
+        with write_transaction(self.conn):
+            stored = self.lore_entry(entry.id)  # type: ignore[arg-type]
+            self.db["lore"].update(stored.id, values)
+            self._touch(stored.story_id)  # type: ignore[arg-type]
+        return self.lore_entry(stored.id)  # type: ignore[arg-type]
+
+    @guarded
+    def delete_lore(self, entry_id: int) -> None:
+        with write_transaction(self.conn):
+            stored = self.lore_entry(entry_id)
+            self.conn.execute("DELETE FROM lore WHERE id = ?", (entry_id,))
+            self._touch(stored.story_id)  # type: ignore[arg-type]
+
     @guarded
     def add_story_tree(self, tree: StoryTree) -> Story:
-        """Store a whole story at once (import, duplicate), with new ids, in one transaction.
+        """Store a whole story at once (import, duplicate), with new ids, in one transaction:
+        its nodes, bookmarks, revisions (without their token data), lorebook and settings.
 
         tree.nodes must list parents before children; the first node is the root.
         """
@@ -680,6 +746,17 @@ class Store:
                 "INSERT INTO bookmarks (node_id, story_id, label, created) VALUES (?, ?, ?, ?)",
                 ((new_id[b.node_id], story_id, b.label, b.created) for b in tree.bookmarks),
             )
+            self.conn.executemany(
+                "INSERT INTO revisions (node_id, text, replaced) VALUES (?, ?, ?)",
+                ((new_id[r.node_id], r.text, r.replaced) for r in tree.revisions),
+            )
+            for entry in tree.lore:
+                self.db["lore"].insert({**self._lore_values(entry), "story_id": story_id})
+            if tree.settings:
+                settings = settings_json(tree.settings, "the settings")
+                self.conn.execute(
+                    "UPDATE stories SET settings = ? WHERE id = ?", (settings, story_id)
+                )
         return self.story(story_id)  # type: ignore[arg-type]
 
 

@@ -35,11 +35,26 @@ def project_modules() -> dict[str, Path]:
     }
 
 
-def imported_names(path: Path, modules: set[str] = frozenset()) -> set[str]:
-    """Every module named by an import statement anywhere in the file, lazy ones included:
-    `from a.b import c` names a.b.c where that is one of `modules`, else a.b."""
+def type_checking_only(tree: ast.AST) -> set[ast.AST]:
+    """The statements under `if TYPE_CHECKING:`: for type checkers, never run."""
+    skipped = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for statement in node.body:
+                skipped |= set(ast.walk(statement))
+    return skipped
+
+
+def imported_names(path: Path, modules: set[str] = frozenset(), run_only: bool = False) -> set[str]:
+    """Every module named by an import statement anywhere in the file, lazy ones included
+    (with `run_only`, not those only type checkers read): `from a.b import c` names a.b.c
+    where that is one of `modules`, else a.b."""
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = type_checking_only(tree) if run_only else set()
+    for node in ast.walk(tree):
+        if node in skipped:
+            continue
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -77,7 +92,8 @@ def test_importing_every_module_loads_nothing_forbidden(package):
 def import_graph() -> dict[str, set[str]]:
     modules = project_modules()
     return {
-        name: {m for m in imported_names(path, set(modules)) if m in modules} - {name}
+        name: {m for m in imported_names(path, set(modules), run_only=True) if m in modules}
+        - {name}
         for name, path in modules.items()
     }
 

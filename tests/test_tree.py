@@ -71,7 +71,7 @@ def test_alternatives_are_children_and_siblings(store, story):
 def test_edit_adds_a_revision_beside_the_original(store, story):
     original = store.append(story.root_id, NodeDraft(" A gull cried.", author="model", seed=3))
     below = store.append(original.id, " Then silence.")
-    revision = store.edit(original.id, " A gull screamed.")
+    revision = store.edit_as_branch(original.id, " A gull screamed.")
     assert revision.id != original.id and revision.parent_id == original.parent_id
     assert revision.revises_id == original.id and revision.author == "user"
     assert store.node(original.id).text == " A gull cried."
@@ -80,7 +80,7 @@ def test_edit_adds_a_revision_beside_the_original(store, story):
 
 
 def test_editing_the_opening_changes_it_in_place(store, story):
-    edited = store.edit(story.root_id, "The lamp flickered.")
+    edited = store.edit_as_branch(story.root_id, "The lamp flickered.")
     assert edited.id == story.root_id and store.node(story.root_id).text == "The lamp flickered."
 
 
@@ -229,10 +229,11 @@ def test_search_titles_and_text_with_prefixes_and_punctuation(store, story):
     assert "café" in store.search("cafe")[0].snippet  # accents don't matter
 
 
-def test_words_along_the_path_are_counted_only_when_asked(store):
+def test_words_along_the_path_are_counted_by_author_only_when_asked(store):
     story = store.create_story("Count", opening="One two three.")
-    tip = store.append(story.root_id, " Four five.")
+    tip = store.append(story.root_id, NodeDraft(" Four five.", author="model"))
     store.add_children(story.root_id, [NodeDraft(" Not on the path at all.")])
-    assert store.words(tip.id) == 5
-    assert [s.words for s in store.list_stories(count_words=True)] == [5]
-    assert [s.words for s in store.list_stories()] == [0]
+    count = store.words(tip.id)
+    assert (count.total, count.user, count.model) == (5, 3, 2)
+    assert [s.words.total for s in store.list_stories(count_words=True)] == [5]
+    assert [s.words.total for s in store.list_stories()] == [0]

@@ -15,17 +15,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from common.errors import UserError, one_line
 from engine.settings import SETTING
 from story.export import FORMATS
+from story.lorebook import LoreEntry
 from tui.core.bugs import bug_report
 from tui.core.library import export_story
 from tui.core.paths import config_dir
+from tui.core.prompt import ContextReport
 from tui.core.session import WritingSession
-from tui.display import safe_line, safe_prose
+from tui.display import local_time, safe_line, safe_prose
 
 COMMANDS = {
     "/gen": "ask the model for N continuations",
@@ -36,6 +39,20 @@ COMMANDS = {
     "/siblings": "list the alternatives here (then /pick N)",
     "/tree": "[N]: the story as an indented outline (at most N lines, 200 unless given)",
     "/show": "the story so far",
+    "/reroll": "N: a new alternative N in place of the one listed (that one stays in the tree)",
+    "/ahead": "N: continue alternative N several ways without keeping it (/return goes back)",
+    "/return": "back to the alternatives /ahead started from",
+    "/passages": "the story's passages, numbered, for the commands below",
+    "/edit": "N TEXT: change passage N where it stands (\\n: a new line; no TEXT: show it)",
+    "/branch": "N TEXT: passage N edited as a new alternative beside it",
+    "/history": "N: passage N's earlier texts (then /restore N R)",
+    "/restore": "N R: bring back earlier text R of passage N",
+    "/undo": "undo the last edit of a passage (again to redo it)",
+    "/split": "N TEXT: cut passage N in two, just before TEXT",
+    "/join": "N: join passage N to the passage above it",
+    "/more": "[N]: the model writes more onto passage N (default: its last one)",
+    "/lore": "the lorebook: list; add KEYS = TEXT; set ID FIELD VALUE; del ID; test",
+    "/context": "what the model reads next, part by part, with its tokens",
     "/set": "KEY VALUE: a setting for this story (no KEY: list them)",
     "/memory": "[TEXT]: show or set what the model always reads first",
     "/note": "[TEXT]: show or set the author's note",
@@ -170,7 +187,11 @@ class LineWriter:
             self.erase(shown)
         if generation.cancel.is_set():
             self.say("(stopped)")
+        extending = session.extending
         session.finish_generation()
+        if extending is not None:
+            self.say(f"(more:){self.show(session.branches[0].text if session.branches else '')}")
+            return
         for number, branch in enumerate(session.branches, 1):
             self.say(f"[{number}]{self.show(branch.text)}")
         self.say("(/pick N keeps one, /retry asks again)")
@@ -229,6 +250,146 @@ class LineWriter:
     def cmd_show(self, rest: str) -> None:
         self.say(self.show("".join(node.text for node in self.session.path())))
 
+    # -------------------------------------------------------------------- steering one
+
+    def cmd_reroll(self, rest: str) -> None:
+        self.generate(lambda: self.session.reroll(self.branch_number(rest, "/reroll") - 1))
+
+    def cmd_ahead(self, rest: str) -> None:
+        self.generate(lambda: self.session.look_ahead(self.branch_number(rest, "/ahead") - 1))
+
+    def cmd_return(self, rest: str) -> None:
+        if not self.session.back_from_look_ahead():
+            raise UserError("not looking ahead: /ahead N continues alternative N")
+        self.list_branches()
+
+    def cmd_more(self, rest: str) -> None:
+        node_id = self.passage(rest).id if rest else self.session.last_model_node()
+        self.generate(lambda: self.session.more(node_id))
+
+    def branch_number(self, rest: str, command: str) -> int:
+        count = len(self.session.branches)
+        if not rest.isdigit() or not 1 <= int(rest) <= count:
+            listed = f"1 to {count}" if count else "none listed yet (/gen)"
+            raise UserError(f"{command} takes the number of an alternative: {listed}")
+        return int(rest)
+
+    def list_branches(self) -> None:
+        for number, branch in enumerate(self.session.branches, 1):
+            self.say(f"[{number}]{self.show(branch.text)}")
+
+    # ---------------------------------------------------------------- passages in place
+
+    def passage(self, number: str, command: str = "this command"):
+        """Passage N of the current path (from 1, the opening)."""
+        path = self.session.path()
+        if not number.isdigit() or not 1 <= int(number) <= len(path):
+            raise UserError(f"{command} takes a passage number from 1 to {len(path)} "
+                            "(/passages lists them)")  # fmt: skip
+        return path[int(number) - 1]
+
+    def cmd_passages(self, rest: str) -> None:
+        for number, node in enumerate(self.session.path(), 1):
+            preview = safe_line(node.text.strip())[:70] or "(empty)"
+            self.say(f"[{number}] {node.author}: {preview}")
+
+    def cmd_edit(self, rest: str) -> None:
+        number, _, text = rest.partition(" ")
+        node = self.passage(number, "/edit")
+        if not text:
+            self.say(self.show(node.text))
+            return
+        self.session.revise(node.id, same_lead(node.text, unescape(text)))
+        self.say(f"passage {number} changed (/undo brings the old text back)")
+
+    def cmd_branch(self, rest: str) -> None:
+        number, _, text = rest.partition(" ")
+        node = self.passage(number, "/branch")
+        if not text:
+            raise UserError("/branch takes the passage's new text: /branch N TEXT")
+        self.session.edit_as_branch(node.id, same_lead(node.text, unescape(text)))
+        self.say(f"passage {number} edited as a new alternative; you stand on it")
+
+    def cmd_history(self, rest: str) -> None:
+        node = self.passage(rest, "/history")
+        revisions = self.session.store.revisions(node.id)
+        if not revisions:
+            self.say(f"passage {rest} has not been edited")
+        for number, revision in enumerate(revisions, 1):
+            preview = safe_line(revision.text.strip())[:60] or "(empty)"
+            self.say(f"[{number}] until {local_time(revision.replaced)}: {preview}")
+
+    def cmd_restore(self, rest: str) -> None:
+        number, _, which = rest.partition(" ")
+        revisions = self.session.store.revisions(self.passage(number, "/restore").id)
+        if not which.isdigit() or not 1 <= int(which) <= len(revisions):
+            raise UserError(f"/restore N R takes a revision R of passage N: /history {number} "
+                            "lists them")  # fmt: skip
+        self.session.restore(revisions[int(which) - 1].id)
+        self.say(f"passage {number} restored")
+
+    def cmd_undo(self, rest: str) -> None:
+        node = self.session.undo_edit()
+        self.say(f"undone: …{self.show(node.text[-70:])}")
+
+    def cmd_split(self, rest: str) -> None:
+        number, _, before = rest.partition(" ")
+        node = self.passage(number, "/split")
+        at = node.text.find(unescape(before)) if before else -1
+        if at <= 0:
+            raise UserError(f"/split N TEXT cuts passage {number} before TEXT, which must be in "
+                            "it, after its start")  # fmt: skip
+        self.session.split(node.id, at)
+        self.say(f"passage {number} split in two")
+
+    def cmd_join(self, rest: str) -> None:
+        self.session.merge(self.passage(rest, "/join").id)
+        self.say(f"passage {rest} joined to the one above it")
+
+    # ---------------------------------------------------------------------------- lorebook
+
+    def cmd_lore(self, rest: str) -> None:
+        action, _, args = rest.partition(" ")
+        session = self.session
+        if not action:
+            entries = session.lore()
+            if not entries:
+                self.say("the lorebook is empty: /lore add KEYS = TEXT")
+            for entry in entries:
+                self.say(describe_entry(entry))
+        elif action == "add":
+            keys, separator, text = args.partition("=")
+            if not separator:
+                raise UserError("/lore add takes KEYS = TEXT: /lore add Mara, keeper = Mara …")
+            entry = session.save_lore(LoreEntry(split_keys(keys), unescape(text.strip())))
+            self.say(f"added {describe_entry(entry)}")
+        elif action == "set":
+            entry_id, _, change = args.partition(" ")
+            field, _, value = change.partition(" ")
+            entry = changed_entry(self.lore_entry(entry_id), field, value)
+            self.say(f"now {describe_entry(session.save_lore(entry))}")
+        elif action in ("del", "delete"):
+            session.delete_lore(self.lore_entry(args).id)  # type: ignore[arg-type]
+            self.say(f"deleted lore entry {args}")
+        elif action == "test":
+            found = session.lore_test()
+            if not found:
+                self.say("no entry fires at the story's end")
+            for item in found:
+                self.say(f"fires: {describe_entry(item.entry)} (on {item.key!r})")
+        else:
+            raise UserError(f"unknown /lore {action}: /lore, add, set, del or test")
+
+    def lore_entry(self, entry_id: str) -> LoreEntry:
+        entries = {str(e.id): e for e in self.session.lore()}
+        if entry_id not in entries:
+            raise UserError(f"there is no lore entry {entry_id!r}: /lore lists them")
+        return entries[entry_id]
+
+    def cmd_context(self, rest: str) -> None:
+        for line in describe_context(self.session.context_report()):
+            self.say(line)
+
     # ----------------------------------------------------------------------------- settings
 
     def cmd_set(self, rest: str) -> None:
@@ -275,6 +436,64 @@ class LineWriter:
         self.say("Type text to add it to the story. Commands:")
         for command, text in COMMANDS.items():
             self.say(f"  {command:<10} {text}")
+
+
+def unescape(text: str) -> str:
+    """A line's text with \\n as a line break (line mode reads one line at a time)."""
+    return text.replace("\\n", "\n")
+
+
+def same_lead(old: str, new: str) -> str:
+    """A line typed to replace a passage keeps the passage's leading space (the space that
+    joins it to the passage before), unless it brings its own."""
+    lead = old[: len(old) - len(old.lstrip())]
+    return new if new[:1].isspace() else lead + new
+
+
+def split_keys(text: str) -> tuple[str, ...]:
+    return tuple(key.strip() for key in text.split(",") if key.strip())
+
+
+LORE_FIELDS = ("keys", "text", "rank", "always", "regex", "case", "placement", "depth")
+
+
+def changed_entry(entry: LoreEntry, field: str, value: str) -> LoreEntry:
+    """An entry with one field set from line-mode text."""
+    if field not in LORE_FIELDS:
+        raise UserError(f"a lore entry's fields are {', '.join(LORE_FIELDS)}, not {field!r}")
+    if field == "keys":
+        return replace(entry, keys=split_keys(value))
+    if field == "text":
+        return replace(entry, text=unescape(value))
+    if field in ("rank", "depth"):
+        if not value.lstrip("-").isdigit():
+            raise UserError(f"{field} should be a whole number, not {value!r}")
+        return replace(entry, **{field: int(value)})
+    if field == "placement":
+        return replace(entry, placement=value)
+    if value not in ("yes", "no", "on", "off", "true", "false"):
+        raise UserError(f"{field} should be yes or no, not {value!r}")
+    name = "case_sensitive" if field == "case" else field
+    return replace(entry, **{name: value in ("yes", "on", "true")})
+
+
+def describe_entry(entry: LoreEntry) -> str:
+    flags = [flag for flag, on in (("always", entry.always), ("regex", entry.regex),
+                                   ("case", entry.case_sensitive)) if on]  # fmt: skip
+    where = "top" if entry.placement == "top" else f"depth {entry.depth}"
+    keys = ", ".join(entry.keys) or "(no keys)"
+    shown = ", ".join([f"rank {entry.rank}", where, *flags])
+    return f"#{entry.id} [{safe_line(keys)}] {shown}: {safe_line(entry.text)[:60]}"
+
+
+def describe_context(report: ContextReport) -> list[str]:
+    """The context view's content as lines: each part with its tokens, and what was cut."""
+    share = f" ({report.share:.0%} of the model's {report.window})" if report.window else ""
+    lines = [f"what the model reads next: {report.tokens} tokens{share}"]
+    for row in report.rows:
+        lines.append(f"  {row.tokens:>6}  {row.label}: {safe_line(row.text.strip())[:60]}")
+    lines += [f"  ({note})" for note in report.notes]
+    return lines
 
 
 def history_file(db_path: Path):

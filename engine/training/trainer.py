@@ -9,11 +9,14 @@
 A batch depends only on (seed, step), so a resumed run sees the batches it would have seen.
 """
 
+import contextlib
 import json
 import math
 import shutil
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +100,21 @@ class TrainingInterrupted(Exception):
             f"stopped at step {step}: a checkpoint is saved in {folder}; continue with --resume"
         )
         self.step, self.folder = step, folder
+
+
+@contextlib.contextmanager
+def stop_on_ctrl_c() -> Iterator[threading.Event]:
+    """While training, Ctrl+C sets an event the loop checks between steps, instead of
+    interrupting whatever runs at that moment (a C kernel, a checkpoint being written)."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def working_folder(out: Path) -> Path:
@@ -332,7 +350,7 @@ class Trainer:
 
     def run(self) -> TrainResult:
         self.prepare()
-        settings, total = self.settings, self.total_steps
+        total = self.total_steps
         autocast = (
             torch.autocast("cuda", dtype=torch.bfloat16)
             if self.device.type == "cuda"
@@ -340,57 +358,15 @@ class Trainer:
         )
         self.model.train()
         started = time.perf_counter() - self.elapsed
-        tokens_seen, window_start = 0, time.perf_counter()
-        try:
-            while total is None or self.step < total:
+        with stop_on_ctrl_c() as stop:
+            try:
+                self.train_steps(stop, total, autocast, started)
+            except KeyboardInterrupt:
+                stop.set()
+            if stop.is_set():
                 self.elapsed = time.perf_counter() - started
-                done = max(
-                    self.step / total if total else 0.0,
-                    self.elapsed / (settings.minutes * 60) if settings.minutes else 0.0,
-                )
-                if settings.minutes and self.elapsed >= settings.minutes * 60:
-                    break
-                for group in self.optimizer.param_groups:
-                    group["lr"] = learning_rate(settings, done)
-                # Dropout too depends only on (seed, step): a resumed run repeats the same steps.
-                torch.manual_seed(settings.seed * 1_000_003 + self.step)
-                x, y = batch(self.stream, settings, self.context, self.step, self.device)
-                with autocast:
-                    out = logits(self.model, x)
-                loss = nn.functional.cross_entropy(
-                    out.float().reshape(-1, out.shape[-1]), y.reshape(-1)
-                )
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
-                self.optimizer.step()
-                self.step += 1
-                tokens_seen += x.numel()
-                value = loss.detach().item()
-                self.losses.append((self.step, round(value, 4)))
-                evaluation = None
-                if self.step % self.steps_per_epoch == 0:
-                    evaluation = self.score()
-                    self.evaluations.append((self.step, evaluation))
-                if self.step % settings.checkpoint_every == 0:
-                    self.elapsed = time.perf_counter() - started
-                    self.save_checkpoint()
-                rate = tokens_seen / max(time.perf_counter() - window_start, 1e-9)
-                self.report(
-                    TrainingProgress(
-                        self.step,
-                        total,
-                        value,
-                        rate,
-                        self.seconds_left(total, started),
-                        self.step / self.steps_per_epoch,
-                        evaluation,
-                    )
-                )
-        except KeyboardInterrupt:
-            self.elapsed = time.perf_counter() - started
-            self.save_checkpoint()
-            raise TrainingInterrupted(self.step, self.work) from None
+                self.save_checkpoint()
+                raise TrainingInterrupted(self.step, self.work)
         self.elapsed = time.perf_counter() - started
         self.save_checkpoint()  # whatever fails from here on, --resume picks up at the end
         evaluation = self.score()
@@ -402,6 +378,58 @@ class Trainer:
             sum(p.numel() for p in self.model.parameters()),
             self.losses,
         )
+
+    def train_steps(self, stop: threading.Event, total: int | None, autocast: Any,
+                    started: float) -> None:  # fmt: skip
+        """Train until the step budget or time is spent, or Ctrl+C asks to stop (checked
+        between steps, so a checkpoint is always of a whole step)."""
+        settings = self.settings
+        tokens_seen, window_start = 0, time.perf_counter()
+        while (total is None or self.step < total) and not stop.is_set():
+            self.elapsed = time.perf_counter() - started
+            done = max(
+                self.step / total if total else 0.0,
+                self.elapsed / (settings.minutes * 60) if settings.minutes else 0.0,
+            )
+            if settings.minutes and self.elapsed >= settings.minutes * 60:
+                break
+            for group in self.optimizer.param_groups:
+                group["lr"] = learning_rate(settings, done)
+            # Dropout too depends only on (seed, step): a resumed run repeats the same steps.
+            torch.manual_seed(settings.seed * 1_000_003 + self.step)
+            x, y = batch(self.stream, settings, self.context, self.step, self.device)
+            with autocast:
+                out = logits(self.model, x)
+            loss = nn.functional.cross_entropy(
+                out.float().reshape(-1, out.shape[-1]), y.reshape(-1)
+            )
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+            self.optimizer.step()
+            self.step += 1
+            tokens_seen += x.numel()
+            value = loss.detach().item()
+            self.losses.append((self.step, round(value, 4)))
+            evaluation = None
+            if self.step % self.steps_per_epoch == 0:
+                evaluation = self.score()
+                self.evaluations.append((self.step, evaluation))
+            if self.step % settings.checkpoint_every == 0:
+                self.elapsed = time.perf_counter() - started
+                self.save_checkpoint()
+            rate = tokens_seen / max(time.perf_counter() - window_start, 1e-9)
+            self.report(
+                TrainingProgress(
+                    self.step,
+                    total,
+                    value,
+                    rate,
+                    self.seconds_left(total, started),
+                    self.step / self.steps_per_epoch,
+                    evaluation,
+                )
+            )
 
     def seconds_left(self, total: int | None, started: float) -> float | None:
         """The sooner of the time budget's end and the step count's, as far as known."""

@@ -98,12 +98,15 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 class Generation:
     def __init__(self, backend: "Backend", prompt: Prompt, branches: int,
-                 settings: SamplingSettings, seed: int | None = None):  # fmt: skip
+                 settings: SamplingSettings, seed: int | None = None,
+                 slots: list[int] | None = None):  # fmt: skip
         self.backend = backend
         self.prompt = prompt
         self.branches = branches
         self.settings = settings
         self.seed = seed
+        # Which branch on offer each branch of the request fills (re-rolling one of them).
+        self.slots = slots or list(range(branches))
         self.cancel = threading.Event()
         self.buffer: deque = deque()
         if prompt.notice:

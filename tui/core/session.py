@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 from common.errors import UserError, one_line
 from engine.events import FinishEvent, TokenEvent
 from engine.settings import MAX_BRANCHES, is_blank, sampling_settings
-from story.models import Node, NodeDraft, Story
+from story.context import story_end
+from story.lorebook import Fired, LoreEntry, fired
+from story.models import Node, NodeDraft, Story, WordCount
 from story.tokens import TokenRecord, split_text
 from tui.core.config_file import Config, write_config
 from tui.core.generation import Branch, Failed, Generation, Notice, Retrying, store_branches
 from tui.core.model_holder import Loader, LoadOptions, ModelHolder, ModelRequest, local_loader
-from tui.core.prompt import build_prompt
+from tui.core.prompt import ContextReport, build_prompt, context_report
 from tui.core.settings import BUILT_IN, Settings, changed, laid_over, model_source, story_settings
 
 if TYPE_CHECKING:
@@ -71,6 +73,9 @@ class WritingSession:
         self.pending_generation = False
         self.draft = ""  # what the writer has typed but not added yet
         self.saved_draft = ""  # the draft as the database holds it
+        # Where look-ahead came from, the latest last: the node, and the branches on offer.
+        self.looked_from: list[tuple[int, list[int]]] = []
+        self.extending: int | None = None  # the passage "more" is writing onto
 
     # ------------------------------------------------------------------------------ stories
 
@@ -89,7 +94,7 @@ class WritingSession:
             self.save_draft()
         finally:
             self.story_id, self.parent_id, self.retry_parent, self.branches = None, None, None, []
-            self.pending_generation = False
+            self.pending_generation, self.looked_from = False, []
 
     def story(self) -> Story:
         if self.story_id is None:
@@ -184,20 +189,27 @@ class WritingSession:
     def start_generation(self, parent_id: int | None = None) -> Generation:
         """Ask the model for N continuations of a node (the tip by default). The face runs
         `generation.run` in a worker thread and calls drain() while it runs."""
-        backend = self.backend
-        if backend is None:
-            raise UserError("no model is loaded yet: wait for it, or choose one in the settings")
         self.stop_generation()
         settings = self.settings()
         parent = parent_id if parent_id is not None else self.story().tip_id
-        sampling = sampling_settings(settings, backend.generation_defaults())
-        prompt = build_prompt(backend, self.store, parent, sampling.max_new_tokens)
-        self.generation = Generation(backend, prompt, settings["branches"], sampling,
-                                     settings["seed"])  # fmt: skip
-        self.parent_id, self.sampling, self.written_by = parent, sampling, backend.name
-        self.retry_parent = parent
-        self.context_tokens = len(prompt.ids)
+        generation = self.request(parent, settings["branches"], settings["seed"])
+        self.parent_id = self.retry_parent = parent
         self.branches = [Branch() for _ in range(settings["branches"])]
+        return generation
+
+    def request(self, node_id: int, branches: int, seed: int | None,
+                slots: list[int] | None = None) -> Generation:  # fmt: skip
+        """A generation continuing a node, made the one in flight."""
+        backend = self.backend
+        if backend is None:
+            raise UserError("no model is loaded yet: wait for it, or choose one in the settings")
+        settings = self.settings()
+        sampling = sampling_settings(settings, backend.generation_defaults())
+        prompt = build_prompt(backend, self.store, node_id, sampling.max_new_tokens,
+                              settings["lore_scan_tokens"])  # fmt: skip
+        self.generation = Generation(backend, prompt, branches, sampling, seed, slots)
+        self.sampling, self.written_by = sampling, backend.name
+        self.context_tokens = len(prompt.ids)
         self.pending_generation = False
         return self.generation
 
@@ -211,8 +223,9 @@ class WritingSession:
         drained.ended = generation.finished.is_set()  # first: the buffer is complete after it
         for item in generation.drain():
             if isinstance(item, TokenEvent | FinishEvent):
-                self.branches[item.branch].apply(item)
-                drained.changed.add(item.branch)
+                slot = generation.slots[item.branch]
+                self.branches[slot].apply(item)
+                drained.changed.add(slot)
             elif isinstance(item, Retrying):
                 fewer = f"Out of memory: trying again with {item.branches} branches."
                 drained.notices.append(Notice(fewer, "warning"))
@@ -226,9 +239,16 @@ class WritingSession:
         return drained
 
     def finish_generation(self) -> None:
-        """The generation is over: store its branches (one transaction)."""
+        """The generation is over: store its branches (one transaction), or, for "more",
+        let the passage run on with what was written."""
         self.generation = None
-        self.store_branches()
+        extending, self.extending = self.extending, None
+        if extending is None:
+            self.store_branches()
+        elif self.branches and self.branches[0].text:
+            branch = self.branches[0]
+            self.store.extend(extending, branch.text, branch.records)
+            self.offer_stored(self.story().tip_id)
 
     def store_branches(self) -> None:
         """Store the branches not stored yet. If the database refuses (locked, say) they stay
@@ -268,6 +288,7 @@ class WritingSession:
         self.stop_generation()
         node = self.store.move_tip(node_id)
         self.offer_stored(node.id)
+        self.looked_from = []
         return node
 
     def edit_branch(self, index: int, text: str) -> Node:
@@ -275,7 +296,7 @@ class WritingSession:
         node_id = self.branch_node(index)
         if text == self.store.node(node_id).text:
             return self.move_to(node_id)
-        revision = self.store.edit(node_id, text)
+        revision = self.store.edit_as_branch(node_id, text)
         self.offer_stored(revision.id)
         return revision
 
@@ -295,7 +316,125 @@ class WritingSession:
         node = self.store.step(self.story().id, where)
         if node is not None:
             self.offer_stored(node.id)
+            self.looked_from = []
         return node
+
+    # ---------------------------------------------------------------------- steering one
+
+    def reroll(self, index: int) -> Generation:
+        """A new seed for one branch on offer; the others stay as they are, and its old text
+        stays in the tree."""
+        self.branch_node(index)  # the branches are stored: the old text stays in the tree
+        if self.parent_id is None:
+            raise UserError("nothing to re-roll here")
+        generation = self.request(self.parent_id, 1, None, slots=[index])
+        self.branches[index] = Branch()
+        return generation
+
+    def look_ahead(self, index: int) -> Generation:
+        """Continue one branch N ways without keeping it: its own alternatives are offered,
+        and back_from_look_ahead() returns to it and its siblings."""
+        node_id = self.branch_node(index)
+        offered = [b.node_id for b in self.branches if b.node_id is not None]
+        self.looked_from.append((self.parent_id, offered))  # type: ignore[arg-type]
+        return self.start_generation(node_id)
+
+    def back_from_look_ahead(self) -> bool:
+        """Back to the alternatives looked ahead from; False when not looking ahead."""
+        if not self.looked_from:
+            return False
+        self.stop_generation()
+        parent_id, offered = self.looked_from.pop()
+        self.offer(parent_id, [self.store.node(node_id) for node_id in offered])
+        return True
+
+    def more(self, node_id: int) -> Generation:
+        """A model passage of the story runs on: the model writes more after it, and that
+        joins the passage itself (its earlier text kept as a revision)."""
+        node = self.store.node(node_id)
+        if node.author != "model":
+            raise UserError("more extends a passage the model wrote: this one is yours")
+        self.stop_generation()
+        generation = self.request(node_id, 1, None)
+        self.extending, self.parent_id, self.branches = node_id, node_id, [Branch()]
+        return generation
+
+    # ---------------------------------------------------------------- passages in place
+
+    def revise(self, node_id: int, text: str) -> Node:
+        """Edit a passage where it stands; what follows it stays."""
+        self.stop_generation()
+        node = self.store.revise(node_id, text)
+        self.offer_stored(self.story().tip_id)
+        return node
+
+    def edit_as_branch(self, node_id: int, text: str) -> Node:
+        """Edit a passage as a new alternative beside it, and stand on that."""
+        self.stop_generation()
+        revision = self.store.edit_as_branch(node_id, text)
+        self.offer_stored(revision.id)
+        return revision
+
+    def restore(self, revision_id: int) -> Node:
+        self.stop_generation()
+        node = self.store.restore(revision_id)
+        self.offer_stored(self.story().tip_id)
+        return node
+
+    def undo_edit(self) -> Node:
+        """Undo the story's last edit in place (an undo is an edit too: undo again to redo)."""
+        revision = self.store.last_revision(self.story().id)
+        if revision is None:
+            raise UserError("no edit to undo: no passage of this story was edited in place")
+        return self.restore(revision.id)
+
+    def split(self, node_id: int, at: int) -> tuple[Node, Node]:
+        self.stop_generation()
+        parts = self.store.split(node_id, at)
+        self.offer_stored(self.story().tip_id)
+        return parts
+
+    def merge(self, node_id: int) -> Node:
+        self.stop_generation()
+        node = self.store.merge(node_id)
+        self.offer_stored(self.story().tip_id)
+        return node
+
+    def word_count(self) -> WordCount:
+        return self.store.words(self.story().tip_id)
+
+    # --------------------------------------------------------------------------- lorebook
+
+    def lore(self) -> list[LoreEntry]:
+        return self.store.lore(self.story().id)
+
+    def save_lore(self, entry: LoreEntry) -> LoreEntry:
+        """Add an entry, or change the one it names (entry.id)."""
+        if entry.id is None:
+            return self.store.add_lore(self.story().id, entry)
+        return self.store.update_lore(entry)
+
+    def delete_lore(self, entry_id: int) -> None:
+        self.store.delete_lore(entry_id)
+
+    def lore_test(self) -> list[Fired]:
+        """The entries the story's end puts in now, and the key that fired each."""
+        backend = self.backend
+        tokenize = backend.tokenize if backend is not None else str.split
+        body = self.store.path_text(self.story().tip_id)
+        scanned = story_end(body, tokenize, self.settings()["lore_scan_tokens"])
+        return fired(self.lore(), scanned)
+
+    def context_report(self) -> ContextReport:
+        """What the next request at the tip reads, part by part (the context view)."""
+        backend = self.backend
+        if backend is None:
+            raise UserError("no model is loaded yet: what the model reads depends on its tokens")
+        settings = self.settings()
+        sampling = sampling_settings(settings, backend.generation_defaults())
+        prompt = build_prompt(backend, self.store, self.story().tip_id, sampling.max_new_tokens,
+                              settings["lore_scan_tokens"])  # fmt: skip
+        return context_report(prompt, backend.window)
 
     def delete_subtree(self, node_id: int) -> int:
         """Delete a node and everything below it (the tip moves up if it was inside)."""

@@ -14,7 +14,11 @@ from tui.display import local_time, safe_line
 from tui.messages import OpenStory
 from tui.screens.base import TaletreeScreen, guarded
 
-COLUMNS = ("Title", "Genre", "Nodes", "Words", "Last edited")
+COLUMNS = ("Title", "Genre", "Nodes", "Words", "Yours", "Last edited")
+
+
+def share(part: int, whole: int) -> str:
+    return f"{part / whole:.0%}" if whole else "–"
 
 
 class LibraryScreen(TaletreeScreen):
@@ -62,7 +66,8 @@ class LibraryScreen(TaletreeScreen):
                 Text(safe_line(s.title)),
                 Text(safe_line(genre)),
                 Text(str(s.nodes), justify="right"),
-                Text(f"{s.words:,}", justify="right"),
+                Text(f"{s.words.total:,}", justify="right"),
+                Text(share(s.words.user, s.words.total), justify="right"),
                 local_time(s.updated),
                 key=str(s.id),
             )
