@@ -8,10 +8,10 @@ fix comes out as a UserError.
 """
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from common.errors import UserError, one_line
 from engine.events import FinishEvent, TokenEvent
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from story.store import Store
 
 NO_SPACE_BEFORE = tuple(".,;:!?)]}'\"…’”—-")
+T = TypeVar("T")
 
 
 def joined(story_text: str, typed: str) -> str:
@@ -361,12 +362,17 @@ class WritingSession:
 
     # ---------------------------------------------------------------- passages in place
 
+    def reshape(self, change: Callable[[], T]) -> T:
+        """A change to the tree, made with the model stopped; the branches on offer are then
+        those below the tip."""
+        self.stop_generation()
+        result = change()
+        self.offer_stored(self.story().tip_id)
+        return result
+
     def revise(self, node_id: int, text: str) -> Node:
         """Edit a passage where it stands; what follows it stays."""
-        self.stop_generation()
-        node = self.store.revise(node_id, text)
-        self.offer_stored(self.story().tip_id)
-        return node
+        return self.reshape(lambda: self.store.revise(node_id, text))
 
     def edit_as_branch(self, node_id: int, text: str) -> Node:
         """Edit a passage as a new alternative beside it, and stand on that."""
@@ -376,10 +382,7 @@ class WritingSession:
         return revision
 
     def restore(self, revision_id: int) -> Node:
-        self.stop_generation()
-        node = self.store.restore(revision_id)
-        self.offer_stored(self.story().tip_id)
-        return node
+        return self.reshape(lambda: self.store.restore(revision_id))
 
     def undo_edit(self) -> Node:
         """Undo the story's last edit in place (an undo is an edit too: undo again to redo)."""
@@ -389,16 +392,10 @@ class WritingSession:
         return self.restore(revision.id)
 
     def split(self, node_id: int, at: int) -> tuple[Node, Node]:
-        self.stop_generation()
-        parts = self.store.split(node_id, at)
-        self.offer_stored(self.story().tip_id)
-        return parts
+        return self.reshape(lambda: self.store.split(node_id, at))
 
     def merge(self, node_id: int) -> Node:
-        self.stop_generation()
-        node = self.store.merge(node_id)
-        self.offer_stored(self.story().tip_id)
-        return node
+        return self.reshape(lambda: self.store.merge(node_id))
 
     def word_count(self) -> WordCount:
         return self.store.words(self.story().tip_id)
@@ -438,10 +435,7 @@ class WritingSession:
 
     def delete_subtree(self, node_id: int) -> int:
         """Delete a node and everything below it (the tip moves up if it was inside)."""
-        self.stop_generation()
-        count = self.store.delete_subtree(node_id)
-        self.offer_stored(self.story().tip_id)
-        return count
+        return self.reshape(lambda: self.store.delete_subtree(node_id))
 
     def save_draft(self) -> None:
         """Keep the draft in the database, if it changed since it was last kept."""
