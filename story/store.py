@@ -668,12 +668,18 @@ class Store(Revisions):
 
     @guarded
     def add_lore(self, story_id: int, entry: LoreEntry) -> LoreEntry:
-        values = self._lore_values(entry)
+        [entry_id] = self.add_lore_entries(story_id, [entry])
+        return self.lore_entry(entry_id)
+
+    @guarded
+    def add_lore_entries(self, story_id: int, entries: Iterable[LoreEntry]) -> list[int]:
+        """Add entries to a story's lorebook, all or none; their new ids."""
+        rows = [{**self._lore_values(entry), "story_id": story_id} for entry in entries]
         with write_transaction(self.conn):
             self.story(story_id)
-            entry_id = self.db["lore"].insert({**values, "story_id": story_id}).last_pk
+            ids = [self.db["lore"].insert(row).last_pk for row in rows]
             self._touch(story_id)
-        return self.lore_entry(entry_id)
+        return ids
 
     @guarded
     def lore_entry(self, entry_id: int) -> LoreEntry:

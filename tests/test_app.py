@@ -35,7 +35,7 @@ def story(store):
 
 def view_text(screen: WritingScreen) -> str:
     """The story as the story view holds it, line breaks included."""
-    return "\n".join("".join(piece for _, piece in p) for p in screen.view.paragraphs)
+    return "\n".join("".join(span[-1] for span in p) for p in screen.view.paragraphs)
 
 
 async def test_enter_adds_the_text_and_streams_four_branches(store, story, tmp_path):

@@ -92,3 +92,75 @@ def test_context_for_a_node_uses_the_story_settings(store):
     tip = store.append(story.root_id, "Third.\nFourth.")
     ctx = context_for(store, tip.id, byte_tokens, budget=1000)
     assert ctx.text == "MEM\nFirst.\nSecond.\nThird.\n[NOTE]\nFourth."
+
+
+# ------------------------------------------------------------------------------ the lorebook
+
+
+def entry(keys, text, **fields):
+    from story.lorebook import LoreEntry
+
+    return LoreEntry(tuple(keys), text, **fields)
+
+
+def lore_context(body, lore, budget=10_000, scan=500, memory="Memory.", note=""):
+    return build_context(memory, body, note, 1, word_tokens, budget, lore=lore, scan_tokens=scan)
+
+
+def test_an_entry_goes_in_when_a_key_appears_on_word_boundaries_any_case():
+    mara = entry(["Mara"], "Mara keeps the light.")
+    assert "Mara keeps" in lore_context("Then MARA came.", [mara]).text
+    assert "Mara keeps" not in lore_context("Then Maradona came.", [mara]).text
+    cased = entry(["Mara"], "Cased.", case_sensitive=True)
+    assert "Cased." not in lore_context("Then MARA came.", [cased]).text
+    assert "Cased." in lore_context("Then Mara came.", [cased]).text
+    pattern = entry([r"light(house)?s?\b"], "A regex fired.", regex=True)
+    assert "A regex fired." in lore_context("The lighthouses.", [pattern]).text
+    always = entry([], "Always here.", always=True)
+    context = lore_context("Nothing.", [always])
+    assert "Always here." in context.text and context.lore[0].key == "always"
+
+
+def test_keys_are_looked_for_only_in_the_last_tokens_of_the_story():
+    body = "Mara left. " + "The sea roared on. " * 50
+    mara = entry(["Mara"], "Mara keeps the light.")
+    assert "Mara keeps" not in lore_context(body, [mara], scan=100).text
+    assert "Mara keeps" in lore_context(body, [mara], scan=1000).text
+
+
+def test_entries_go_at_the_top_by_rank_or_at_their_depth():
+    body = "One.\nTwo.\nThree.\n"
+    lore = [
+        entry(["One"], "Second by rank.", rank=2),
+        entry(["Two"], "First by rank.", rank=1),
+        entry(["Three"], "Deep.", placement="depth", depth=2),
+    ]
+    context = lore_context(body, lore, note="[Note]")
+    assert context.text == (
+        "Memory.\nFirst by rank.\nSecond by rank.\nOne.\nDeep.\nTwo.\n[Note]\nThree.\n"
+    )
+    assert [p.kind for p in context.parts] == [
+        "memory", "lore", "lore", "story", "lore", "story", "note", "story",
+    ]  # fmt: skip
+    assert [p.label for p in context.parts if p.kind == "lore"] == [
+        "lore: Two (Two)", "lore: One (One)", "lore: Three (Three)",
+    ]  # fmt: skip
+    assert all(p.tokens == len(word_tokens(p.text)) for p in context.parts)
+
+
+def test_when_room_is_short_the_oldest_story_goes_first_then_the_last_ranked_entries():
+    body = " ".join(f"w{i}" for i in range(400)) + " Mara Ivo"
+    lore = [
+        entry(["Mara"], " ".join(["mara"] * 40), rank=1),
+        entry(["Ivo"], " ".join(["ivo"] * 40), rank=2),
+    ]
+    roomy = lore_context(body, lore, budget=1000)
+    assert len(roomy.lore) == 2 and roomy.dropped == 0
+    tight = lore_context(body, lore, budget=300)
+    assert tight.tokens <= 300 and tight.dropped > 0  # old story text went first
+    assert [f.entry.rank for f in tight.lore] == [1, 2]
+    tighter = lore_context(body, lore, budget=100)
+    assert [f.entry.rank for f in tighter.lore] == [1]  # the last-ranked entry left out
+    assert [f.entry.rank for f in tighter.left_out] == [2]
+    assert tighter.text.startswith("Memory.\n") and tighter.tokens <= 100
+    assert tighter.text.endswith("Mara Ivo")  # the story's end always stays

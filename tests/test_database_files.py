@@ -1,6 +1,7 @@
 """Opening stories.db: migrations, and every kind of bad file, through the real command line.
 A bad file gives one line naming it and what to do, exit code 2, and is left byte for byte."""
 
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -158,3 +159,26 @@ def test_a_database_locked_by_another_program(db_path):
         holder.wait()
     with Store.open(db_path) as store:
         assert store.story(1).title == "Kept"
+
+
+def test_a_database_written_before_revisions_and_the_lorebook_is_upgraded(tmp_path):
+    """tests/data/stories-v0.1.0.db was written by Taletree as it was before passages could be
+    edited in place (migrations m001 to m005): opening it adds revisions and the lorebook and
+    keeps everything it held."""
+    db = tmp_path / "stories.db"
+    shutil.copy(Path(__file__).parent / "data" / "stories-v0.1.0.db", db)
+    assert run_cli("list", db=db).returncode == 0
+    with Store.open(db) as store:
+        assert migrations.applied(store.db) == [m.__name__ for m in migrations.MIGRATIONS]
+        story = store.find_story("Written before revisions")
+        assert (story.settings, story.draft) == ({"branches": 2}, "Half a thought")
+        assert store.path_text(story.tip_id) == "The lamp went out. She waited. Rain fell."
+        kept = store.node(story.tip_id)
+        assert kept.seed == 5 and len(store.token_records(kept.id)) == 2
+        assert [b.label for b in store.bookmarks(story.id)] == ["the wait"]
+        store.revise(kept.id, " Snow fell.")
+        assert [r.text for r in store.revisions(kept.id)] == [" Rain fell."]
+        from story.lorebook import LoreEntry
+
+        store.add_lore(story.id, LoreEntry(("Mara",), "Mara keeps the light."))
+        assert [e.keys for e in store.lore(story.id)] == [("Mara",)]

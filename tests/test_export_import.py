@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from story import Bookmark, Node, NodeDraft, StoryError, StoryTree
 from story.export import render, to_json, to_json_document, to_twee
 from story.importer import InvalidImport, parse_story_json
+from story.lorebook import LoreEntry
+from story.models import Revision
 from tests.conftest import run_cli
 
 STAMP = "2026-01-02T03:04:05.000006+00:00"
@@ -125,6 +127,15 @@ def story_trees(draw) -> StoryTree:
         if children and draw(st.booleans()):
             nodes[index] = replace(node, last_child_id=draw(st.sampled_from(children)))
     marked = draw(st.sets(st.integers(1, count), max_size=3))
+    revisions = [Revision(0, node_id, draw(texts), STAMP)
+                 for node_id in draw(st.lists(st.integers(1, count), max_size=4))]  # fmt: skip
+    revisions.sort(key=lambda r: r.node_id)  # a file lists each node's revisions with it
+    keys = st.lists(texts.filter(lambda t: t.strip() == t and t), min_size=1, max_size=3)
+    lore = sorted((LoreEntry(tuple(draw(keys)), draw(texts), draw(st.integers(-5, 5)),
+                             placement=draw(st.sampled_from(["top", "depth"])),
+                             depth=draw(st.integers(0, 5)), case_sensitive=draw(st.booleans()))
+                   for _ in range(draw(st.integers(0, 3)))), key=lambda e: e.rank)  # fmt: skip
+    settings = draw(st.one_of(st.none(), st.fixed_dictionaries({"branches": st.integers(1, 8)})))
     return StoryTree(
         title=draw(texts.filter(lambda t: t.strip() == t and t and "\n" not in t
                                 and "\r" not in t)),
@@ -137,6 +148,9 @@ def story_trees(draw) -> StoryTree:
         tip_id=draw(st.integers(1, count)),
         nodes=nodes,
         bookmarks=[Bookmark(n, 0, draw(texts), STAMP) for n in sorted(marked)],
+        revisions=revisions,
+        lore=lore,
+        settings=settings,
     )  # fmt: skip
 
 
@@ -203,3 +217,40 @@ def test_not_json_not_utf8_and_missing_files(tmp_path, db_path):
         parse_story_json("[1, 2]")
     with pytest.raises(StoryError, match="unknown export format"):
         render(chain_tree(1), "pdf")
+
+
+def test_revisions_lore_and_settings_travel_with_the_json(store, db_path, tmp_path):
+    from story.lorebook import LoreEntry
+
+    story = store.create_story("Kept", opening="Once.")
+    node = store.append(story.root_id, " Twice.")
+    store.revise(node.id, " Thrice.")
+    store.add_lore(story.id, LoreEntry(("Mara", "keeper"), "Mara keeps the light.", rank=2,
+                                       placement="depth", depth=1, regex=False))  # fmt: skip
+    store.update_story(story.id, settings={"branches": 2, "temperature": 0.5})
+    document = to_json_document(store.story_tree(story.id))
+    assert document["nodes"][1]["revisions"] == [
+        {"text": " Twice.", "replaced": document["nodes"][1]["revisions"][0]["replaced"]}
+    ]
+    assert document["lorebook"] == [{
+        "keys": ["Mara", "keeper"], "text": "Mara keeps the light.", "rank": 2, "always": False,
+        "regex": False, "case_sensitive": False, "placement": "depth", "depth": 1,
+    }]  # fmt: skip
+    assert document["settings"] == {"branches": 2, "temperature": 0.5}
+    copy = store.add_story_tree(parse_story_json(to_json(store.story_tree(story.id))))
+    assert [r.text for r in store.revisions(store.path(copy.tip_id)[1].id)] == [" Twice."]
+    assert store.lore(copy.id)[0].keys == ("Mara", "keeper") and copy.settings["branches"] == 2
+    # A lorebook alone, into another story.
+    lore_file = tmp_path / "lore.json"
+    assert run_cli("export", "1", "--lorebook", "-o", str(lore_file), db=db_path).returncode == 0
+    assert json.loads(lore_file.read_text())["format"] == "taletree-lorebook/1"
+    other = store.create_story("Other")
+    result = run_cli("import", str(lore_file), "--lorebook", "Other", db=db_path)
+    assert result.stdout == "added 1 lore entries to story 3 'Other'\n"
+    assert [e.text for e in store.lore(other.id)] == ["Mara keeps the light."]
+    bad = tmp_path / "bad-lore.json"
+    bad.write_text('{"format": "taletree-lorebook/1", "entries": [{"keys": [], "text": "x"}]}')
+    refused = run_cli("import", str(bad), "--lorebook", "Other", db=db_path)
+    assert (
+        refused.returncode == 2 and "entries[0] needs a key, or to be always on" in refused.stderr
+    )

@@ -43,7 +43,15 @@ def test_write_with_the_demo_model_in_a_real_terminal(environment, tmp_path):
         screen = terminal.wait_for(lambda s: finished_panes(s) == 4, timeout=90)
         assert all(f"─ {n} ─" in screen for n in "1234")
         terminal.type("1")
-        time.sleep(0.5)
+        terminal.wait_for(lambda s: "─ 1 ─" not in s, timeout=10)
+        # Edit the writer's earlier passage where it stands: the model's text after it stays.
+        terminal.send("BTab")  # from the composer to the story
+        terminal.send("Up", "e")
+        terminal.wait_for("Edit the passage where it stands", timeout=10)
+        terminal.send("End")
+        terminal.type(" Slowly.")
+        terminal.send("C-s")
+        terminal.wait_for("The inspector opened the door. Slowly.", timeout=10)
         terminal.send("C-q")
         terminal.wait_for("EXITED 0", timeout=30)
     finally:
@@ -51,13 +59,16 @@ def test_write_with_the_demo_model_in_a_real_terminal(environment, tmp_path):
     db = Path(environment["TALETREE_DB"])
     shown = run_cli("show", "Terminal Tale", db=db)
     assert shown.returncode == 0
-    opening, _, continuation = shown.stdout.partition("The inspector opened the door.")
-    assert opening == "" and continuation.strip()  # the writer's words, then the model's
+    opening, _, continuation = shown.stdout.partition("The inspector opened the door. Slowly.")
+    assert opening == "" and continuation.strip()  # the writer's edited words, then the model's
     with Store.open(db) as store:
         story = store.find_story("Terminal Tale")
         kept = store.tip(story.id)
         assert kept.author == "model" and kept.model == "taletree-demo" and kept.seed is not None
         assert len(store.siblings(kept.id)) == 4
+        assert continuation.strip() == kept.text.strip()  # the model's text stayed as it was
+        edited = store.node(kept.parent_id)
+        assert [r.text for r in store.revisions(edited.id)] == ["The inspector opened the door."]
 
 
 def test_kill_during_streaming_loses_nothing_kept_and_keeps_the_draft(environment, tmp_path):

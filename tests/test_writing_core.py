@@ -29,8 +29,10 @@ def test_every_setting_of_the_table_reaches_every_place(tmp_path):
     )
     flags = {option for action in generate._actions for option in action.option_strings}
     for setting in SETTINGS:
-        if setting.name != "branches":  # generate's branches are -n and --batch-size
+        if setting.flag is not None:  # generate's branches are -n and --batch-size instead
             assert setting.flag in flags
+        else:
+            assert setting.name in ("branches", "lore_scan_tokens")
         assert setting.label and setting.help
         if setting.sampling:
             assert setting.name in SamplingSettings.__dataclass_fields__

@@ -171,8 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: from the -o suffix, else md)",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument("--lorebook", action="store_true",
+                   help="only the story's lorebook, as JSON (for `import --lorebook`)")  # fmt: skip
     p = command("import", cmd_import, "add a story from a taletree json export")
     p.add_argument("file", metavar="FILE", help="a .json file written by export, or - for stdin")
+    p.add_argument("--lorebook", metavar="STORY",
+                   help="add the file's lorebook entries (a lorebook or a story export) to this "
+                   "story, instead of adding a story")  # fmt: skip
     p = command("new", cmd_new, "start a story")
     p.add_argument("title", metavar="TITLE")
     p.add_argument("--genre", metavar="G")

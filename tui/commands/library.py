@@ -71,20 +71,28 @@ def cmd_search(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     """To a terminal the text is shown with its control characters visible (an escape
     sequence in a story must not reach the terminal); to a file or a pipe, exactly."""
+    from story.export import to_lorebook_json
+    from story.files import write_atomically
     from tui.core.library import export_format, export_story, open_store
     from tui.display import safe_prose
 
-    fmt = export_format(args.format, args.output)
     to_stdout = args.output in (None, "-")
+    target = None if to_stdout else Path(args.output)
     with open_store(args.db) as store:
         story = store.find_story(args.story)
-        target = None if to_stdout else Path(args.output)
-        text = export_story(store, story.id, fmt, target)
-        nodes = len(store.story_tree(story.id).nodes)
+        if args.lorebook:
+            entries = store.lore(story.id)
+            text, what = to_lorebook_json(entries), f"{len(entries)} lore entries as json"
+            if target is not None:
+                write_atomically(target, text)
+        else:
+            fmt = export_format(args.format, args.output)
+            text = export_story(store, story.id, fmt, target)
+            what = f"{len(store.story_tree(story.id).nodes)} nodes as {fmt}"
     if to_stdout:
         sys.stdout.write(safe_prose(text) if sys.stdout.isatty() else text)
         return
-    print(f"exported {nodes} nodes as {fmt} to {args.output}", file=sys.stderr)
+    print(f"exported {what} to {args.output}", file=sys.stderr)
 
 
 IMPORT_LIMIT = 256 * 2**20  # bytes: far more than any story (100,000 nodes take 26 MB)
@@ -109,7 +117,7 @@ def read_capped(name: str, limit: int = IMPORT_LIMIT) -> bytes:
 
 
 def cmd_import(args: argparse.Namespace) -> None:
-    from story.importer import parse_story_json
+    from story.importer import parse_lorebook_json, parse_story_json
     from tui.core.library import open_store
 
     raw = read_capped(args.file)
@@ -120,12 +128,20 @@ def cmd_import(args: argparse.Namespace) -> None:
             f"{args.file} is not UTF-8 text (byte {error.start}): is it a Taletree JSON export?"
         ) from error
     try:
-        tree = parse_story_json(text)
+        if args.lorebook:
+            entries = parse_lorebook_json(text)
+        else:
+            tree = parse_story_json(text)
     except UserError as error:
         raise UserError(f"{args.file}: {error}") from error
     except MemoryError:
         raise UserError(f"{args.file} is too large to import in the memory there is") from None
     with open_store(args.db) as store:
+        if args.lorebook:
+            story = store.find_story(args.lorebook)
+            store.add_lore_entries(story.id, entries)
+            print(f"added {len(entries)} lore entries to story {story.id} {story.title!r}")
+            return
         story = store.add_story_tree(tree)
     print(f"imported story {story.id} {story.title!r} ({len(tree.nodes)} nodes)")
 

@@ -2,6 +2,7 @@
 reaches the story and the model), whether cursors blink, and how a handler outside the action
 system shows a problem the writer can fix."""
 
+import asyncio
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,17 @@ def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
             return None
 
     return wrapper
+
+
+async def settled(widget: Widget) -> None:
+    """Wait until the focused widget has handled every key sent to it so far. A priority
+    binding (ctrl+s) runs as its key arrives, possibly before characters typed just ahead of
+    it reached the text field: an action that reads the field waits for them first."""
+    focused = widget.screen.focused
+    if focused is not None:
+        caught_up = asyncio.Event()
+        focused.call_later(caught_up.set)
+        await caught_up.wait()
 
 
 class ContextMixin:

@@ -3,6 +3,7 @@
 Each dismisses with its result, or None when the writer presses escape.
 """
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -14,7 +15,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, TextArea
 
 from story.export import FORMATS
-from tui.screens.base import Context, TaletreeDialog
+from tui.screens.base import Context, TaletreeDialog, settled
 
 CANCEL = Binding("escape", "cancel", "Cancel")
 
@@ -100,8 +101,36 @@ class EditDialog(Dialog):
         area.move_cursor(area.document.end)
 
     @on(Button.Pressed, "#ok")
-    def action_save(self) -> None:
+    async def action_save(self) -> None:
+        await settled(self)
         self.dismiss(self.query_one(TextArea).text)
+
+
+@dataclass(frozen=True)
+class Split:
+    """A passage to cut in two: its text (as edited), and where."""
+
+    text: str
+    at: int
+
+
+class PassageDialog(EditDialog):
+    """A passage edited where it stands: ctrl+s keeps the text, ctrl+b cuts it in two at the
+    cursor."""
+
+    BINDINGS = [*EditDialog.BINDINGS, Binding("ctrl+b", "split", "Split here", priority=True)]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(Text(self.title_text + "  (ctrl+s keeps it, ctrl+b splits it at the "
+                             "cursor, escape cancels)"))  # fmt: skip
+            yield TextArea(self.text, id="text", soft_wrap=True)
+            yield buttons("Keep")
+
+    async def action_split(self) -> None:
+        await settled(self)
+        area = self.query_one(TextArea)
+        self.dismiss(Split(area.text, area.document.get_index_from_location(area.cursor_location)))
 
 
 class NewStoryDialog(Dialog):

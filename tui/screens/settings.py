@@ -10,7 +10,7 @@ from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 from engine.settings import SETTINGS, Setting
 from tui.actions import bindings
 from tui.messages import ModelWanted
-from tui.screens.base import Context, TaletreeScreen
+from tui.screens.base import Context, TaletreeScreen, settled
 from tui.screens.dialogs import genre_input
 
 
@@ -71,9 +71,10 @@ class SettingsScreen(TaletreeScreen):
     def form(self) -> dict:
         return {s.name: self.query_one(f"#{s.name}").value for s in SETTINGS}
 
-    def action_save(self) -> None:
+    async def action_save(self) -> None:
         if self.story is None:
             return
+        await settled(self)
         self.session.save_story_settings(
             self.form(),
             genre=self.query_one("#genre", Input).value.strip() or None,
@@ -83,7 +84,8 @@ class SettingsScreen(TaletreeScreen):
         self.notify("Saved for this story.")
         self.close(model_may_change=True)
 
-    def action_save_defaults(self) -> None:
+    async def action_save_defaults(self) -> None:
+        await settled(self)
         path = self.session.save_default_settings(self.form())
         self.notify(f"Saved as defaults in {path}.")
         self.close(model_may_change=True)

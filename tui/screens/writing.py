@@ -12,6 +12,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Footer, TextArea
 
+from common.errors import UserError
+from story.models import Node, WordCount
 from tui.actions import bindings
 from tui.core.generation import Generation
 from tui.messages import ModelChanged, ModelWanted
@@ -28,13 +30,14 @@ DRAFT_DELAY = 0.4  # seconds of quiet typing before the composer's text is saved
 
 class WritingScreen(TaletreeScreen):
     BINDINGS = [*bindings("writing"), *bindings("moves")]
-    SCOPES = ("writing", "composer", "branches", "moves")
+    SCOPES = ("writing", "composer", "branches", "story", "moves")
 
     def __init__(self, context: Context):
         super().__init__(context)
         self.started = 0.0
         self.rate: float | None = None
         self.story_title = ""
+        self.words = WordCount()
         self.draft_timer = None
 
     def compose(self) -> ComposeResult:
@@ -59,7 +62,9 @@ class WritingScreen(TaletreeScreen):
     def on_screen_resume(self) -> None:
         if self.is_mounted and self.session.generation is None:
             self.refresh_story()
-            if not isinstance(self.focused, Composer | BranchPanel) or not self.session.branches:
+            focused = self.focused
+            lost = not isinstance(focused, Composer | BranchPanel | StoryView)
+            if lost or (focused is self.panel and not self.session.branches):
                 self.composer.focus()
         self.generate_if_asked()
 
@@ -79,6 +84,7 @@ class WritingScreen(TaletreeScreen):
         """Show the current path, and the branches on offer below it."""
         session = self.session
         self.story_title = session.story().title  # the status line shows it every frame
+        self.words = session.word_count()
         self.view.show_path(session.path())
         if session.generation is None:
             panes = self.panel.show(len(session.branches))
@@ -96,6 +102,7 @@ class WritingScreen(TaletreeScreen):
             session.context_tokens,
             backend.window if backend else None,
             self.rate,
+            self.words,
         )
 
     # ------------------------------------------------------------------------------ drafts
@@ -138,8 +145,11 @@ class WritingScreen(TaletreeScreen):
             return
         self.start(session.start_generation())
 
-    def start(self, generation: Generation) -> None:
-        self.panel.show(len(self.session.branches))
+    def start(self, generation: Generation, panes: bool = True) -> None:
+        """Run a generation, its branches streaming into fresh panes (or, with panes=False,
+        into the panes already shown)."""
+        if panes:
+            self.panel.show(len(self.session.branches))
         self.started = clock()
         self.run_worker(generation.run, name="generation", group="generation", thread=True,
                         exit_on_error=False)  # fmt: skip
@@ -162,7 +172,14 @@ class WritingScreen(TaletreeScreen):
         self.paint(drained.changed)
         if drained.ended:
             self.frames.pause()
-            session.finish_generation()
+            self.finish()
+
+    def finish(self) -> None:
+        """Store what the generation wrote; "more" changed a passage of the story."""
+        extended = self.session.extending is not None
+        self.session.finish_generation()
+        if extended:
+            self.refresh_story()
 
     def paint(self, changed: set[int]) -> None:
         elapsed = max(clock() - self.started, 1e-6)
@@ -183,9 +200,12 @@ class WritingScreen(TaletreeScreen):
     def stop(self) -> None:
         """Stop the model now (within one step), keeping what each branch wrote."""
         self.frames.pause()
-        drained = self.session.stop_generation()
-        if drained is not None:
-            self.paint(drained.changed)
+        generation = self.session.generation
+        if generation is None:
+            return
+        generation.stop()
+        self.paint(self.session.drain().changed)
+        self.finish()
 
     # ----------------------------------------------------------------------- branch panel
 
@@ -221,13 +241,17 @@ class WritingScreen(TaletreeScreen):
                              edited)  # fmt: skip
 
     def action_token_view(self) -> None:
-        """The highlighted branch token by token; from the story view, the last model text."""
+        """The highlighted branch token by token; from the story view, the selected passage
+        (or the last model text)."""
         from tui.screens.token_view import TokenScreen
 
         self.stop()
         session = self.session
+        selected = self.view.selected_node()
         if self.focused is self.panel and session.branches:
             node_id = session.branch_node(self.panel.highlighted)
+        elif selected is not None and selected.author == "model":
+            node_id = selected.id
         else:
             node_id = session.last_model_node()
         records = session.token_records(node_id)
@@ -245,7 +269,24 @@ class WritingScreen(TaletreeScreen):
 
     def action_stop(self) -> None:
         self.stop()
+        if self.session.back_from_look_ahead():
+            self.refresh_story()
+            self.panel.focus()
+            return
         self.composer.focus()
+
+    def action_reroll(self) -> None:
+        index = self.panel.highlighted
+        generation = self.session.reroll(index)
+        pane = self.panel.panes[index]
+        pane.text, pane.state, pane.rate = "", "", None
+        self.start(generation, panes=False)
+
+    def action_look_ahead(self) -> None:
+        number = self.panel.highlighted + 1
+        self.start(self.session.look_ahead(number - 1))
+        self.notify(f"Looking ahead from branch {number}: escape goes back to it and its "
+                    "siblings.")  # fmt: skip
 
     def back_to_composer(self) -> None:
         self.refresh_story()
@@ -253,6 +294,74 @@ class WritingScreen(TaletreeScreen):
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         return not (action == "keep" and parameters and parameters[0] > len(self.session.branches))
+
+    # ---------------------------------------------------------------------- the passages
+
+    def passage(self) -> Node:
+        node = self.view.selected_node()
+        if node is None:
+            raise UserError("select a passage first: tab to the story, then up and down")
+        return node
+
+    def action_edit_passage(self) -> None:
+        from tui.screens.dialogs import PassageDialog, Split
+
+        node = self.passage()
+
+        def edited(result: str | Split | None) -> None:
+            if isinstance(result, Split):
+                if result.text != node.text:
+                    self.session.revise(node.id, result.text)
+                self.session.split(node.id, result.at)
+            elif result is not None:
+                self.session.revise(node.id, result)
+            self.refresh_story()
+            self.view.focus()
+
+        title = "Edit the passage where it stands (what follows it stays)"
+        self.app.push_screen(PassageDialog(self.context, node.text, title), edited)
+
+    def action_branch_passage(self) -> None:
+        from tui.screens.dialogs import EditDialog
+
+        node = self.passage()
+
+        def edited(text: str | None) -> None:
+            if text is not None:
+                self.session.edit_as_branch(node.id, text)
+                self.back_to_composer()
+
+        title = "Edit the passage as a new branch (the original stays beside it)"
+        self.app.push_screen(EditDialog(self.context, node.text, title), edited)
+
+    def action_passage_history(self) -> None:
+        from tui.screens.history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen(self.context, self.passage().id))
+
+    def action_join_passage(self) -> None:
+        self.session.merge(self.passage().id)
+        self.refresh_story()
+
+    def action_undo_edit(self) -> None:
+        self.session.undo_edit()
+        self.refresh_story()
+
+    def action_more(self) -> None:
+        generation = self.session.more(self.passage().id)
+        self.start(generation)
+
+    def action_context_view(self) -> None:
+        from tui.screens.context_view import ContextScreen
+
+        self.stop()
+        self.app.push_screen(ContextScreen(self.context, self.session.context_report()))
+
+    def action_lorebook(self) -> None:
+        from tui.screens.lorebook import LorebookScreen
+
+        self.stop()
+        self.app.push_screen(LorebookScreen(self.context))
 
     # -------------------------------------------------------------------------- tree moves
 

@@ -1,0 +1,45 @@
+"""What the model reads next, part by part: the memory, each lorebook entry and the key that
+put it in, the story as trimmed, the author's note; the tokens each takes and the share of the
+model's window; and a note of what was cut."""
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Static
+
+from tui.actions import bindings
+from tui.core.prompt import ContextReport
+from tui.display import safe_prose
+from tui.screens.base import Context, TaletreeScreen
+
+
+def report_text(report: ContextReport) -> Text:
+    share = f", {report.share:.0%} of the model's {report.window}" if report.window else ""
+    text = Text(f"What the model reads next: {report.tokens} tokens{share}\n\n", style="bold")
+    for row in report.rows:
+        text.append(f"{row.label} · {row.tokens} tokens\n", style="bold")
+        if row.text:
+            text.append(safe_prose(row.text.rstrip("\n")) + "\n\n", style="dim")
+    for note in report.notes:
+        text.append(f"({note})\n", style="italic")
+    return text
+
+
+class ContextScreen(TaletreeScreen):
+    BINDINGS = bindings("context")
+    SCOPES = ("context",)
+
+    def __init__(self, context: Context, report: ContextReport):
+        super().__init__(context)
+        self.report = report
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="context-parts"):
+            yield Static(report_text(self.report), id="context-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#context-parts").focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
