@@ -185,3 +185,14 @@ def test_lore_entries_are_checked(store, tmp_path):
     assert entry.keys == ("a",) and entry.id is not None
     store.append(store.story(session.story_id).root_id, NodeDraft("no match"))
     assert session.lore_test() == []
+
+
+def test_search_and_exports_see_the_current_text(desk):
+    writer, session, _backend, _out = desk
+    passage = session.path()[1]
+    store = session.store
+    assert passage.id in [h.node_id for h in store.search("waited")]
+    writer.handle("/edit 2 She hid under the stairs.")
+    assert [h.snippet for h in store.search("stairs")] == ["She hid under the stairs."]
+    assert passage.id not in [h.node_id for h in store.search("waited")]
+    assert "She hid under the stairs." in store.path_text(session.story().tip_id)
