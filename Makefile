@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 # the `torch` dependency in pyproject.toml is already met and pip never pulls the CUDA packages.
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test lint format bench-store bench-engine bench-tui demo-model clean
+.PHONY: run test lint format bench-store bench-engine bench-loading bench-tui demo-model clean
 
 run: $(VENV)/.installed
 	$(BIN)/taletree
@@ -30,6 +30,9 @@ bench-store: $(VENV)/.installed
 
 bench-engine: $(VENV)/.installed
 	$(BIN)/python -m bench.engine --json
+
+bench-loading: $(VENV)/.installed
+	$(BIN)/python -m bench.loading --json
 
 bench-tui: $(VENV)/.installed
 	$(BIN)/python -m bench.tui --json

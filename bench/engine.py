@@ -16,6 +16,7 @@ import time
 
 import torch
 
+from engine.cpu_matmul import can_pack, pack_linear_layers
 from engine.events import FinishEvent, TokenEvent
 from engine.generate import generate
 from engine.hf_model import HFModel
@@ -44,6 +45,8 @@ def build_models(device: torch.device) -> tuple[HFModel, "torch.nn.Module"]:
     plain = GPT2LMHeadModel(GPT2Config()).to(device=device, dtype=dtype).eval()
     ours = copy.deepcopy(plain)
     ours.config._attn_implementation = "taletree"
+    if can_pack(ours):
+        pack_linear_layers(ours)
     return HFModel(ours, tokenizer, "random-gpt2-124m"), plain
 
 

@@ -1,7 +1,7 @@
 """A loaded model as the writing core and the commands use it: text in, events out.
 
 Whatever runs the model (a transformers model or an LSTM in this process, through the generate
-loop), it offers the same few things: its name and where it runs, its window, a tokenizer to
+loop), it offers the same few things: its name, where it runs and how, its window, a tokenizer to
 measure text with, the settings it suggests, the genre prefix it was trained with, and one
 stream of events for N branches of a prompt. Importing this module loads no torch: a backend
 is only made once a model has been loaded.
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 class Backend(Protocol):
     name: str  # what the writer sees, and what every node it writes keeps
     device: str  # where it runs: cpu, cuda:0, mps
+    serving_path: str  # how the engine runs it: fast path, general path, LSTM state…
     window: int | None  # the most tokens it attends to at once; None: any length
 
     def tokenize(self, text: str) -> list[int]: ...
@@ -44,6 +45,7 @@ class LocalBackend:
         self.tokenizer = model.tokenizer
         self.name = name
         self.device = str(model.device)
+        self.serving_path = model.serving_path
         self.window = model.window
 
     def tokenize(self, text: str) -> list[int]:

@@ -37,18 +37,32 @@ def can_pack(model: nn.Module) -> bool:
 
 def pack_linear_layers(model: nn.Module) -> int:
     """Swap nn.Linear and GPT-2's Conv1D (a linear layer with a transposed weight) for
-    PackedLinear, in place. Returns how many were swapped."""
+    PackedLinear, in place, one at a time: each original weight is let go as soon as its
+    packed copy exists, so the model never needs twice its memory. Returns how many."""
     from transformers.pytorch_utils import Conv1D
 
-    swapped = 0
-    for parent in list(model.modules()):
-        for name, child in list(parent.named_children()):
-            if isinstance(child, nn.Linear):
-                packed = PackedLinear(child.weight, child.bias)
-            elif isinstance(child, Conv1D):
-                packed = PackedLinear(child.weight.t(), child.bias)
-            else:
-                continue
-            setattr(parent, name, packed)
-            swapped += 1
-    return swapped
+    places = places_of(model, (nn.Linear, Conv1D))
+    for parent, name in places:
+        child = getattr(parent, name)
+        weight = child.weight if isinstance(child, nn.Linear) else child.weight.t()
+        setattr(parent, name, PackedLinear(weight, child.bias))
+        del child, weight
+    return len(places)
+
+
+def places_of(model: nn.Module, kind: type | tuple[type, ...]) -> list[tuple[nn.Module, str]]:
+    """(parent, attribute name) of every submodule of this kind."""
+    return [(parent, name) for parent in model.modules()
+            for name, child in parent.named_children() if isinstance(child, kind)]  # fmt: skip
+
+
+def unpack_linear_layers(model: nn.Module) -> None:
+    """Undo pack_linear_layers: plain nn.Linear layers again, with the same weights."""
+    for parent, name in places_of(model, PackedLinear):
+        packed = getattr(parent, name)
+        linear = nn.Linear(packed.in_features, packed.out_features,
+                           bias=packed.packed_bias is not None, device="meta")  # fmt: skip
+        linear.weight = nn.Parameter(packed.packed_weight.to_dense(), requires_grad=False)
+        if packed.packed_bias is not None:
+            linear.bias = nn.Parameter(packed.packed_bias.to_dense(), requires_grad=False)
+        setattr(parent, name, linear)

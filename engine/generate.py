@@ -4,9 +4,13 @@ prefill the context once (the cache keeps what it can from the last request)
 for each step:
     stop here if cancelled
     penalise, ban, filter and sample the next token of every branch   (on the device)
-    copy the sampled tokens and their probabilities to the host       (the one copy)
-    turn them into text deltas and stop decisions                     (on the host)
-    decode one step for all branches in one batched forward pass
+    start copying the tokens and their probabilities to the host      (the one copy)
+    launch the next step's batched forward pass for all branches      (on the device)
+    turn this step's tokens into text deltas and stop decisions       (on the host)
+
+On a GPU the host's work overlaps the device's next step, so the GPU never waits for Python;
+on the CPU, where a launch is the work itself, the step is decoded after the host's work
+instead, so a token's text is shown as soon as it is sampled.
 """
 
 import secrets
@@ -31,6 +35,7 @@ class StepModel(Protocol):
 
     tokenizer: Any
     device: torch.device
+    serving_path: str  # how it runs, in words: fast path, general path, LSTM state
     window: int | None
     vocab_size: int
     eos_ids: set[int]
@@ -67,6 +72,27 @@ def fork_context(context_ids: Sequence[int], branch_ids: Sequence[int], position
     if not 0 <= position <= len(branch_ids):
         raise ValueError(f"position {position} is outside the branch (0..{len(branch_ids)})")
     return [*context_ids, *branch_ids[:position], token_id]
+
+
+class HostCopy:
+    """One step's packed results on their way to the host: the copy starts at once (into
+    pinned memory on a GPU, so it doesn't wait for work launched after it), and is waited for
+    only when the host reads it."""
+
+    def __init__(self, packed: torch.Tensor):
+        self.ready: torch.cuda.Event | None = None
+        if packed.device.type == "cuda":
+            self.host = torch.empty(packed.shape, dtype=packed.dtype, pin_memory=True)
+            self.host.copy_(packed, non_blocking=True)
+            self.ready = torch.cuda.Event()
+            self.ready.record()
+        else:
+            self.host = packed.to("cpu")
+
+    def rows(self) -> list[list[float]]:
+        if self.ready is not None:
+            self.ready.synchronize()
+        return self.host.tolist()
 
 
 @dataclass
@@ -111,12 +137,14 @@ def generate(
     seeds: Sequence[int] | None = None,
     cancel: threading.Event | None = None,
     keep: int = 0,
+    overlap: bool | None = None,
 ) -> Iterator[Event]:
     """Stream `branches` continuations of `context`, all at once.
 
     `seed` fixes the whole request; `seeds` gives each branch's own seed (from a FinishEvent)
     to re-roll chosen branches alone. `keep` leading context tokens (the memory) survive any
     trimming to the model's window. Set `cancel` from any thread to stop within one step.
+    `overlap` launches each step before the host reads the last (default: on a GPU only).
     """
     if branches < 1:
         raise SettingsError("branches must be 1 or more")
@@ -147,6 +175,7 @@ def generate(
     seen = torch.zeros(branches, model.vocab_size, dtype=torch.bool, device=device)
     seen[:, torch.tensor(ids, device=device).clamp(max=model.vocab_size - 1)] = True
     alternatives = min(settings.top_alternatives, model.vocab_size)
+    overlap = device.type == "cuda" if overlap is None else overlap
 
     logits = model.prefill(ids).expand(branches, -1)
     model.start_branches(branches, settings.max_new_tokens)
@@ -170,15 +199,17 @@ def generate(
             packed = [tokens[:, None].float(), chosen]
             if top is not None:
                 packed += [top.indices.float(), top.values.exp()]
-            host = torch.cat(packed, dim=1).cpu().tolist()
-
-            for branch, row in zip(states, host, strict=True):
+            results = HostCopy(torch.cat(packed, dim=1))
+            more = step + 1 < settings.max_new_tokens
+            if more and overlap:  # the device computes the next step while the host reads
+                logits = model.decode(tokens)
+            for branch, row in zip(states, results.rows(), strict=True):
                 if branch.finished:
                     continue
                 yield from advance(branch, row, alternatives, eos_ids, settings)
             if all(branch.finished for branch in states):
                 return
-            if step + 1 < settings.max_new_tokens:
+            if more and not overlap:
                 logits = model.decode(tokens)
         for branch in states:
             if not branch.finished:

@@ -1,17 +1,24 @@
-"""A Hugging Face causal model behind the engine's small interface:
-prefill the story (reusing the cached prefix), then decode one step for all branches at once."""
+"""A Hugging Face causal model behind the engine's small interface, on the fast shared-prefix
+path: prefill the story (reusing the cached prefix), then decode one step for all branches at
+once over a single copy of the story's keys and values (engine/kv_cache.py).
 
-from collections.abc import Sequence
+Whether a model can take this path is checked when it loads (`serves_exactly`): a few tokens
+are prefilled and decoded here and compared with the model's own attention. A model that gives
+other numbers (its attention doesn't go through the registry, or uses a feature the shared
+prefix lacks) takes the general path instead (engine/general.py).
+"""
+
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
-from engine.cpu_matmul import can_pack, pack_linear_layers
 from engine.kv_cache import ACTIVE_CACHE, StoryCache
 from engine.scoring import windowed_logprobs
 from engine.settings import suggested_by_model
 
 PREFILL_CHUNK = 512  # tokens per forward pass while prefilling: bounds activation memory
+PROBE = [3, 1, 4, 1, 5, 9, 2, 6]  # token ids (modulo the vocabulary) for the load-time check
 
 
 def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
@@ -22,12 +29,15 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
-def window_of(config: Any) -> int:
-    for name in ("n_positions", "max_position_embeddings", "n_ctx", "seq_length"):
+def window_of(config: Any) -> int | None:
+    """The most tokens the model can attend to, by its position limit; None for a model with
+    none (ALiBi: Bloom, MPT), which reads what it is given."""
+    for name in ("n_positions", "max_position_embeddings", "n_ctx", "seq_length",
+                 "max_seq_len"):  # fmt: skip
         value = getattr(config, name, None)
         if isinstance(value, int) and value > 0:
             return value
-    return 2048
+    return None
 
 
 def end_of_text_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -36,7 +46,36 @@ def end_of_text_ids(model: Any, tokenizer: Any) -> set[int]:
     return (ids | {tokenizer.eos_token_id}) - {None}
 
 
-class HFModel:
+def full_logits(model: Any, ids: Sequence[int], device: torch.device) -> torch.Tensor:
+    """Logits at every position of one sequence, by the model alone (no cache), float32."""
+    return (
+        model(input_ids=torch.tensor([list(ids)], device=device), use_cache=False).logits[0].float()
+    )
+
+
+def tolerance(dtype: torch.dtype, reference: torch.Tensor) -> float:
+    """How far two computations of the same logits may differ by rounding alone."""
+    return 1e-3 if dtype == torch.float32 else 5e-2 * max(1.0, float(reference.abs().max()))
+
+
+@torch.inference_mode()
+def is_causal(model: Any) -> bool:
+    """Whether what the model predicts at a position ignores the tokens after it, as a
+    language model's must (XLNet's plain forward pass, say, reads both ways)."""
+    device = model.device
+    ids = [i % model.get_output_embeddings().out_features for i in PROBE]
+    whole, shorter = full_logits(model, ids, device), full_logits(model, ids[:-1], device)
+    return torch.allclose(whole[:-1], shorter, rtol=0, atol=tolerance(model.dtype, shorter))
+
+
+class TransformersModel:
+    """What both ways of serving a transformers model share: the model, its tokenizer, window
+    and vocabulary, scoring, and the load-time check that it gives the model's own numbers.
+    Each way brings the engine's steps (prefill, start_branches, decode, end_branches) and
+    `forget`, which empties its cache."""
+
+    serving_path = ""  # how it is served, as the writer sees it (status line, --verbose)
+
     def __init__(self, model: Any, tokenizer: Any, model_id: str):
         self.model = model
         self.tokenizer = tokenizer
@@ -44,16 +83,49 @@ class HFModel:
         self.device = model.device
         self.dtype = model.dtype
         self.window = window_of(model.config)
-        self.vocab_size = model.get_output_embeddings().weight.shape[0]
-        if can_pack(model):
-            pack_linear_layers(model)
-        self.cache = StoryCache(model.config.num_hidden_layers, limit=self.window)
-        self.position = 0  # where the branches' next token goes
+        self.vocab_size = model.get_output_embeddings().out_features
         self.eos_ids = end_of_text_ids(model, tokenizer)
 
     def generation_defaults(self) -> dict[str, Any]:
         """The sampling settings the model's authors chose (generation_config.json), if any."""
         return suggested_by_model(self.model.generation_config.to_diff_dict())
+
+    @torch.inference_mode()
+    def token_logprobs(self, ids: Sequence[int]) -> torch.Tensor:
+        """log p(ids[i] | ids[:i]) for i = 1 … len - 1."""
+        return windowed_logprobs(lambda piece: full_logits(self.model, piece, self.device), ids,
+                                 self.window, self.device)  # fmt: skip
+
+    @torch.inference_mode()
+    def matches(self, reference: Callable[[list[int]], torch.Tensor]) -> bool:
+        """Prefill a few tokens and decode two branches one step, and compare with
+        `reference` (a sequence's logits at every position) on the same sequences: True if
+        they agree but for rounding. An error on the way is a False, not a crash."""
+        ids = [i % self.vocab_size for i in PROBE]
+        picks = [ids[0], ids[1]]
+        try:
+            ours = [self.prefill(ids)]
+            self.start_branches(2, 2)
+            ours.append(self.decode(torch.tensor(picks, device=self.device)))
+        except Exception:
+            return False
+        finally:
+            self.end_branches()
+            self.forget()
+        theirs = [reference(ids)[-1], torch.stack([reference([*ids, t])[-1] for t in picks])]
+        return all(
+            torch.allclose(a, b, rtol=0, atol=tolerance(self.dtype, b))
+            for a, b in zip(ours, theirs, strict=True)
+        )
+
+
+class HFModel(TransformersModel):
+    serving_path = "fast path"
+
+    def __init__(self, model: Any, tokenizer: Any, model_id: str):
+        super().__init__(model, tokenizer, model_id)
+        self.cache = StoryCache(model.config.num_hidden_layers, limit=self.window)
+        self.position = 0  # where the branches' next token goes
 
     def forward(self, ids: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Logits of the last position of each row, in float32."""
@@ -76,11 +148,10 @@ class HFModel:
         Returns the logits for the token after them, [vocab]."""
         if not ids:
             raise ValueError("the context is empty: give at least one token")
-        if len(ids) > self.window:
+        if self.window is not None and len(ids) > self.window:
             raise ValueError(f"{len(ids)} tokens don't fit the model's window of {self.window}")
         # Keep at least the last token to run: its logits are what we need.
-        keep = min(common_prefix(self.cache.ids, ids), len(ids) - 1)
-        self.cache.crop_to(keep)
+        keep = self.cache.crop_to(min(common_prefix(self.cache.ids, ids), len(ids) - 1))
         self.cache.reserve(len(ids))
         try:
             for start in range(keep, len(ids), PREFILL_CHUNK):
@@ -89,6 +160,7 @@ class HFModel:
                 positions = torch.arange(start, start + len(chunk), device=self.device)[None]
                 logits = self.forward(tensor, positions)
                 self.cache.ids.extend(chunk)
+                self.cache.let_go()
         except BaseException:
             self.cache.crop_to(len(self.cache.ids))
             raise
@@ -109,12 +181,18 @@ class HFModel:
     def end_branches(self) -> None:
         self.cache.end_branches()
 
-    @torch.inference_mode()
-    def token_logprobs(self, ids: Sequence[int]) -> torch.Tensor:
-        """log p(ids[i] | ids[:i]) for i = 1 … len - 1."""
+    def forget(self) -> None:
+        self.cache.crop_to(0)
 
-        def logits_of(piece: list[int]) -> torch.Tensor:
-            tensor = torch.tensor([piece], device=self.device)
-            return self.model(input_ids=tensor, use_cache=False).logits[0].float()
+    def serves_exactly(self) -> bool:
+        """Whether the shared-prefix path gives the model's own numbers: checked against its
+        plain (eager) attention when it loads."""
+        return self.matches(self.eager_logits)
 
-        return windowed_logprobs(logits_of, ids, self.window, self.device)
+    def eager_logits(self, ids: Sequence[int]) -> torch.Tensor:
+        native = self.model.config._attn_implementation
+        try:
+            self.model.set_attn_implementation("eager")
+            return full_logits(self.model, ids, self.device)
+        finally:
+            self.model.set_attn_implementation(native)

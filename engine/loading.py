@@ -10,19 +10,25 @@ offline, and safe by default.
 
 import json
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from common.errors import UserError
-from engine.hf_model import HFModel
+from engine.cpu_matmul import can_pack, pack_linear_layers, unpack_linear_layers
+from engine.hf_model import HFModel, is_causal
+from engine.kv_cache import ATTENTION
 from engine.lstm import LSTMLanguageModel, LSTMModel, is_lstm_folder
 from engine.settings import suggested_by_model
 
 ReportStage = Callable[[str], None]  # told each stage of loading as it starts
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+if TYPE_CHECKING:
+    from engine.general import GeneralModel
 
 
 class ModelError(UserError):
@@ -147,12 +153,40 @@ def checked_folder(name: str, *, allow_pickle: bool, trust_remote_code: bool) ->
     return folder
 
 
-def load_transformers(folder: Path, name: str, *, dtype: Any = None, allow_pickle: bool = False,
+def read_weights(folder: Path, device: torch.device, dtype: torch.dtype | None = None,
+                 keep_float32: Collection[str] = ()) -> dict[str, torch.Tensor]:  # fmt: skip
+    """A folder's safetensors weights, read tensor by tensor straight onto the device (not
+    memory-mapped) and each cast to `dtype` as it arrives: nothing is held twice, on the host
+    or on the device. Tensors of the modules named in `keep_float32` (those the model keeps
+    in float32 whatever its dtype) are left as they are."""
+    from safetensors import safe_open
+
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        names = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+        files = [folder / name for name in names]
+    else:
+        files = sorted(folder.glob("*.safetensors"))
+    weights: dict[str, torch.Tensor] = {}
+    for file in files:
+        with safe_open(str(file), framework="pt", device=str(device), backend="pread") as tensors:
+            for key in tensors.keys():  # noqa: SIM118 (a safe_open isn't a mapping)
+                tensor = tensors.get_tensor(key)
+                if (dtype is not None and tensor.is_floating_point()
+                        and not any(module in key for module in keep_float32)):  # fmt: skip
+                    tensor = tensor.to(dtype)
+                weights[key] = tensor
+    return weights
+
+
+def load_transformers(folder: Path, name: str, *, device: torch.device | None = None,
+                      dtype: torch.dtype | None = None, allow_pickle: bool = False,
                       trust_remote_code: bool = False, report: ReportStage | None = None,
                       **model_options: Any) -> tuple[Any, Any]:  # fmt: skip
-    """(tokenizer, model) of a checked transformers causal model folder; every problem with
-    the model is a one-line ModelError."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    """(tokenizer, model) of a checked transformers causal model folder, on `device` (the
+    CPU if None) in `dtype`; every problem with the model is a one-line ModelError."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
 
     report = report or (lambda stage: None)
     options = {"local_files_only": True, "trust_remote_code": trust_remote_code}
@@ -160,10 +194,24 @@ def load_transformers(folder: Path, name: str, *, dtype: Any = None, allow_pickl
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(folder), **options)
         report("weights")
-        model = AutoModelForCausalLM.from_pretrained(
-            str(folder), dtype=dtype, use_safetensors=None if allow_pickle else True,
-            **options, **model_options,
-        )  # fmt: skip
+        if any(folder.glob("*.safetensors")) and not trust_remote_code:
+            config = AutoConfig.from_pretrained(str(folder), **options)
+            if type(config) not in MODEL_FOR_CAUSAL_LM_MAPPING:
+                raise ModelError(f"{name} is not a causal language model (it is a "
+                                 f"{config.model_type} model)")  # fmt: skip
+            model_class = MODEL_FOR_CAUSAL_LM_MAPPING[type(config)]
+            keep = {*(model_class._keep_in_fp32_modules or ()),
+                    *(model_class._keep_in_fp32_modules_strict or ())}  # fmt: skip
+            weights = read_weights(folder, device or torch.device("cpu"), dtype, keep)
+            model = model_class.from_pretrained(None, config=config, state_dict=weights,
+                                                dtype=dtype, **model_options)  # fmt: skip
+            del weights  # the model holds the very tensors: let go of the name
+        else:
+            model = AutoModelForCausalLM.from_pretrained(
+                str(folder), dtype=dtype, use_safetensors=None if allow_pickle else True,
+                **options, **model_options,
+            )  # fmt: skip
+            model.to(device or "cpu")
     except pickle.UnpicklingError as error:
         raise ModelError(
             f"{name}'s pickle weights hold more than weights, so torch refused to load them "
@@ -188,11 +236,11 @@ def load_model(
     allow_pickle: bool = False,
     trust_remote_code: bool = False,
     progress: ReportStage | None = None,
-) -> HFModel | LSTMModel:
-    """Load a model folder or a cached hub id, reporting each stage to `progress`."""
+) -> "HFModel | GeneralModel | LSTMModel":
+    """Load a model folder or a cached hub id, reporting each stage to `progress`. A
+    transformers model takes the fast shared-prefix path when it serves the model exactly,
+    else the general path; `.serving_path` says which."""
     from transformers.utils import logging as hf_logging
-
-    import engine.kv_cache  # noqa: F401  (registers the shared-prefix attention)
 
     # Progress goes through `progress`; Hugging Face's own bars and notices would garble a UI.
     hf_logging.set_verbosity_error()
@@ -204,15 +252,59 @@ def load_model(
     folder = checked_folder(name, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
     if is_lstm_folder(folder):
         return load_lstm(folder, name, target, torch_dtype, report)
-    tokenizer, model = load_transformers(
-        folder, name, dtype=torch_dtype, allow_pickle=allow_pickle,
-        trust_remote_code=trust_remote_code, report=report, attn_implementation="taletree",
-    )  # fmt: skip
-    report("device")
-    model.to(target)
+    tokenizer, model = load_transformers(folder, name, device=target, dtype=torch_dtype,
+                                         allow_pickle=allow_pickle,
+                                         trust_remote_code=trust_remote_code,
+                                         report=report)  # fmt: skip
     model.eval()
+    packed = can_pack(model) and pack_linear_layers(model) > 0
+    report("checking")
+    try:
+        chosen = choose_path(model, tokenizer, name)
+    except ModelError:
+        if not packed:
+            raise
+        unpack_linear_layers(model)  # a model that reads its layers' weights itself (Mamba)
+        chosen = choose_path(model, tokenizer, name)
     report("ready")
-    return HFModel(model, tokenizer, name)
+    return chosen
+
+
+def choose_path(model: Any, tokenizer: Any, name: str) -> "HFModel | GeneralModel":
+    """The fast path if it gives the model's own numbers; else the general path with the
+    model's own cache if that does; else the general path reading every step whole. A model
+    that runs on none of them is refused by name."""
+    from engine.general import GeneralModel
+
+    kind = getattr(model.config, "model_type", None) or type(model).__name__
+    try:
+        causal = is_causal(model)
+    except Exception as error:  # the model can't even read a few tokens
+        raise refusal(name, kind, error) from error
+    if not causal:
+        raise ModelError(f"{name} can't be served: {kind} models are not causal (what one "
+                         "predicts at a point depends on the text after it)")  # fmt: skip
+    native = model.config._attn_implementation
+    model.set_attn_implementation(ATTENTION)  # a model outside the registry keeps its own
+    if model.config._attn_implementation == ATTENTION:
+        fast = HFModel(model, tokenizer, name)
+        if fast.serves_exactly():
+            return fast
+        model.set_attn_implementation(native)
+    problem: Exception | None = None
+    for remembers in (True, False):
+        try:
+            general = GeneralModel(model, tokenizer, name, remembers=remembers)
+            if general.serves_exactly():
+                return general
+        except Exception as error:  # the model itself can't run: refused below, by name
+            problem = error
+    raise refusal(name, kind, problem)
+
+
+def refusal(name: str, kind: str, problem: Exception | None) -> ModelError:
+    why = f"{type(problem).__name__}: {first_line(problem)}" if problem else "its numbers vary"
+    return ModelError(f"{name} can't be served: Taletree can't run {kind} models ({why})")
 
 
 def first_line(error: Exception) -> str:

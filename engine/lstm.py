@@ -78,6 +78,7 @@ class LSTMModel:
     """The engine's interface over an LSTM: prefill, then one step for all branches at once."""
 
     window = None  # an LSTM reads any length
+    serving_path = "LSTM state"
 
     def __init__(self, model: LSTMLanguageModel, tokenizer: Any, model_id: str, device, defaults):
         self.model = model.to(device).eval()

@@ -42,6 +42,7 @@ class ScriptedModel:
     def __init__(self, tokenizer, scripts, eos_ids=None):
         self.tokenizer = tokenizer
         self.device = torch.device("cpu")
+        self.serving_path = "scripted"
         self.window = None
         self.vocab_size = len(tokenizer)
         self.eos_ids = eos_ids if eos_ids is not None else {tokenizer.eos_token_id}

@@ -64,6 +64,7 @@ class FakeBackend:
     ):
         self.name = name
         self.device = "cpu"
+        self.serving_path = "scripted"
         self.window = window
         self.rate = rate  # tokens per second per branch; 0 = as fast as possible
         self.words = words

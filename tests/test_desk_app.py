@@ -129,7 +129,7 @@ async def test_the_lorebook_screen_and_what_the_model_reads(store, story, tmp_pa
         await pilot.press("f3")
         await wait_until(pilot, lambda: isinstance(app.screen, ContextScreen))
         shown = screen_text(app)
-        assert "What the model reads next:" in shown and "of the model's 512" in shown
+        assert "What the model reads next:" in shown and "of the 512-token window" in shown
         assert "lore: lamp (lamp)" in shown and "The lamp is cursed." in shown
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen))

@@ -144,6 +144,21 @@ def test_cancel_from_another_thread_stops_within_a_step(tiny):
     assert len(greedy_tokens(model, ids_of(model, STORY))[0]) > 0
 
 
+def test_overlapping_the_next_step_with_the_host_changes_no_event(tiny):
+    """On a GPU the next step is launched before the host reads the last; forced here on the
+    CPU, where it's off by default, the events must be the same, ends and stops included."""
+    model, reference = tiny
+    settings = SamplingSettings(temperature=1.0, max_new_tokens=40, stop_strings=("e",))
+    model.prefill(ids_of(model, STORY))  # both runs from a warm cache: the same arithmetic
+    plain = list(generate(model, STORY, 4, settings, seed=21, overlap=False))
+    overlapped = list(generate(model, STORY, 4, settings, seed=21, overlap=True))
+    assert overlapped == plain
+    lengths = {len(e.token_ids) for e in plain if isinstance(e, FinishEvent)}
+    assert len(lengths) > 1  # branches ended at different steps
+    story = ids_of(model, STORY)  # and the cache is right for what comes next
+    assert greedy_tokens(model, story) == [reference_greedy(reference, story, 64)]
+
+
 def test_banned_tokens_and_end_of_text(tiny):
     model, _ = tiny
     story = ids_of(model, STORY)

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import DistilBertConfig, DistilBertModel
 
-from engine.loading import ModelError, load_model, pick_device, pick_dtype
+from engine.loading import ModelError, load_model, pick_device, pick_dtype, read_weights
 from tests.tiny_models import byte_level_tokenizer, save_tiny_model
 
 
@@ -18,7 +18,8 @@ def gpt2_folder(tmp_path_factory):
 def test_a_folder_loads_with_progress_and_defaults(gpt2_folder):
     stages = []
     model = load_model(str(gpt2_folder), progress=stages.append)
-    assert stages == ["tokenizer", "weights", "device", "ready"]
+    assert stages == ["tokenizer", "weights", "checking", "ready"]
+    assert model.serving_path == "fast path"
     assert model.device.type == "cpu" and model.dtype == torch.float32
     assert model.window == 256 and model.model_id == str(gpt2_folder)
     assert model.eos_ids == {model.tokenizer.eos_token_id}
@@ -39,6 +40,13 @@ def test_device_and_dtype_choices():
 def test_a_dtype_override_is_honoured(gpt2_folder):
     model = load_model(str(gpt2_folder), dtype="bfloat16")
     assert model.dtype == torch.bfloat16
+
+
+def test_weights_are_cast_as_they_are_read_but_float32_modules_stay(gpt2_folder):
+    weights = read_weights(gpt2_folder, torch.device("cpu"), torch.bfloat16, {"wte"})
+    assert weights["transformer.h.0.attn.c_attn.weight"].dtype == torch.bfloat16
+    assert weights["transformer.wte.weight"].dtype == torch.float32
+    assert read_weights(gpt2_folder, torch.device("cpu"))["lm_head.weight"].dtype == torch.float32
 
 
 def test_missing_and_empty_folders(tmp_path):

@@ -125,7 +125,8 @@ def test_the_lorebook_puts_entries_in_when_their_keys_appear(desk):
     said(out)
     writer.handle("/context")
     lines = said(out)
-    assert lines[0].startswith("what the model reads next: ") and "of the model's 512" in lines[0]
+    assert lines[0].startswith("what the model reads next: ")
+    assert "of the 512-token window" in lines[0]
     assert any("lore: LAMP (LAMP): The lamp is cursed." in line for line in lines)
     assert not any("ghost" in line for line in lines)
     writer.handle("/lore set 2 always yes")

@@ -139,3 +139,25 @@ def test_the_app_and_taletree_generate_prompt_a_model_the_same_way(store, tmp_pa
     assert json.loads(result.stdout)["text"] == core_text and core_text.strip()
     unknown = run_cli("generate", "--genre", "noir", "--prompt", "x")
     assert unknown.returncode == 2 and "no genre token <noir>: it knows adventure" in unknown.stderr
+
+
+def test_a_model_without_a_window_reads_as_much_as_the_context_limit_says(store, tmp_path):
+    words = [f"w{i}" for i in range(300)]
+    story = store.create_story("Long", opening=" ".join(words))
+    backend = FakeBackend(window=None)  # an LSTM, or an ALiBi model such as Bloom
+    session = make_session(store, tmp_path, backend)
+    session.open_story(story.id)
+    session.models.load_now(session.model_request(), lambda stage: None)
+    session.set_setting("max_new_tokens", 16)
+    assert session.context_report().window == 2048  # the setting's default, not a secret
+    session.start_generation().run()
+    assert backend.requests[-1].ids == backend.tokenize(story_text := " ".join(words))
+    session.finish_generation()
+
+    session.set_setting("context_limit", 64)
+    assert session.context_report().window == 64
+    session.start_generation().run()
+    ids = backend.requests[-1].ids
+    assert len(ids) <= 64 - 16 and ids == backend.tokenize(story_text)[-len(ids) :]
+    with pytest.raises(SettingsError, match="context_limit should be from 16 to 1000000"):
+        session.set_setting("context_limit", 8)

@@ -6,14 +6,14 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
+    AutoModelForCausalLM,
     GPT2Config,
-    GPT2LMHeadModel,
     GPTNeoXConfig,
-    GPTNeoXForCausalLM,
     LlamaConfig,
-    LlamaForCausalLM,
     PreTrainedTokenizerFast,
 )
+
+from tests.model_families import family_config
 
 TRAINING_TEXT = [
     "The keeper climbed the stairs of the lighthouse. The lamp was cold, and the sea was loud.",
@@ -58,9 +58,19 @@ def config_for(kind: str, vocab: int, window: int, eos: int):
 def save_tiny_model(folder: Path, kind: str = "gpt2", window: int = 256, seed: int = 0) -> Path:
     tokenizer = byte_level_tokenizer()
     config = config_for(kind, len(tokenizer), window, tokenizer.eos_token_id)
+    return save_random_model(folder, config, tokenizer, seed)
+
+
+def save_family_model(folder: Path, family: str, seed: int = 0) -> Path:
+    """A tiny model of one of the families in tests/model_families.py."""
+    tokenizer = byte_level_tokenizer()
+    config = family_config(family, len(tokenizer), tokenizer.eos_token_id)
+    return save_random_model(folder, config, tokenizer, seed)
+
+
+def save_random_model(folder: Path, config, tokenizer, seed: int) -> Path:
     torch.manual_seed(seed)
-    model_class = {"gpt2": GPT2LMHeadModel, "llama": LlamaForCausalLM, "neox": GPTNeoXForCausalLM}
-    model = model_class[kind](config)
+    model = AutoModelForCausalLM.from_config(config)
     # Random weights give nearly flat distributions; sharpen them so greedy choices are clear
     # (float rounding can't flip them) while sampling still varies.
     with torch.no_grad():

@@ -122,13 +122,15 @@ def add_generate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=positive_int, default=1, metavar="B",
                    help="samples made at once, sharing the prompt (default 1)")  # fmt: skip
     for name in ("max_new_tokens", "temperature", "top_k", "top_p", "min_p",
-                 "repetition_penalty", "stop_mode", "seed"):  # fmt: skip
+                 "repetition_penalty", "stop_mode", "seed", "context_limit"):  # fmt: skip
         setting_flag(p, name)
     p.add_argument("--truncate", metavar="STR", help="end each sample before this text")
     p.add_argument("--include-prefix", action=argparse.BooleanOptionalAction, default=True,
                    help="start each sample with the prompt (default: yes)")  # fmt: skip
     p.add_argument("--to-file", metavar="F", help="write the samples here, with a progress bar")
     p.add_argument("--json", action="store_true", help="one JSON object per sample")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="say how the model runs (device, fast or general path)")  # fmt: skip
     setting_flag(p, "device")
     add_load_options(p)
 

@@ -159,9 +159,12 @@ class LineWriter:
     def generate(self, start: Callable) -> None:
         session = self.session
         request = session.model_request()
-        if session.models.request != request or session.backend is None:
+        loading = session.models.request != request or session.backend is None
+        if loading:
             self.say(f"(loading {request.label}…)")
-        session.models.load_now(request, lambda stage: None)
+        backend = session.models.load_now(request, lambda stage: None)
+        if loading:
+            self.say(f"(ready: {backend.device}, {backend.serving_path})")
         generation = start()
         worker = threading.Thread(target=generation.run, name="generation", daemon=True)
         # Ctrl+C stops the model, not the program: the branches keep what they wrote.
@@ -488,7 +491,7 @@ def describe_entry(entry: LoreEntry) -> str:
 
 def describe_context(report: ContextReport) -> list[str]:
     """The context view's content as lines: each part with its tokens, and what was cut."""
-    share = f" ({report.share:.0%} of the model's {report.window})" if report.window else ""
+    share = f" ({report.share:.0%} of the {report.window:,}-token window)" if report.window else ""
     lines = [f"what the model reads next: {report.tokens} tokens{share}"]
     for row in report.rows:
         lines.append(f"  {row.tokens:>6}  {row.label}: {safe_line(row.text.strip())[:60]}")

@@ -120,11 +120,21 @@ def progress_line(done: int, total: int, tokens: int, started: float) -> str:
     )
 
 
+def describe(backend: Any, context_limit: int, prompt_tokens: int) -> str:
+    """How the model runs, for --verbose."""
+    reads = (f"a window of {backend.window:,} tokens" if backend.window else
+             f"no window of its own, so it reads up to {context_limit:,} tokens "
+             "(--context-limit)")  # fmt: skip
+    return (f"{backend.name} runs on {backend.device} by the {backend.serving_path}, with "
+            f"{reads}; the prompt is {prompt_tokens:,} tokens")  # fmt: skip
+
+
 def cmd_generate(args: argparse.Namespace) -> None:
     from assets import DEMO_MODEL
     from engine.backend import load_backend
     from engine.events import FinishEvent
     from engine.sampling import branch_seeds
+    from engine.settings import SETTING
     from tui.display import safe_prose
 
     if not args.model and not DEMO_MODEL.exists():
@@ -141,7 +151,15 @@ def cmd_generate(args: argparse.Namespace) -> None:
         trust_remote_code=args.trust_remote_code,
     )
     settings = sampling_of(args, backend.generation_defaults())
-    ids = [*backend.genre_prefix(args.genre), *backend.tokenize(prompt)]
+    context_limit = args.context_limit or SETTING["context_limit"].default
+    prefix = backend.genre_prefix(args.genre)
+    ids = [*prefix, *backend.tokenize(prompt)]
+    if backend.window is None:  # the model reads any length: --context-limit bounds it
+        from engine.generate import fit_window
+
+        ids = fit_window(ids, context_limit, settings.max_new_tokens, keep=len(prefix))
+    if args.verbose:
+        sys.stderr.write(describe(backend, context_limit, len(ids)) + "\n")
     seeds = branch_seeds(args.seed if args.seed is not None else secrets.randbits(63), args.n)
 
     to_file = args.to_file is not None

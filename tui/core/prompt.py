@@ -11,9 +11,6 @@ if TYPE_CHECKING:
     from engine.backend import Backend
     from story.store import Store
 
-# How much story the model sees when it has no fixed window (an LSTM carries any length).
-UNBOUNDED_BUDGET = 2048
-
 
 @dataclass(frozen=True)
 class Prompt:
@@ -24,8 +21,10 @@ class Prompt:
     prefix: tuple[int, ...] = ()  # the model's own tokens before it (its genre prefix)
 
 
-def build_prompt(backend: "Backend", store: "Store", node_id: int, max_new_tokens: int,
-                 scan_tokens: int) -> Prompt:  # fmt: skip
+def build_prompt(backend: "Backend", store: "Store", node_id: int, *, window: int,
+                 max_new_tokens: int, scan_tokens: int) -> Prompt:  # fmt: skip
+    """The prompt at a node, within `window` tokens (the model's own window, or the
+    context_limit setting for a model without one) less the new tokens."""
     story = store.story(store.node(node_id).story_id)
     notice = None
     try:
@@ -33,7 +32,6 @@ def build_prompt(backend: "Backend", store: "Store", node_id: int, max_new_token
     except UnknownGenre as error:
         prefix = backend.genre_prefix(None)
         notice = f"{error}: writing without a genre"
-    window = backend.window or UNBOUNDED_BUDGET
     budget = max(1, window - max_new_tokens - len(prefix))
     context = context_for(store, node_id, backend.tokenize, budget, scan_tokens=scan_tokens)
     memory = len(backend.tokenize(story.memory)) if story.memory else 0

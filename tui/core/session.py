@@ -23,7 +23,7 @@ from story.tokens import TokenRecord, split_text
 from tui.core.config_file import Config, write_config
 from tui.core.generation import Branch, Failed, Generation, Notice, Retrying, store_branches
 from tui.core.model_holder import Loader, LoadOptions, ModelHolder, ModelRequest, local_loader
-from tui.core.prompt import ContextReport, build_prompt, context_report
+from tui.core.prompt import ContextReport, Prompt, build_prompt, context_report
 from tui.core.settings import BUILT_IN, Settings, changed, laid_over, model_source, story_settings
 
 if TYPE_CHECKING:
@@ -204,10 +204,7 @@ class WritingSession:
         backend = self.backend
         if backend is None:
             raise UserError("no model is loaded yet: wait for it, or choose one in the settings")
-        settings = self.settings()
-        sampling = sampling_settings(settings, backend.generation_defaults())
-        prompt = build_prompt(backend, self.store, node_id, sampling.max_new_tokens,
-                              settings["lore_scan_tokens"])  # fmt: skip
+        prompt, sampling = self.prompt_at(backend, node_id)
         self.generation = Generation(backend, prompt, branches, sampling, seed, slots)
         self.sampling, self.written_by = sampling, backend.name
         self.context_tokens = len(prompt.ids)
@@ -427,11 +424,21 @@ class WritingSession:
         backend = self.backend
         if backend is None:
             raise UserError("no model is loaded yet: what the model reads depends on its tokens")
+        prompt, _ = self.prompt_at(backend, self.story().tip_id)
+        return context_report(prompt, self.window(backend))
+
+    def window(self, backend: "Backend") -> int:
+        """The most tokens a request reads: the model's window, or for a model without one,
+        the context_limit setting."""
+        return backend.window or self.settings()["context_limit"]
+
+    def prompt_at(self, backend: "Backend", node_id: int) -> tuple[Prompt, "SamplingSettings"]:
         settings = self.settings()
         sampling = sampling_settings(settings, backend.generation_defaults())
-        prompt = build_prompt(backend, self.store, self.story().tip_id, sampling.max_new_tokens,
-                              settings["lore_scan_tokens"])  # fmt: skip
-        return context_report(prompt, backend.window)
+        prompt = build_prompt(backend, self.store, node_id, window=self.window(backend),
+                              max_new_tokens=sampling.max_new_tokens,
+                              scan_tokens=settings["lore_scan_tokens"])  # fmt: skip
+        return prompt, sampling
 
     def delete_subtree(self, node_id: int) -> int:
         """Delete a node and everything below it (the tip moves up if it was inside)."""

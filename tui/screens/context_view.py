@@ -14,7 +14,7 @@ from tui.screens.base import Context, TaletreeScreen
 
 
 def report_text(report: ContextReport) -> Text:
-    share = f", {report.share:.0%} of the model's {report.window}" if report.window else ""
+    share = f", {report.share:.0%} of the {report.window:,}-token window" if report.window else ""
     text = Text(f"What the model reads next: {report.tokens} tokens{share}\n\n", style="bold")
     for row in report.rows:
         text.append(f"{row.label} · {row.tokens} tokens\n", style="bold")

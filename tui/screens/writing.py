@@ -98,9 +98,9 @@ class WritingScreen(TaletreeScreen):
         self.status.show(
             self.story_title,
             backend.name if backend else session.models.state,
-            backend.device if backend else "",
+            f"{backend.device}, {backend.serving_path}" if backend else "",
             session.context_tokens,
-            backend.window if backend else None,
+            session.window(backend) if backend else None,
             self.rate,
             self.words,
         )
