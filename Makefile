@@ -7,14 +7,18 @@ BIN    := $(VENV)/bin
 # the `torch` dependency in pyproject.toml is already met and pip never pulls the CUDA packages.
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test lint format bench-store bench-engine bench-loading bench-tui demo-model clean
+.PHONY: run test lint format bench-store bench-engine bench-loading bench-remote bench-tui \
+	demo-model clean
 
 run: $(VENV)/.installed
 	$(BIN)/taletree
 
+# The server tests run a real llama.cpp llama-server, built from source on first use into a
+# cache outside the checkout (about 11 minutes on two cores, once; at once afterwards).
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	PYTHON=$(BIN)/python tests/servers/build-llama-server.sh >/dev/null
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-dev
@@ -34,6 +38,10 @@ bench-engine: $(VENV)/.installed
 bench-loading: $(VENV)/.installed
 	$(BIN)/python -m bench.loading --json
 
+bench-remote: $(VENV)/.installed-dev
+	PYTHON=$(BIN)/python tests/servers/build-llama-server.sh >/dev/null
+	$(BIN)/python -m bench.remote --json
+
 bench-tui: $(VENV)/.installed
 	$(BIN)/python -m bench.tui --json
 
@@ -43,8 +51,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-# The real-terminal tests drive the app through tmux, and the Twee export is read back by an
-# independent parser, extwee (Node.js): both installed here where they are missing.
+# The real-terminal tests drive the app through tmux, the Twee export is read back by an
+# independent parser, extwee (Node.js), and llama-server is built with cmake and a C++
+# compiler: all installed here where they are missing.
 EXTWEE := extwee@2.3.18
 $(VENV)/.installed-dev: $(VENV)/.installed Makefile
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -52,6 +61,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed Makefile
 		|| { echo "tmux is needed by the tests: install it (apt-get install tmux)"; exit 1; }
 	command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; } \
 		|| { echo "Node.js and npm are needed by the tests: install them"; exit 1; }
+	command -v cmake >/dev/null && command -v g++ >/dev/null \
+		|| { apt-get update -qq && apt-get install -y -qq cmake g++ >/dev/null; } \
+		|| { echo "cmake and g++ are needed to build llama-server for the tests"; exit 1; }
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/node $(EXTWEE)
 	touch $@
 

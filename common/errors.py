@@ -5,6 +5,9 @@ in one place: the command line prints its one line and exits 2, the app shows it
 notification, line mode prints it and goes on. Anything else that escapes is a bug.
 """
 
+EXIT_USER_ERROR = 2  # the exit status of a command that met an error the writer can fix
+EXIT_BUG = 1  # … and of one that met a bug
+
 
 class UserError(Exception):
     """A problem with the writer's input, files or settings, as opposed to a bug. The message

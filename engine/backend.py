@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 class Backend(Protocol):
     name: str  # what the writer sees, and what every node it writes keeps
-    device: str  # where it runs: cpu, cuda:0, mps
-    serving_path: str  # how the engine runs it: fast path, general path, LSTM state…
+    device: str  # where it runs: cpu, cuda:0, mps, server
+    serving_path: str  # how it runs: fast path, general path, LSTM state; vLLM, llama.cpp…
     window: int | None  # the most tokens it attends to at once; None: any length
 
     def tokenize(self, text: str) -> list[int]: ...
@@ -30,6 +30,7 @@ class Backend(Protocol):
     def generation_defaults(self) -> dict[str, Any]: ...
     def genres(self) -> list[str]: ...
     def genre_prefix(self, genre: str | None) -> list[int]: ...
+    def branch_seeds(self, seed: int, count: int) -> list[int]: ...  # each branch's own seed
     def stream(self, ids: Sequence[int], branches: int, settings: SamplingSettings, *,
                seed: int | None = None, seeds: Sequence[int] | None = None,
                cancel: threading.Event | None = None,
@@ -63,6 +64,11 @@ class LocalBackend:
     def genre_prefix(self, genre: str | None) -> list[int]:
         return genre_prefix(self.tokenizer, genre)
 
+    def branch_seeds(self, seed: int, count: int) -> list[int]:
+        from engine.sampling import branch_seeds
+
+        return branch_seeds(seed, count)
+
     def stream(self, ids: Sequence[int], branches: int, settings: SamplingSettings, *,
                seed: int | None = None, seeds: Sequence[int] | None = None,
                cancel: threading.Event | None = None,
@@ -73,9 +79,17 @@ class LocalBackend:
                         cancel=cancel, keep=keep)  # fmt: skip
 
 
-def load_backend(name: str, *, label: str | None = None, **options: Any) -> LocalBackend:
-    """Load a model folder or cached hub id (slow: in a worker thread where a UI waits).
-    `options` are load_model's: device, dtype, allow_pickle, trust_remote_code, progress."""
+def load_backend(name: str, *, label: str | None = None, api_key: str | None = None,
+                 **options: Any) -> "Backend":  # fmt: skip
+    """Load a model folder or cached hub id, or connect to a server at an http(s) address
+    (slow: in a worker thread where a UI waits). `options` are load_model's: device, dtype,
+    allow_pickle, trust_remote_code, progress; a server needs only `api_key`, if any."""
+    from engine.remote.servers import is_server_address
+
+    if is_server_address(name):
+        from engine.remote.backend import ServerBackend
+
+        return ServerBackend(name, api_key=api_key, progress=options.get("progress"))
     from engine.loading import load_model
 
     return LocalBackend(load_model(name, **options), label or name)

@@ -9,14 +9,15 @@ END_OF_TEXT = "end_of_text"
 SENTENCE = "sentence"
 PARAGRAPH = "paragraph"
 CANCELLED = "cancelled"
+ERROR = "error"  # the server failed mid-way: the branch keeps what it wrote
 
 
 @dataclass(frozen=True)
 class TokenEvent:
     branch: int
     delta: str  # text this token adds; may be "" while a character or stop string is incomplete
-    token_id: int
-    logprob: float  # under the model's own distribution (before sampling filters)
+    token_id: int  # NO_TOKEN where a server gives text only
+    logprob: float  # under the model's own distribution (before sampling filters); nan: unknown
     top: tuple[tuple[int, float], ...]  # the most likely tokens here: (token id, probability)
 
 
@@ -30,4 +31,13 @@ class FinishEvent:
     seed: int  # generate again with this branch seed to get this branch alone
 
 
-Event = TokenEvent | FinishEvent
+@dataclass(frozen=True)
+class NoticeEvent:
+    """Something about the request the writer should be told, in one line: a setting the
+    server can't honour, a busy server being retried, a branch cut off by a failure."""
+
+    text: str
+
+
+NO_TOKEN = -1  # the token id of text from a server that doesn't say which tokens it chose
+Event = TokenEvent | FinishEvent | NoticeEvent

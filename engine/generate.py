@@ -16,17 +16,18 @@ instead, so a token's text is shown as soon as it is sampled.
 import secrets
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
 
 from engine import events
+from engine.branches import DecodingBranch, take_token
 from engine.detokenize import IncrementalDecoder
-from engine.events import Event, FinishEvent, TokenEvent
+from engine.events import Event
 from engine.sampling import apply_repetition_penalty, branch_seeds, sample, seed_keys, token_keys
 from engine.settings import SamplingSettings, SettingsError
 from engine.stopping import StopRule
+from engine.window import fit_window
 
 
 class StepModel(Protocol):
@@ -45,24 +46,6 @@ class StepModel(Protocol):
     def start_branches(self, count: int, max_new_tokens: int) -> None: ...
     def decode(self, tokens: torch.Tensor) -> torch.Tensor: ...
     def end_branches(self) -> None: ...
-
-
-def fit_window(ids: list[int], window: int | None, max_new_tokens: int, keep: int = 0) -> list[int]:
-    """Drop tokens after the first `keep` (the story's memory) so the context and the new
-    tokens fit the window. They go in chunks of a quarter window: the start of the context then
-    stays the same for many turns, and the cache is rarely rebuilt from scratch."""
-    if window is None or len(ids) + max_new_tokens <= window:
-        return ids
-    room = window - max_new_tokens
-    if room <= keep:
-        raise SettingsError(
-            f"max_new_tokens {max_new_tokens} leaves no room in the model's window of {window} "
-            f"tokens for the story: ask for fewer new tokens"
-        )
-    chunk = max(1, window // 4)
-    excess = len(ids) - room
-    drop = min(-(-excess // chunk) * chunk, len(ids) - keep - 1)
-    return ids[:keep] + ids[keep + drop :]
 
 
 def fork_context(context_ids: Sequence[int], branch_ids: Sequence[int], position: int,
@@ -93,22 +76,6 @@ class HostCopy:
         if self.ready is not None:
             self.ready.synchronize()
         return self.host.tolist()
-
-
-@dataclass
-class DecodingBranch:
-    index: int
-    seed: int
-    decoder: IncrementalDecoder
-    rule: StopRule
-    ids: list[int] = field(default_factory=list)
-    text: str = ""
-    finished: bool = False
-
-    def finish(self, reason: str, tail: str = "") -> FinishEvent:
-        self.finished = True
-        self.text += tail
-        return FinishEvent(self.index, reason, tail, self.text, tuple(self.ids), self.seed)
 
 
 def banned_token_mask(
@@ -165,7 +132,7 @@ def generate(
     if seeds is None:
         seeds = branch_seeds(secrets.randbits(63) if seed is None else seed, branches)
     states = [
-        DecodingBranch(i, s, IncrementalDecoder(tokenizer, ids), StopRule(settings))
+        DecodingBranch(i, s, StopRule(settings), IncrementalDecoder(tokenizer, ids))
         for i, s in enumerate(seeds)
     ]
     device = model.device
@@ -184,9 +151,7 @@ def generate(
             if cancel is not None and cancel.is_set():
                 for branch in states:
                     if not branch.finished:
-                        yield branch.finish(
-                            events.CANCELLED, branch.rule.release() + branch.decoder.flush()
-                        )
+                        yield branch.finish(events.CANCELLED, branch.pending())
                 return
             model_logprobs = logits.log_softmax(dim=-1)
             shaped = apply_repetition_penalty(logits, seen, settings.repetition_penalty)
@@ -213,31 +178,21 @@ def generate(
                 logits = model.decode(tokens)
         for branch in states:
             if not branch.finished:
-                yield branch.finish(events.LENGTH, branch.rule.release() + branch.decoder.flush())
+                yield branch.finish(events.LENGTH, branch.pending())
     finally:
         model.end_branches()
 
 
 def advance(branch: DecodingBranch, row: list[float], alternatives: int, eos_ids: set[int],
             settings: SamplingSettings) -> Iterator[Event]:  # fmt: skip
-    """One sampled token for one branch: its event, and its finish if it ends the branch."""
+    """One sampled token for one branch (a row of the step's packed results): its event, and
+    its finish if it ends the branch."""
     token_id, logprob = int(row[0]), row[1]
     if token_id in eos_ids:
-        yield branch.finish(events.END_OF_TEXT, branch.rule.release() + branch.decoder.flush())
-        return
-    delta = branch.decoder.push(token_id)
-    show, reason, belongs = branch.rule.feed(delta)
-    if not belongs:
-        yield branch.finish(reason, show)  # type: ignore[arg-type]
+        yield branch.finish(events.END_OF_TEXT, branch.pending())
         return
     top = tuple(
         (int(t), p) for t, p in zip(row[2 : 2 + alternatives], row[2 + alternatives :], strict=True)
     )
-    branch.ids.append(token_id)
-    branch.text += show
-    yield TokenEvent(branch.index, show, token_id, logprob, top)
-    if reason is not None:
-        tail = "" if reason == events.STOP_STRING else branch.decoder.flush()
-        yield branch.finish(reason, tail)
-    elif len(branch.ids) >= settings.max_new_tokens:
-        yield branch.finish(events.LENGTH, branch.rule.release() + branch.decoder.flush())
+    delta = branch.decoder.push(token_id)  # type: ignore[union-attr]
+    yield from take_token(branch, delta, token_id, logprob, top, settings)

@@ -44,8 +44,9 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("model", str, "Model", "the bundled demo model, or a model folder, or a cached "
-            "hub id", "", "", "a model folder or a cached hub id", lambda v: True,
+    Setting("model", str, "Model", "the bundled demo model, a model folder, a cached hub id, "
+            "or a server's address (http://gpu-box:8000/v1)", "", "",
+            "a model folder, a cached hub id or a server's address", lambda v: True,
             flag="--model", blank="the bundled demo model", sampling=False),
     Setting("device", str, "Device", "where the model runs: auto picks a GPU when there is one",
             "auto", "auto", "auto, cpu, cuda, cuda:N or mps",

@@ -20,6 +20,19 @@ def run(model, context, branches, settings, **kwargs):
     return tokens, finished
 
 
+def collect(stream) -> tuple[list, list, list[str]]:
+    """A backend's stream gathered: (token events, finish events by branch, notices)."""
+    tokens, finishes, notices = [], {}, []
+    for event in stream:
+        if isinstance(event, TokenEvent):
+            tokens.append(event)
+        elif isinstance(event, FinishEvent):
+            finishes[event.branch] = event
+        else:
+            notices.append(event.text)
+    return tokens, [finishes[i] for i in sorted(finishes)], notices
+
+
 def deltas_of(tokens, finished, branch):
     return "".join(e.delta for e in tokens if e.branch == branch) + finished[branch].delta
 

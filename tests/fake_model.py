@@ -86,6 +86,9 @@ class FakeBackend:
     def genre_prefix(self, genre: str | None) -> list[int]:
         return []
 
+    def branch_seeds(self, seed: int, count: int) -> list[int]:
+        return [seed + i for i in range(count)]
+
     def text_of(self, seed: int, branch: int, count: int) -> str:
         return "".join(" " + word_for(seed, branch, step, self.words) for step in range(count))
 

@@ -11,9 +11,10 @@ from transformers import AutoModelForCausalLM
 from engine import events
 from engine.detokenize import decode_continuation
 from engine.events import FinishEvent, TokenEvent
-from engine.generate import fit_window, fork_context, generate
+from engine.generate import fork_context, generate
 from engine.loading import load_model
 from engine.settings import SamplingSettings, SettingsError
+from engine.window import fit_window
 from tests.engine_helpers import deltas_of, reference_greedy, run
 from tests.tiny_models import save_tiny_model
 

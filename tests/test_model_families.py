@@ -14,10 +14,10 @@ from transformers import AutoModelForCausalLM
 
 import engine.hf_model
 import engine.kv_cache
-from engine.generate import fit_window
 from engine.hf_model import HFModel, full_logits
 from engine.loading import ModelError, load_model
 from engine.settings import SamplingSettings
+from engine.window import fit_window
 from tests.conftest import run_cli
 from tests.engine_helpers import reference_greedy, run
 from tests.model_families import FAMILIES, REFUSED, SLIDE, sliding_window_of
@@ -150,7 +150,7 @@ def test_the_command_line_matches_and_says_how_the_model_runs(loaded, family):
                      "--verbose")  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.rstrip("\n") == expected
-    assert f"by the {model.serving_path}" in result.stderr
+    assert f": cpu, {model.serving_path}, with " in result.stderr
 
 
 @pytest.mark.parametrize("family", REFUSED)

@@ -161,3 +161,24 @@ def test_a_model_without_a_window_reads_as_much_as_the_context_limit_says(store,
     assert len(ids) <= 64 - 16 and ids == backend.tokenize(story_text)[-len(ids) :]
     with pytest.raises(SettingsError, match="context_limit should be from 16 to 1000000"):
         session.set_setting("context_limit", 8)
+
+
+def test_the_api_key_in_the_config_file_survives_saving_defaults_and_the_environment_wins(
+    store, tmp_path, monkeypatch
+):
+    path = tmp_path / "config.toml"
+    path.write_text('[writing]\nbranches = 2\n\n[server]\napi_key = "sk-from-file"\n')
+    config = read_config(path)
+    assert config.api_key == "sk-from-file" and "sk-from-file" not in repr(config)
+    monkeypatch.delenv("TALETREE_API_KEY", raising=False)
+    assert config.server_key() == "sk-from-file"
+    monkeypatch.setenv("TALETREE_API_KEY", "sk-from-env")
+    assert config.server_key() == "sk-from-env"
+    session = make_session(store, tmp_path)
+    session.config = config
+    session.save_default_settings({**BUILT_IN, "branches": 3})  # ctrl+d in the settings form
+    again = read_config(path)
+    assert again.api_key == "sk-from-file" and again.writing["branches"] == 3
+    path.write_text("[server]\napi_key = 12\n")
+    with pytest.raises(ConfigError, match=r'\[server\] takes only api_key = "…"'):
+        read_config(path)

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from common.errors import UserError, one_line
+from common.errors import EXIT_BUG, EXIT_USER_ERROR, UserError, one_line
 from engine.settings import SETTING, SettingsError, parse
 from tui.commands.generate import cmd_generate
 from tui.commands.library import (
@@ -27,8 +27,6 @@ from tui.commands.library import (
 from tui.commands.train import cmd_eval, cmd_train
 from tui.commands.writing import cmd_default, cmd_new, cmd_open, cmd_write
 
-EXIT_USER_ERROR = 2
-EXIT_BUG = 1
 TRUSTED = " (it can run code: only for sources you trust)"
 
 

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from common.errors import UserError
+from common.errors import EXIT_USER_ERROR, UserError
 
 SEPARATOR = "=" * 20
 MAX_NEW_TOKENS = 200  # unless --max-new-tokens or the model says otherwise
@@ -125,15 +125,14 @@ def describe(backend: Any, context_limit: int, prompt_tokens: int) -> str:
     reads = (f"a window of {backend.window:,} tokens" if backend.window else
              f"no window of its own, so it reads up to {context_limit:,} tokens "
              "(--context-limit)")  # fmt: skip
-    return (f"{backend.name} runs on {backend.device} by the {backend.serving_path}, with "
-            f"{reads}; the prompt is {prompt_tokens:,} tokens")  # fmt: skip
+    return (f"{backend.name}: {backend.device}, {backend.serving_path}, with {reads}; the "
+            f"prompt is {prompt_tokens:,} tokens")  # fmt: skip
 
 
-def cmd_generate(args: argparse.Namespace) -> None:
+def cmd_generate(args: argparse.Namespace) -> int:
     from assets import DEMO_MODEL
     from engine.backend import load_backend
-    from engine.events import FinishEvent
-    from engine.sampling import branch_seeds
+    from engine.events import ERROR, FinishEvent, NoticeEvent
     from engine.settings import SETTING
     from tui.display import safe_prose
 
@@ -143,24 +142,27 @@ def cmd_generate(args: argparse.Namespace) -> None:
             "(a model folder or a cached hub id), or build it with `make demo-model`"
         )
     prompt = prompt_of(args)
+    name = args.model or str(DEMO_MODEL)
     backend = load_backend(
-        args.model or str(DEMO_MODEL),
+        name,
         device=None if args.device in (None, "auto") else args.device,
         dtype=args.dtype,
         allow_pickle=args.allow_pickle,
         trust_remote_code=args.trust_remote_code,
+        api_key=server_key(name),
     )
     settings = sampling_of(args, backend.generation_defaults())
     context_limit = args.context_limit or SETTING["context_limit"].default
     prefix = backend.genre_prefix(args.genre)
     ids = [*prefix, *backend.tokenize(prompt)]
     if backend.window is None:  # the model reads any length: --context-limit bounds it
-        from engine.generate import fit_window
+        from engine.window import fit_window
 
         ids = fit_window(ids, context_limit, settings.max_new_tokens, keep=len(prefix))
     if args.verbose:
         sys.stderr.write(describe(backend, context_limit, len(ids)) + "\n")
-    seeds = branch_seeds(args.seed if args.seed is not None else secrets.randbits(63), args.n)
+    seeds = backend.branch_seeds(args.seed if args.seed is not None else secrets.randbits(63),
+                                 args.n)  # fmt: skip
 
     to_file = args.to_file is not None
     out: TextIO = sys.stdout
@@ -172,12 +174,15 @@ def cmd_generate(args: argparse.Namespace) -> None:
     safe = safe_prose if live else (lambda text: text)
     include = prompt if args.include_prefix else ""
     printer = Printer(out, live=live, include=include, as_json=args.json, safe=safe)
-    started, tokens, done = time.perf_counter(), 0, 0
+    started, tokens, done, cut_off = time.perf_counter(), 0, 0, 0
     for first in range(0, args.n, args.batch_size):
         batch = seeds[first : first + args.batch_size]
         printer.start_batch(len(batch))
         for event in backend.stream(ids, len(batch), settings, seeds=batch):
-            if isinstance(event, FinishEvent):
+            if isinstance(event, NoticeEvent):
+                sys.stderr.write(f"taletree: {event.text}\n")
+            elif isinstance(event, FinishEvent):
+                cut_off += event.reason == ERROR
                 if event.delta:
                     printer.delta(event.branch, event.delta)
                 printer.finish(event)
@@ -197,3 +202,13 @@ def cmd_generate(args: argparse.Namespace) -> None:
         text = out.getvalue()  # type: ignore[attr-defined]
         write_atomically(Path(args.to_file), text if text.endswith("\n") else text + "\n")
         sys.stderr.write(f"\nwrote {args.n} samples to {args.to_file}\n")
+    return EXIT_USER_ERROR if cut_off else 0
+
+
+def server_key(name: str) -> str | None:
+    """The API key for a model on a server (from the environment or the config file)."""
+    if "://" not in name:
+        return None
+    from tui.core.config_file import read_config
+
+    return read_config().server_key()

@@ -17,7 +17,8 @@ def writing_session(args: argparse.Namespace, store, config):
     from tui.core.session import WritingSession
 
     options = LoadOptions(dtype=args.dtype, allow_pickle=args.allow_pickle,
-                          trust_remote_code=args.trust_remote_code)  # fmt: skip
+                          trust_remote_code=args.trust_remote_code,
+                          api_key=config.server_key())  # fmt: skip
     return WritingSession(store, config, model=args.model, load_options=options)
 
 

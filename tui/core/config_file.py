@@ -7,14 +7,19 @@ settings for every story, and the writer's own keys for the app's actions.
 
     [keys]            # action id = key(s); the help screen (f1) lists the ids
     keep_highlighted = "enter,space"
+
+    [server]          # for a model on a server: the API key it asks for
+    api_key = "…"     # (TALETREE_API_KEY, when set, is used instead)
 """
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from common.errors import UserError
+from engine.remote import KEY_VARIABLE
 from engine.settings import SettingsError
 from story.files import write_atomically
 from tui.core.paths import config_dir
@@ -31,6 +36,11 @@ class ConfigError(UserError):
 class Config:
     writing: Settings = field(default_factory=lambda: dict(BUILT_IN))
     keys: dict[str, str] = field(default_factory=dict)
+    api_key: str | None = field(default=None, repr=False)  # never shown, logged or stored
+
+    def server_key(self) -> str | None:
+        """The API key for a server: TALETREE_API_KEY, else the config file's."""
+        return os.environ.get(KEY_VARIABLE) or self.api_key
 
 
 def config_path() -> Path:
@@ -46,20 +56,24 @@ def read_config(path: Path | None = None) -> Config:
         return Config()
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigError(f"{path} can't be read as TOML ({error}): fix or remove it") from None
-    unknown = set(data) - {"writing", "keys"}
+    unknown = set(data) - {"writing", "keys", "server"}
     if unknown:
         raise ConfigError(f"{path} has an unknown table [{sorted(unknown)[0]}]")
     writing = data.get("writing", {})
     keys = data.get("keys", {})
-    if not isinstance(writing, dict) or not isinstance(keys, dict):
-        raise ConfigError(f"{path}: [writing] and [keys] should be tables")
+    server = data.get("server", {})
+    if not all(isinstance(table, dict) for table in (writing, keys, server)):
+        raise ConfigError(f"{path}: [writing], [keys] and [server] should be tables")
+    api_key = server.get("api_key")
+    if set(server) - {"api_key"} or not isinstance(api_key, str | None):
+        raise ConfigError(f'{path}: [server] takes only api_key = "…"')
     try:
         settings = laid_over(BUILT_IN, writing)
     except SettingsError as error:
         raise ConfigError(f"{path}: {error}") from None
     if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items()):
         raise ConfigError(f'{path}: each entry of [keys] should be action = "key"')
-    return Config(settings, dict(keys))
+    return Config(settings, dict(keys), api_key or None)
 
 
 def toml_value(value: Any) -> str:
@@ -76,6 +90,8 @@ def write_config(config: Config, path: Path | None = None) -> Path:
     lines += [f"{k} = {toml_value(v)}" for k, v in changed(config.writing).items()]
     if config.keys:
         lines += ["", "[keys]"] + [f"{k} = {toml_value(v)}" for k, v in config.keys.items()]
+    if config.api_key:
+        lines += ["", "[server]", f"api_key = {toml_value(config.api_key)}"]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from engine.events import FinishEvent, TokenEvent
+from engine.events import NO_TOKEN, FinishEvent, NoticeEvent, TokenEvent
 from engine.settings import SamplingSettings
 from story.models import NodeDraft
 from story.tokens import TokenRecord
@@ -36,9 +36,10 @@ class Branch:
         if isinstance(event, TokenEvent):
             self.text += event.delta
             self.tokens += 1
-            self.records.append(
-                TokenRecord(event.token_id, event.logprob, len(event.delta), event.top)
-            )
+            if event.token_id != NO_TOKEN:  # (a server that gives text only: no token data)
+                self.records.append(
+                    TokenRecord(event.token_id, event.logprob, len(event.delta), event.top)
+                )
             return
         if event.delta and self.records:  # text held back until the end joins the last token
             last = self.records[-1]
@@ -122,7 +123,8 @@ class Generation:
                         self.prompt.ids, self.branches, self.settings, seed=self.seed,
                         cancel=self.cancel, keep=self.prompt.keep,
                     ):  # fmt: skip
-                        self.buffer.append(event)
+                        notice = isinstance(event, NoticeEvent)
+                        self.buffer.append(Notice(event.text, "warning") if notice else event)
                     self.buffer.append(Done())
                     return
                 except Exception as error:

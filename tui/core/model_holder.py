@@ -7,7 +7,7 @@ whether a load is needed, `load` does it (in a worker thread; it touches nothing
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ ReportStage = Callable[[str], None]
 
 @dataclass(frozen=True)
 class ModelRequest:
-    name: str  # what to load: a model folder or a cached hub id
+    name: str  # what to load: a model folder, a cached hub id or a server's address
     label: str  # what the writer sees it called
     device: str  # auto, cpu, cuda, cuda:N, mps
 
@@ -30,6 +30,7 @@ class LoadOptions:
     dtype: str | None = None
     allow_pickle: bool = False
     trust_remote_code: bool = False
+    api_key: str | None = field(default=None, repr=False)  # for a server; never shown
 
 
 Loader = Callable[[ModelRequest, ReportStage], "Backend"]
@@ -45,7 +46,7 @@ def local_loader(options: LoadOptions) -> Loader:
             request.name, label=request.label,
             device=None if request.device == "auto" else request.device, dtype=options.dtype,
             allow_pickle=options.allow_pickle, trust_remote_code=options.trust_remote_code,
-            progress=progress,
+            api_key=options.api_key, progress=progress,
         )  # fmt: skip
 
     return load

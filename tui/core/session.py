@@ -9,7 +9,7 @@ fix comes out as a UserError.
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -157,7 +157,7 @@ class WritingSession:
 
     def save_default_settings(self, values: Mapping[str, Any]) -> Path:
         """Every setting, as the defaults of every story (the config file)."""
-        config = Config(laid_over(BUILT_IN, values), self.config.keys)
+        config = replace(self.config, writing=laid_over(BUILT_IN, values))  # keys, API key kept
         path = write_config(config, self.config_path)
         self.config = config
         return path
@@ -455,6 +455,11 @@ class WritingSession:
     def token_records(self, node_id: int) -> list[TokenRecord]:
         records = self.store.token_records(node_id)
         if not records:
+            node = self.store.node(node_id)
+            if node.author == "model" and node.model and "://" in node.model:
+                raise UserError(f"this text has no token data: the server that wrote it "
+                                f"({node.model}) gives text only, not the tokens it "
+                                "chose")  # fmt: skip
             raise UserError("this text has no token data: it was written or edited by you, or "
                             "by a Taletree from before token data was kept")  # fmt: skip
         return records

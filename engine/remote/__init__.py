@@ -1,0 +1,4 @@
+"""Models served elsewhere: OpenAI-compatible completion servers (vLLM, llama.cpp's
+llama-server, and others) and Ollama, behind the same event stream as a local model."""
+
+KEY_VARIABLE = "TALETREE_API_KEY"  # the environment variable an API key is read from

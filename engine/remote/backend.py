@@ -1,0 +1,233 @@
+"""A model on a server as a Backend: the same stream of events as a local model.
+
+N branches go out as one request asking for N choices where the server gives choice i the seed
+S + i (llama.cpp, vLLM), else as N requests at once, each with its branch's seed; every request
+streams in a thread of its own into one queue, and the stream below turns what arrives into
+token and finish events with the same stop rule a local model's tokens go through.
+
+Cancelling closes every request's connection at once (a server stops a request whose client
+went away). A request that fails before anything arrives fails the whole stream in one line; a
+branch cut off mid-way keeps what it wrote and ends with reason "error", said in one notice.
+"""
+
+import functools
+import queue
+import secrets
+import socket
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import suppress
+from typing import Any
+
+from engine import events
+from engine.branches import DecodingBranch, take_token
+from engine.events import Event, NoticeEvent
+from engine.remote.client import ServerClient, ServerError
+from engine.remote.dialects import Piece
+from engine.remote.servers import ServerTokens, TextPieces, detect, split_address
+from engine.settings import SamplingSettings, SettingsError
+from engine.stopping import StopRule
+from engine.training.data import UnknownGenre
+from engine.window import fit_window
+
+POLL = 0.05  # seconds between looks at the cancel flag while waiting for a server
+SEED_RANGE = 2**31  # seeds stay below this, with room for S + i (llama.cpp's are 32-bit)
+
+
+class ServerRequest:
+    """One streaming request, read in a thread of its own into the stream's queue."""
+
+    def __init__(self, backend: "ServerBackend", first: int, count: int, body: dict,
+                 inbox: queue.Queue):  # fmt: skip
+        self.backend, self.first, self.count, self.body, self.inbox = (
+            backend, first, count, body, inbox)  # fmt: skip
+        self.closed = threading.Event()
+        self.received = False  # something arrived: a failure now cuts branches off
+        self.response: Any = None
+        self.thread = threading.Thread(target=self.run, name="server-request", daemon=True)
+
+    @property
+    def branches(self) -> range:
+        """The stream's branches this request writes."""
+        return range(self.first, self.first + self.count)
+
+    def run(self) -> None:
+        dialect = self.backend.dialect
+        try:
+            with self.backend.client.stream(
+                dialect.path, self.body, at_root=dialect.at_root, framing=dialect.framing,
+                on_retry=lambda line: self.inbox.put(("notice", self, line)),
+            ) as (response, answers):  # fmt: skip
+                self.response = response
+                if self.closed.is_set():
+                    return
+                for answer in answers:
+                    for piece in dialect.pieces(answer):
+                        self.inbox.put(("piece", self, piece))
+            self.inbox.put(("ended", self, None))
+        except Exception as error:  # handed to the stream, which decides what it means
+            self.inbox.put(("ended", self, None) if self.closed.is_set() else
+                           ("failed", self, error))  # fmt: skip
+
+    def close(self) -> None:
+        """Stop reading and drop the connection, even while a read waits: the server sees its
+        client gone and stops generating."""
+        self.closed.set()
+        stream = self.response.extensions.get("network_stream") if self.response else None
+        connection = stream.get_extra_info("socket") if stream is not None else None
+        if connection is not None:
+            with suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class ServerBackend:
+    def __init__(self, address: str, *, api_key: str | None = None,
+                 progress: Callable[[str], None] | None = None,
+                 transport: Any = None):  # fmt: skip
+        report = progress or (lambda stage: None)
+        base, wanted = split_address(address)
+        report("connecting")
+        self.client = ServerClient(base, api_key, transport)
+        served = detect(self.client, wanted)
+        self.dialect, self.model, self.window = served.dialect, served.model, served.window
+        self.counter = ServerTokens(self.client, served) if self.dialect.gives_ids else TextPieces()
+        # What every node it writes keeps: the server, and the model it serves.
+        where = self.client.root if self.dialect.at_root else self.client.base
+        self.name = f"{where}#{self.model}"
+        self.device = "server"
+        self.serving_path = self.dialect.kind
+        self.warned: set[str] = set()  # each setting it can't honour is said once
+        report("ready")
+
+    # ------------------------------------------------------------------ what a backend says
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 (one backend lives as long as the app)
+    def token_ids(self, text: str) -> tuple[int, ...]:
+        return tuple(self.counter.encode(text))
+
+    def tokenize(self, text: str) -> list[int]:
+        return list(self.token_ids(text))
+
+    def token_text(self, token_id: int) -> str:
+        return self.counter.decode([token_id])
+
+    def generation_defaults(self) -> dict[str, Any]:
+        return {}  # every setting is sent: a server's own defaults differ from one to another
+
+    def genres(self) -> list[str]:
+        return []
+
+    def genre_prefix(self, genre: str | None) -> list[int]:
+        if genre:
+            raise UnknownGenre(f"{self.name} has no genre tokens Taletree knows")
+        return []
+
+    def branch_seeds(self, seed: int, count: int) -> list[int]:
+        """Consecutive seeds: choice i of one request with seed S is what seed S + i gives."""
+        base = seed % SEED_RANGE
+        return [base + i for i in range(count)]
+
+    # ------------------------------------------------------------------------- the stream
+
+    def stream(self, ids: Sequence[int], branches: int, settings: SamplingSettings, *,
+               seed: int | None = None, seeds: Sequence[int] | None = None,
+               cancel: threading.Event | None = None,
+               keep: int = 0) -> Iterator[Event]:  # fmt: skip
+        if branches < 1:
+            raise SettingsError("branches must be 1 or more")
+        if seeds is not None and len(seeds) != branches:
+            raise SettingsError(f"{len(seeds)} seeds given for {branches} branches")
+        seeds = list(seeds) if seeds is not None else self.branch_seeds(
+            secrets.randbits(31) if seed is None else seed, branches)  # fmt: skip
+        ids = fit_window(list(ids), self.window, settings.max_new_tokens, keep)
+        prompt = ids if self.dialect.gives_ids else self.counter.decode(ids)
+        yield from self.warnings(settings)
+        states = [DecodingBranch(i, s, StopRule(settings)) for i, s in enumerate(seeds)]
+        inbox: queue.Queue = queue.Queue()
+        requests: list[ServerRequest] = []
+
+        def send(first: int, count: int) -> None:
+            body = self.dialect.body(self.model, prompt, settings, seeds[first], count)
+            request = ServerRequest(self, first, count, body, inbox)
+            requests.append(request)
+            request.thread.start()
+
+        for first, count in self.requests_for(seeds):
+            send(first, count)
+        try:
+            while not all(branch.finished for branch in states):
+                if cancel is not None and cancel.is_set():
+                    for branch in states:
+                        if not branch.finished:
+                            yield branch.finish(events.CANCELLED, branch.pending())
+                    return
+                try:
+                    kind, request, item = inbox.get(timeout=POLL)
+                except queue.Empty:
+                    continue
+                if kind == "notice":
+                    yield NoticeEvent(item)
+                elif kind == "piece":
+                    request.received = True
+                    branch = states[request.first + item.index]
+                    if not branch.finished:
+                        yield from self.take(branch, item, settings)
+                    if all(states[i].finished for i in request.branches):
+                        request.close()  # nothing more is wanted from it
+                else:
+                    yield from self.ended(request, item, states, requests, send)
+        finally:
+            for request in requests:
+                request.close()
+
+    def requests_for(self, seeds: list[int]) -> list[tuple[int, int]]:
+        """(first branch, how many) of each request: runs of consecutive seeds share one."""
+        groups, first = [], 0
+        while first < len(seeds):
+            count = 1
+            while (first + count < len(seeds) and count < self.dialect.most_choices
+                   and seeds[first + count] == seeds[first] + count):  # fmt: skip
+                count += 1
+            groups.append((first, count))
+            first += count
+        return groups
+
+    def take(self, branch: DecodingBranch, piece: Piece,
+             settings: SamplingSettings) -> Iterator[Event]:  # fmt: skip
+        if piece.text or piece.token_id != events.NO_TOKEN:
+            # (vLLM adds the chosen token to the alternatives when it isn't among them.)
+            top = piece.top[: settings.top_alternatives]
+            yield from take_token(branch, piece.text, piece.token_id, piece.logprob, top,
+                                  settings)  # fmt: skip
+        if piece.finish is not None and not branch.finished:
+            yield branch.finish(piece.finish, branch.pending())
+
+    def ended(self, request: ServerRequest, error: Exception | None,
+              states: list[DecodingBranch], requests: list[ServerRequest],
+              send: Callable[[int, int], None]) -> Iterator[Event]:  # fmt: skip
+        """A request is over: it ended, or failed. Its branches still open are cut off."""
+        open_branches = [states[i] for i in request.branches if not states[i].finished]
+        if error is not None and not request.received:
+            if request.count > 1 and getattr(error, "status", None) == 400:
+                # Refused as one request (more choices than the server allows at once):
+                # each branch on its own instead.
+                for i in request.branches:
+                    send(i, 1)
+                return
+            if not any(r.received for r in requests):
+                raise error if isinstance(error, ServerError) else ServerError(
+                    f"{self.client.root} failed: {error}")  # fmt: skip
+        if not open_branches:
+            return
+        numbers = ", ".join(str(b.index + 1) for b in open_branches)
+        why = str(error) if error is not None else "the server ended it without saying why"
+        for branch in open_branches:
+            yield branch.finish(events.ERROR, branch.pending())
+        yield NoticeEvent(f"branch {numbers} cut off, keeping what it wrote: {why}")
+
+    def warnings(self, settings: SamplingSettings) -> Iterator[NoticeEvent]:
+        new = [name for name in self.dialect.unhonoured(settings) if name not in self.warned]
+        self.warned.update(new)
+        if new:
+            yield NoticeEvent(f"the {self.dialect.kind} server may not honour "
+                              f"{', '.join(new)}: the text is written without them")  # fmt: skip

@@ -1,0 +1,215 @@
+"""How each kind of server is asked for a completion and how it answers, token by token.
+
+All of them stream; they differ in where they listen, what they call each setting, whether they
+take the prompt as token ids and say which tokens they chose, and how they report
+log-probabilities:
+
+| kind      | request                          | tokens                         | n         |
+|-----------|----------------------------------|--------------------------------|-----------|
+| llama.cpp | /v1/completions, ids in          | ids in `logprobs.content`      | ≤ slots   |
+| vLLM      | /v1/completions, ids in          | "token_id:N" in legacy logprobs | yes       |
+| Ollama    | /api/generate, raw text          | text only                      | no        |
+| other     | /v1/completions, text            | text only (legacy logprobs)    | no        |
+
+llama.cpp and vLLM give choice i of a request with seed S what a request of its own with seed
+S + i gives, so N branches are one request there and each branch's seed is still its own.
+Every setting is sent explicitly (servers' defaults differ: llama.cpp samples with top-k 40
+unless told). Stop strings and where a branch ends are decided here, as for a local model, so
+a branch ends for the same reasons whatever writes it.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from engine import events
+from engine.settings import SamplingSettings
+
+Top = tuple[tuple[int, float], ...]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One token of one branch as a server streamed it (or a run of text, from a server that
+    doesn't say which tokens it chose)."""
+
+    index: int  # which choice of the request
+    text: str
+    token_id: int = events.NO_TOKEN
+    logprob: float = math.nan
+    top: Top = ()
+    finish: str | None = None  # the branch ended here, for this reason (engine/events.py)
+
+
+def finish_reason(server_reason: str | None) -> str | None:
+    """A server's finish reason as the engine's. Stop strings never reach a server (they are
+    applied here), so its "stop" is the model's end of text."""
+    if server_reason is None:
+        return None
+    return {"length": events.LENGTH, "stop": events.END_OF_TEXT}.get(server_reason, events.ERROR)
+
+
+class Dialect:
+    kind = "OpenAI-compatible"
+    path = "/completions"  # under the API base (…/v1)
+    at_root = False
+    framing = "sse"
+    gives_ids = False  # prompt as token ids, and the chosen tokens' ids in the answer
+    most_choices = 1  # the largest n one request may ask for (1: one request per branch)
+
+    def body(self, model: str, prompt: Sequence[int] | str, settings: SamplingSettings,
+             seed: int, choices: int) -> dict[str, Any]:  # fmt: skip
+        """An OpenAI text-completion request with the sampling settings under vLLM's names,
+        which most other servers also read."""
+        body = {
+            "model": model, "prompt": prompt, "stream": True, "n": choices, "seed": seed,
+            "max_tokens": settings.max_new_tokens, "temperature": settings.temperature,
+            "top_p": settings.top_p, "top_k": settings.top_k, "min_p": settings.min_p,
+            "repetition_penalty": settings.repetition_penalty,
+        }  # fmt: skip
+        if settings.top_alternatives:
+            body["logprobs"] = settings.top_alternatives
+        return body
+
+    def unhonoured(self, settings: SamplingSettings) -> list[str]:
+        """The settings asked for that this kind of server can't honour (or may not)."""
+        unsure = [name for name, off in (("top_k", 0), ("min_p", 0.0),
+                                         ("repetition_penalty", 1.0))
+                  if getattr(settings, name) != off]  # fmt: skip
+        return unsure + self.cant_ban(settings)
+
+    def cant_ban(self, settings: SamplingSettings) -> list[str]:
+        return [name for name in ("banned_tokens", "banned_strings", "ban_end_of_text")
+                if getattr(settings, name)]  # fmt: skip
+
+    def pieces(self, event: dict) -> list[Piece]:
+        """The tokens of one streamed event of an OpenAI-style stream. A chunk's text goes
+        with its last token (a server holds back the tokens of a character not yet complete
+        and sends them together)."""
+        found = []
+        for choice in event.get("choices") or []:
+            index, text = choice.get("index", 0), choice.get("text") or ""
+            tokens = self.tokens(choice)
+            for number, (token_id, logprob, top) in enumerate(tokens):
+                last = number == len(tokens) - 1
+                found.append(Piece(index, text if last else "", token_id, logprob, top))
+            if text and not tokens:
+                found.append(Piece(index, text))
+            finish = finish_reason(choice.get("finish_reason"))
+            if finish:
+                found.append(Piece(index, "", finish=finish))
+        return found
+
+    def tokens(self, choice: dict) -> list[tuple[int, float, Top]]:
+        """(id, log-probability, alternatives) of each token of a choice's chunk: none where
+        the server names its tokens by text alone."""
+        return []
+
+
+class TokenServer(Dialect):
+    """A server that takes the prompt as token ids and says which tokens it chose."""
+
+    gives_ids = True
+
+    def body(self, model: str, prompt: Sequence[int] | str, settings: SamplingSettings,
+             seed: int, choices: int) -> dict[str, Any]:  # fmt: skip
+        body = super().body(model, prompt, settings, seed, choices)
+        body["logprobs"] = max(1, settings.top_alternatives)  # the chosen token's, at least
+        if settings.banned_tokens:
+            body["logit_bias"] = self.bias(settings.banned_tokens)
+        if settings.ban_end_of_text:
+            body["ignore_eos"] = True
+        return body
+
+    def bias(self, banned: tuple[int, ...]) -> Any:
+        """The logit_bias that bans these tokens."""
+        return {str(token): -100 for token in banned}
+
+    def unhonoured(self, settings: SamplingSettings) -> list[str]:
+        return ["banned_strings"] if settings.banned_strings else []
+
+
+class LlamaCpp(TokenServer):
+    kind = "llama.cpp"
+
+    def __init__(self, slots: int, context: int):
+        self.most_choices = max(1, slots)
+        self.context = context  # tokens per slot
+
+    def body(self, model: str, prompt: Sequence[int] | str, settings: SamplingSettings,
+             seed: int, choices: int) -> dict[str, Any]:  # fmt: skip
+        body = super().body(model, prompt, settings, seed, choices)
+        body["repeat_penalty"] = body.pop("repetition_penalty")
+        body["repeat_last_n"] = self.context  # the whole context, as Taletree's penalty counts
+        body["cache_prompt"] = True
+        return body
+
+    def bias(self, banned: tuple[int, ...]) -> Any:
+        return [[token, False] for token in banned]
+
+    def tokens(self, choice: dict) -> list[tuple[int, float, Top]]:
+        return [(int(t["id"]), float(t["logprob"]),
+                 tuple((int(a["id"]), math.exp(a["logprob"])) for a in t.get("top_logprobs") or ()))
+                for t in (choice.get("logprobs") or {}).get("content") or []]  # fmt: skip
+
+
+class VLLM(TokenServer):
+    kind = "vLLM"
+    most_choices = 1024
+
+    def body(self, model: str, prompt: Sequence[int] | str, settings: SamplingSettings,
+             seed: int, choices: int) -> dict[str, Any]:  # fmt: skip
+        body = super().body(model, prompt, settings, seed, choices)
+        body["return_tokens_as_token_ids"] = True  # tokens named "token_id:N", not by text
+        return body
+
+    def tokens(self, choice: dict) -> list[tuple[int, float, Top]]:
+        logprobs = choice.get("logprobs") or {}
+        names = logprobs.get("tokens") or []
+        tops = logprobs.get("top_logprobs") or [{}] * len(names)
+        return [(token_number(name), float(logprob),
+                 tuple(sorted(((token_number(t), math.exp(p)) for t, p in (top or {}).items()),
+                              key=lambda pair: -pair[1])))
+                for name, logprob, top in zip(names, logprobs.get("token_logprobs") or [],
+                                              tops, strict=False)]  # fmt: skip
+
+
+def token_number(name: str) -> int:
+    """vLLM's "token_id:123" (return_tokens_as_token_ids) as 123."""
+    return int(name.rpartition(":")[2])
+
+
+class Ollama(Dialect):
+    """Ollama's own /api/generate with `raw`: its /v1/completions would wrap the story in the
+    model's chat template."""
+
+    kind = "Ollama"
+    path = "/api/generate"
+    at_root = True
+    framing = "ndjson"
+
+    def __init__(self, context: int):
+        self.context = context  # num_ctx: sent every time, as a change reloads the model
+
+    def body(self, model: str, prompt: Sequence[int] | str, settings: SamplingSettings,
+             seed: int, choices: int) -> dict[str, Any]:  # fmt: skip
+        options = {
+            "num_predict": settings.max_new_tokens, "temperature": settings.temperature,
+            "top_k": settings.top_k, "top_p": settings.top_p, "min_p": settings.min_p,
+            "repeat_penalty": settings.repetition_penalty, "repeat_last_n": -1, "seed": seed,
+            "num_ctx": self.context,
+        }  # fmt: skip
+        # (Its log-probabilities name tokens by text alone, so they can't be token data.)
+        return {"model": model, "prompt": prompt, "raw": True, "stream": True,
+                "options": options}  # fmt: skip
+
+    def unhonoured(self, settings: SamplingSettings) -> list[str]:
+        return self.cant_ban(settings)
+
+    def pieces(self, event: dict) -> list[Piece]:
+        text = event.get("response") or ""
+        found = [Piece(0, text)] if text else []
+        if event.get("done"):
+            found.append(Piece(0, "", finish=finish_reason(event.get("done_reason") or "stop")))
+        return found
