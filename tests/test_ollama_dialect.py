@@ -104,8 +104,8 @@ def test_text_only_tokens_leave_no_token_data_and_the_token_view_says_why(ollama
     banned = list(backend.stream(backend.tokenize("Once"), 1, SamplingSettings(
         max_new_tokens=2, banned_tokens=(5,), ban_end_of_text=True), seed=1))  # fmt: skip
     assert banned[0] == events.NoticeEvent(
-        "the Ollama server may not honour banned_tokens, "
-        "ban_end_of_text: the text is written without them"
+        "the Ollama server can't honour banned_tokens, "
+        "ban_end_of_text: the text is written without it"
     )
 
     story = store.create_story("Olla", opening="The lamp went out.")

@@ -71,6 +71,8 @@ def test_the_server_is_detected_with_its_window_and_tokenizer(backend, server, w
     ids = backend.tokenize(STORY)
     assert ids == local.tokenizer.encode(STORY, add_special_tokens=False)
     assert backend.token_text(ids[1]) == local.tokenizer.decode([ids[1]])
+    with pytest.raises(ServerError, match=r"serves no model 'llama-70b': it serves tiny"):
+        ServerBackend(f"{server.url}#llama-70b")
 
 
 def test_four_branches_stream_side_by_side_with_their_probabilities(backend):
@@ -303,14 +305,18 @@ def test_a_server_that_answers_nonsense_is_one_line_and_keeps_what_came(monkeypa
             ServerBackend(url.removesuffix("/v1") + "/api")  # no models there: 404
         backend = ServerBackend(url)
         assert (backend.serving_path, backend.window) == ("OpenAI-compatible", None)
-        settings = SamplingSettings(max_new_tokens=8, stop_mode="tokens")
+        settings = SamplingSettings(max_new_tokens=8, stop_mode="tokens", top_k=40)
         _, finishes, notices = stream(backend, backend.tokenize("Once"), 1, settings)
     finally:
         front.shutdown()
     [finish] = finishes
     assert finish.reason == events.ERROR and finish.text == "\x1b[2J Once"  # kept, literally
-    assert len(notices) == 1 and "the server sent an event that isn't JSON: '<html>" in notices[0]
-    assert len(notices[0]) < 300
+    assert notices[0] == (
+        "the OpenAI-compatible server may ignore top_k (only temperature, "
+        "top_p and max_tokens are sure to be honoured by every such server)"
+    )
+    assert len(notices) == 2 and "the server sent an event that isn't JSON: '<html>" in notices[1]
+    assert len(notices[1]) < 300
 
 
 def test_a_server_that_never_answers_times_out_in_one_line(monkeypatch):

@@ -229,5 +229,4 @@ class ServerBackend:
         new = [name for name in self.dialect.unhonoured(settings) if name not in self.warned]
         self.warned.update(new)
         if new:
-            yield NoticeEvent(f"the {self.dialect.kind} server may not honour "
-                              f"{', '.join(new)}: the text is written without them")  # fmt: skip
+            yield NoticeEvent(self.dialect.warning(new))

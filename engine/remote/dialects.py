@@ -79,6 +79,13 @@ class Dialect:
                   if getattr(settings, name) != off]  # fmt: skip
         return unsure + self.cant_ban(settings)
 
+    def warning(self, names: list[str]) -> str:
+        """The one line telling the writer about settings it may not honour."""
+        return (
+            f"the {self.kind} server may ignore {', '.join(names)} (only temperature, "
+            "top_p and max_tokens are sure to be honoured by every such server)"
+        )
+
     def cant_ban(self, settings: SamplingSettings) -> list[str]:
         return [name for name in ("banned_tokens", "banned_strings", "ban_end_of_text")
                 if getattr(settings, name)]  # fmt: skip
@@ -128,6 +135,13 @@ class TokenServer(Dialect):
 
     def unhonoured(self, settings: SamplingSettings) -> list[str]:
         return ["banned_strings"] if settings.banned_strings else []
+
+    def warning(self, names: list[str]) -> str:
+        return can_not_honour(self.kind, names)
+
+
+def can_not_honour(kind: str, names: list[str]) -> str:
+    return f"the {kind} server can't honour {', '.join(names)}: the text is written without it"
 
 
 class LlamaCpp(TokenServer):
@@ -206,6 +220,9 @@ class Ollama(Dialect):
 
     def unhonoured(self, settings: SamplingSettings) -> list[str]:
         return self.cant_ban(settings)
+
+    def warning(self, names: list[str]) -> str:
+        return can_not_honour(self.kind, names)
 
     def pieces(self, event: dict) -> list[Piece]:
         text = event.get("response") or ""
