@@ -81,10 +81,11 @@ def test_bad_input_is_one_line_and_exit_2(model_folder, tmp_path, arguments, mes
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_no_model_and_no_demo_model_yet_says_what_to_do():
-    from assets import DEMO_MODEL
+def test_no_model_and_no_demo_model_yet_says_what_to_do(monkeypatch, tmp_path, capsys):
+    import assets
+    from tui.cli import main
 
-    if DEMO_MODEL.exists():
-        pytest.skip("the demo model is built")
-    result = generate("--prompt", "x")
-    assert result.returncode == 2 and "make demo-model" in result.stderr
+    monkeypatch.setattr(assets, "DEMO_MODEL", tmp_path / "not-built-yet")
+    assert main(["generate", "--prompt", "x"]) == 2
+    error = capsys.readouterr().err
+    assert "make demo-model" in error and error.count("\n") == 1
