@@ -36,13 +36,17 @@ import sys, time
 from pathlib import Path
 from story import Store
 from tui.app import TaletreeApp
+from tui.core.config_file import read_config
+from tui.core.session import WritingSession
 import asyncio
 
 async def main():
+    config_path = Path(sys.argv[2])
     with Store.open(Path(sys.argv[1])) as store:
-        app = TaletreeApp(store, blink=False, config_path=Path(sys.argv[2]))
+        session = WritingSession(store, read_config(config_path), config_path=config_path)
+        app = TaletreeApp(session, blink=False)
         async with app.run_test(size=(100, 30)) as pilot:
-            print("frame", app.session is not None, flush=True)
+            print("frame", session.backend is not None, flush=True)
             await pilot.pause()
 
 asyncio.run(main())
@@ -105,7 +109,9 @@ async def key_to_screen(folder: Path, presses: int = 60) -> list[float]:
         app = make_app(store, folder, FakeBackend(rate=200), story_id=story.id)
         timings = []
         async with app.run_test(size=(100, 30)) as pilot:
-            await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen) and app.session)
+            await wait_until(
+                pilot, lambda: isinstance(app.screen, WritingScreen) and app.session.backend
+            )
             await pilot.press("enter")
             screen = app.screen
             await wait_until(
@@ -164,7 +170,7 @@ async def long_story_figures(folder: Path) -> dict[str, float]:
                 before = screen.view.scroll_offset.y
                 frames.append(await probe.key_to_frame(key, lambda y, b=before: y != b))
                 await asyncio.sleep(0.05)
-            await wait_until(pilot, lambda: app.session is not None)
+            await wait_until(pilot, lambda: app.session.backend is not None)
             screen.composer.focus()
             await pilot.press("enter")
             await streamed(pilot)
