@@ -21,11 +21,11 @@ from typing import Any, Protocol
 import torch
 
 from engine import events
-from engine.branches import DecodingBranch, take_token
+from engine.branches import DecodingBranch, check_branches, take_token
 from engine.detokenize import IncrementalDecoder
 from engine.events import Event
 from engine.sampling import apply_repetition_penalty, branch_seeds, sample, seed_keys, token_keys
-from engine.settings import SamplingSettings, SettingsError
+from engine.settings import SamplingSettings
 from engine.stopping import StopRule
 from engine.window import fit_window
 
@@ -113,10 +113,7 @@ def generate(
     trimming to the model's window. Set `cancel` from any thread to stop within one step.
     `overlap` launches each step before the host reads the last (default: on a GPU only).
     """
-    if branches < 1:
-        raise SettingsError("branches must be 1 or more")
-    if seeds is not None and len(seeds) != branches:
-        raise SettingsError(f"{len(seeds)} seeds given for {branches} branches")
+    check_branches(branches, seeds)
     tokenizer = model.tokenizer
     ids = (
         tokenizer.encode(context, add_special_tokens=False)

@@ -20,12 +20,12 @@ from contextlib import suppress
 from typing import Any
 
 from engine import events
-from engine.branches import DecodingBranch, take_token
+from engine.branches import DecodingBranch, check_branches, take_token
 from engine.events import Event, NoticeEvent
 from engine.remote.client import ServerClient, ServerError
 from engine.remote.dialects import Piece
 from engine.remote.servers import ServerTokens, TextPieces, detect, split_address
-from engine.settings import SamplingSettings, SettingsError
+from engine.settings import SamplingSettings
 from engine.stopping import StopRule
 from engine.training.data import UnknownGenre
 from engine.window import fit_window
@@ -133,10 +133,7 @@ class ServerBackend:
                seed: int | None = None, seeds: Sequence[int] | None = None,
                cancel: threading.Event | None = None,
                keep: int = 0) -> Iterator[Event]:  # fmt: skip
-        if branches < 1:
-            raise SettingsError("branches must be 1 or more")
-        if seeds is not None and len(seeds) != branches:
-            raise SettingsError(f"{len(seeds)} seeds given for {branches} branches")
+        check_branches(branches, seeds)
         seeds = list(seeds) if seeds is not None else self.branch_seeds(
             secrets.randbits(31) if seed is None else seed, branches)  # fmt: skip
         ids = fit_window(list(ids), self.window, settings.max_new_tokens, keep)

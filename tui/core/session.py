@@ -427,15 +427,15 @@ class WritingSession:
         prompt, _ = self.prompt_at(backend, self.story().tip_id)
         return context_report(prompt, self.window(backend))
 
-    def window(self, backend: "Backend") -> int:
+    def window(self, backend: "Backend", settings: Settings | None = None) -> int:
         """The most tokens a request reads: the model's window, or for a model without one,
         the context_limit setting."""
-        return backend.window or self.settings()["context_limit"]
+        return backend.window or (settings or self.settings())["context_limit"]
 
     def prompt_at(self, backend: "Backend", node_id: int) -> tuple[Prompt, "SamplingSettings"]:
         settings = self.settings()
         sampling = sampling_settings(settings, backend.generation_defaults())
-        prompt = build_prompt(backend, self.store, node_id, window=self.window(backend),
+        prompt = build_prompt(backend, self.store, node_id, window=self.window(backend, settings),
                               max_new_tokens=sampling.max_new_tokens,
                               scan_tokens=settings["lore_scan_tokens"])  # fmt: skip
         return prompt, sampling
