@@ -1,5 +1,6 @@
 # Two commands matter: `make run` and `make test`. Both set up .venv on first use and are quick
-# afterwards: each install step leaves a stamp file that is redone only when pyproject.toml changes.
+# afterwards: each install step leaves a stamp file that is redone only when the lock changes.
+# requirements.txt is the lock: every package at the exact version the suite last passed on.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -7,8 +8,8 @@ BIN    := $(VENV)/bin
 # the `torch` dependency in pyproject.toml is already met and pip never pulls the CUDA packages.
 TORCH  ?= torch==2.13.0
 
-.PHONY: run test lint format bench-store bench-engine bench-loading bench-remote bench-tui \
-	demo-model clean
+.PHONY: run test test-latest lock lint format bench-store bench-engine bench-loading bench-remote \
+	bench-tui demo-model clean
 
 run: $(VENV)/.installed
 	$(BIN)/taletree
@@ -45,10 +46,11 @@ bench-remote: $(VENV)/.installed-dev
 bench-tui: $(VENV)/.installed
 	$(BIN)/python -m bench.tui --json
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
 # The real-terminal tests drive the app through tmux, the Twee export is read back by an
@@ -56,7 +58,6 @@ $(VENV)/.installed: pyproject.toml
 # compiler: all installed here where they are missing.
 EXTWEE := extwee@2.3.18
 $(VENV)/.installed-dev: $(VENV)/.installed Makefile
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	command -v tmux >/dev/null || { apt-get update -qq && apt-get install -y -qq tmux >/dev/null; } \
 		|| { echo "tmux is needed by the tests: install it (apt-get install tmux)"; exit 1; }
 	command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; } \
@@ -72,5 +73,30 @@ $(VENV)/.installed-dev: $(VENV)/.installed Makefile
 demo-model: $(VENV)/.installed
 	$(BIN)/python -m engine.training.demo
 
+# Moves the lock forward on purpose: the newest versions pyproject.toml allows (torch stays at
+# $(TORCH), installed first), resolved by pip-tools with this machine's pip and its settings,
+# installed here, then the whole suite. Commit requirements.txt only when it passes.
+LOCK_TOOLS := $(VENV)/lock-tools
+lock: $(VENV)/.installed
+	test -x $(LOCK_TOOLS)/bin/pip-compile || { $(PYTHON) -m venv $(LOCK_TOOLS) \
+		&& $(LOCK_TOOLS)/bin/python -m pip install --quiet pip-tools==7.6.2; }
+	echo "$(TORCH)" > $(LOCK_TOOLS)/torch.txt
+	CUSTOM_COMPILE_COMMAND="make lock" $(LOCK_TOOLS)/bin/pip-compile --quiet --upgrade --extra dev --strip-extras \
+		--no-emit-index-url --no-emit-find-links --no-allow-unsafe --unsafe-package torch \
+		--constraint $(LOCK_TOOLS)/torch.txt --output-file requirements.txt pyproject.toml
+	$(MAKE) test
+
+# The suite on the newest versions pyproject.toml allows, in an environment of its own, so the
+# next drift of transformers or Textual is seen before a writer meets it. Not part of CI.
+LATEST := .venv-latest
+test-latest: $(VENV)/.installed-dev
+	test -x $(LATEST)/bin/python || $(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet "$(TORCH)"
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev]'
+	$(LATEST)/bin/python -m pip list --format=freeze 2>/dev/null \
+		| grep -iE '^(transformers|tokenizers|textual|huggingface.hub|safetensors|httpx)=='
+	PYTHON=$(LATEST)/bin/python tests/servers/build-llama-server.sh >/dev/null
+	$(LATEST)/bin/python -m pytest
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis *.egg-info
+	rm -rf $(VENV) $(LATEST) .pytest_cache .ruff_cache .hypothesis *.egg-info

@@ -88,12 +88,12 @@ def hf_step_time(hf, ids: list[int], branches: int, steps: int = 24) -> float:
     with torch.inference_mode():
         cache = DynamicCache(config=hf.config)
         batch = torch.tensor([ids] * branches, device=device)
-        logits = hf(batch, past_key_values=cache, use_cache=True).logits[:, -1]
+        logits = hf(batch, cache=cache, use_cache=True).logits[:, -1]
         gaps = []
         for _ in range(steps):
             started = time.perf_counter()
             tokens = torch.multinomial(logits.float().softmax(-1), 1)
-            logits = hf(tokens, past_key_values=cache, use_cache=True).logits[:, -1]
+            logits = hf(tokens, cache=cache, use_cache=True).logits[:, -1]
             tokens.cpu()
             sync(device)
             gaps.append(time.perf_counter() - started)

@@ -34,9 +34,9 @@ class GeneralModel(TransformersModel):
     def run(self, ids: Sequence[int] | torch.Tensor, cache: Any) -> tuple[torch.Tensor, Any]:
         """The last position's logits of each row, and the cache after it."""
         tensor = ids if isinstance(ids, torch.Tensor) else torch.tensor([list(ids)])
-        output = self.model(input_ids=tensor.to(self.device), past_key_values=cache,
+        output = self.model(input_ids=tensor.to(self.device), cache=cache,
                             use_cache=True)  # fmt: skip
-        return output.logits[:, -1].float(), output.past_key_values
+        return output.logits[:, -1].float(), output.cache
 
     def read_whole(self, rows: torch.Tensor) -> torch.Tensor:
         """Without a cache: the last position's logits of each row, read from its start."""

@@ -134,7 +134,7 @@ class HFModel(TransformersModel):
             output = self.model(
                 input_ids=ids,
                 position_ids=positions,
-                past_key_values=self.cache,
+                cache=self.cache,
                 use_cache=True,
                 logits_to_keep=1,
             )
