@@ -157,6 +157,7 @@ def test_a_database_locked_by_another_program(db_path):
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
     with Store.open(db_path) as store:
         assert store.story(1).title == "Kept"
 

@@ -89,3 +89,31 @@ def test_no_model_and_no_demo_model_yet_says_what_to_do(monkeypatch, tmp_path, c
     assert main(["generate", "--prompt", "x"]) == 2
     error = capsys.readouterr().err
     assert "make demo-model" in error and error.count("\n") == 1
+
+
+def test_nothing_but_taletrees_own_output_reaches_stderr(model_folder):
+    """The demo model and a tiny one, with every warning switched on: a library's deprecation
+    or notice would show here first."""
+    loud = {"PYTHONWARNINGS": "always"}
+    for model in ([], ["--model", model_folder]):
+        result = generate(*model, "--prompt", "Mira found the key", "--max-new-tokens", "8",
+                          env=loud)  # fmt: skip
+        assert result.returncode == 0 and result.stdout.startswith("Mira found the key")
+        assert result.stderr == ""
+
+
+@pytest.mark.filterwarnings("always")
+def test_a_library_warning_goes_to_the_log_not_the_terminal(monkeypatch, capsys):
+    import warnings
+
+    import tui.cli
+    from tui.core.bugs import log_path
+
+    def warns(args):
+        warnings.warn("`past_key_values` is deprecated", FutureWarning, stacklevel=1)
+        print("done")
+
+    monkeypatch.setattr(tui.cli, "cmd_path", warns)
+    assert tui.cli.main(["path"]) == 0
+    assert capsys.readouterr() == ("done\n", "")
+    assert "FutureWarning: `past_key_values` is deprecated" in log_path().read_text()

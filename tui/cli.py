@@ -26,6 +26,7 @@ from tui.commands.library import (
 )
 from tui.commands.train import cmd_eval, cmd_train
 from tui.commands.writing import cmd_default, cmd_new, cmd_open, cmd_write
+from tui.core.bugs import bug_report, keep_warnings_in_the_log
 
 TRUSTED = " (it can run code: only for sources you trust)"
 
@@ -209,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    keep_warnings_in_the_log()
     try:
         args = build_parser().parse_args(argv)
         code = args.run(args)
@@ -223,8 +225,6 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as error:
-        from tui.core.bugs import bug_report
-
         command = " ".join(["taletree", *(sys.argv[1:] if argv is None else argv)])
         print(f"taletree: {bug_report(error, command)}", file=sys.stderr)
         return EXIT_BUG
