@@ -10,10 +10,11 @@ to the error log, and `taletree` prints one line saying where (app.bug_report).
 """
 
 import ast
+from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
@@ -54,6 +55,7 @@ class TaletreeApp(App):
         self.start_story = story_id
         self.config_problem = config_problem
         self.bug_report: str | None = None  # the line to print after a bug closed the app
+        self.typed: deque[events.Key] = deque()  # keys typed, the first one being handled
 
     # ------------------------------------------------------------------------------ set-up
 
@@ -73,6 +75,43 @@ class TaletreeApp(App):
             self.open_story(self.start_story)
         else:
             self.load_model()
+
+    # ---------------------------------------------------------------------------- the keys
+
+    async def on_event(self, event: events.Event) -> None:
+        """Keys one at a time, in the order they were typed. Textual hands a key to the focused
+        widget at once, before the key ahead of it has had its effect: after keep, shift+tab,
+        up, `e` typed in one burst, the `e` would go to the field focused before keep moved
+        the focus, and after escape in a dialog, the next keys into the closing dialog. So
+        the next key waits until the last one has gone all the way (the widget, its parents,
+        the bindings here) and every focus or screen change it made has landed."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self.typed.append(event)
+            if len(self.typed) == 1:
+                await self.hand_on_key()
+            return
+        await super().on_event(event)
+
+    async def hand_on_key(self) -> None:
+        key = self.typed[0]
+        handler = self.focused or self.screen
+        await super().on_event(key)  # a priority binding, else to the focused widget
+        self.when_handled([*handler.ancestors_with_self], self.next_key)
+
+    def when_handled(self, path: list[Any], then: Callable[[], Any]) -> None:
+        """Call `then` once each node on a key's path, in order, has handled what it holds
+        now: the key reaches a node only after the one below it is done with it."""
+        if not path:
+            self.call_later(then)
+            return
+        node, rest = path[0], path[1:]
+        if not node.call_later(self.when_handled, rest, then):  # the node has closed
+            self.when_handled(rest, then)
+
+    async def next_key(self) -> None:
+        self.typed.popleft()
+        if self.typed:
+            await self.hand_on_key()
 
     @property
     def keymap(self) -> dict[str, str]:
