@@ -66,6 +66,20 @@ def test_text_gen_pick_and_moves(store, story):
     assert out.getvalue() == store.path_text(store.tip(story.id).id) + "\n"
 
 
+def test_context_before_the_first_gen_loads_the_model_and_shows_what_it_reads(store, story):
+    writer, out = writer_for(store, story)
+    writer.handle("She waited.")
+    writer.handle("/context")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "(loading taletree-demo…)" and lines[1].startswith("(ready: cpu, ")
+    assert lines[2].startswith("what the model reads next: ")
+    assert any("The lamp went out. She waited." in line for line in lines[3:])
+    out.truncate(0)
+    out.seek(0)
+    writer.handle("/gen")  # the model is loaded once
+    assert "(loading" not in out.getvalue() and "[4]" in out.getvalue()
+
+
 def test_retry_keeps_the_earlier_alternatives(store, story):
     writer, _ = writer_for(store, story)
     writer.handle("/gen")

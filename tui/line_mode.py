@@ -156,15 +156,19 @@ class LineWriter:
             raise UserError("nothing to retry yet: /gen asks for alternatives")
         self.generate(self.session.regenerate)
 
-    def generate(self, start: Callable) -> None:
+    def load_model(self) -> None:
+        """The story's model, loaded here (saying so) unless it already is."""
         session = self.session
         request = session.model_request()
-        loading = session.models.request != request or session.backend is None
-        if loading:
-            self.say(f"(loading {request.label}…)")
+        if session.models.request == request and session.backend is not None:
+            return
+        self.say(f"(loading {request.label}…)")
         backend = session.models.load_now(request, lambda stage: None)
-        if loading:
-            self.say(f"(ready: {backend.device}, {backend.serving_path})")
+        self.say(f"(ready: {backend.device}, {backend.serving_path})")
+
+    def generate(self, start: Callable) -> None:
+        session = self.session
+        self.load_model()
         generation = start()
         worker = threading.Thread(target=generation.run, name="generation", daemon=True)
         # Ctrl+C stops the model, not the program: the branches keep what they wrote.
@@ -390,6 +394,7 @@ class LineWriter:
         return entries[entry_id]
 
     def cmd_context(self, rest: str) -> None:
+        self.load_model()  # what the model reads is counted in its tokens
         for line in describe_context(self.session.context_report()):
             self.say(line)
 
