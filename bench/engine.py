@@ -50,6 +50,27 @@ def build_models(device: torch.device) -> tuple[HFModel, "torch.nn.Module"]:
     return HFModel(ours, tokenizer, "random-gpt2-124m"), plain
 
 
+def processor() -> dict[str, object]:
+    """Which processor a figure came from: its name, the vector instructions it has that
+    matter here, and the ones PyTorch's kernels use (ATEN_CPU_CAPABILITY can lower them)."""
+    flags: set[str] = set()
+    name = "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    name = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    wanted = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile")
+    return {"cpu": name, "cpu_flags": [flag for flag in wanted if flag in flags],
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}  # fmt: skip
+
+
 def context(length: int, seed: int = 1) -> list[int]:
     rng = random.Random(seed)
     return [rng.randrange(VOCAB - 1) for _ in range(length)]
@@ -175,6 +196,7 @@ def main() -> None:
         "device": torch.cuda.get_device_name() if device.type == "cuda" else "cpu",
         "dtype": str(model.dtype).removeprefix("torch."),
         "threads": torch.get_num_threads(),
+        **processor(),
     }
     step_time(model, short, 1)  # warm-up
     for label, ids in (("100", short), ("900", long)):
