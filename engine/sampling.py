@@ -44,9 +44,10 @@ def token_keys(vocab_size: int, device: torch.device) -> torch.Tensor:
 
 
 def uniform_noise(keys: torch.Tensor, tokens: torch.Tensor, step: int) -> torch.Tensor:
-    """[branches, vocab] uniforms in (0, 1), fixed by (branch key, step, token)."""
+    """Uniforms in (0, 1), fixed by (branch key, step, token): [branches, vocab] for the token
+    keys of the whole vocabulary [vocab], or [branches, k] for each branch's own [branches, k]."""
     step_keys = mix32(keys ^ mix32(torch.full_like(keys, (step * 0x9E3779B1) & MASK32)))
-    bits = mix32(step_keys[:, None] ^ tokens[None, :])
+    bits = mix32(step_keys[:, None] ^ (tokens if tokens.dim() == 2 else tokens[None, :]))
     return ((bits >> 8).to(torch.float32) + 0.5) / float(1 << 24)
 
 
@@ -115,5 +116,23 @@ def sample(
     if settings.greedy:
         return logits.argmax(dim=-1)
     log_probs = filter_logits(logits.float(), settings).log_softmax(dim=-1)
+    candidates = kept_tokens(log_probs)
+    if candidates is not None:  # the same draw, with noise for the kept tokens only
+        gumbel = -torch.log(-torch.log(uniform_noise(keys, tokens[candidates], step)))
+        choice = (log_probs.gather(1, candidates) + gumbel).argmax(dim=-1, keepdim=True)
+        return candidates.gather(1, choice)[:, 0]
     gumbel = -torch.log(-torch.log(uniform_noise(keys, tokens, step)))
     return (log_probs + gumbel).argmax(dim=-1)
+
+
+def kept_tokens(log_probs: torch.Tensor) -> torch.Tensor | None:
+    """On the CPU, when top-k, top-p or min-p left a few tokens per row: each row's kept token
+    ids, in vocabulary order (so ties resolve as over the whole row), padded with removed ones
+    that can't win. Hashing noise for the whole vocabulary costs more than the rest of the
+    draw; counting the kept tokens needs the host, which is free on the CPU only."""
+    if log_probs.device.type != "cpu":
+        return None
+    kept = int(torch.isfinite(log_probs).sum(dim=-1).max())
+    if kept * 8 > log_probs.shape[-1]:
+        return None
+    return torch.topk(log_probs, kept, dim=-1).indices.sort(dim=-1).values

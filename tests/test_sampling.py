@@ -96,3 +96,30 @@ def test_branch_seeds_are_stable_and_distinct():
     assert all(0 <= s < 2**63 for s in seeds)
     assert branch_seeds(42, 3) == seeds[:3]
     assert math.isfinite(float(seeds[0]))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        SamplingSettings(temperature=0.8, top_k=50),
+        SamplingSettings(temperature=0.8, top_k=50, top_p=0.9),
+        SamplingSettings(temperature=1.0, min_p=0.2),
+        SamplingSettings(temperature=1.0),  # nothing removed: the whole row is drawn from
+    ],
+)
+def test_drawing_among_the_kept_tokens_is_the_whole_vocabularys_draw(settings):
+    """The same tokens as Gumbel noise over every token of the vocabulary gives, tied logits
+    included (ties resolve to the lowest token id either way)."""
+    vocab, branches = 4000, 4
+    generator = torch.Generator().manual_seed(0)
+    logits = torch.randn(branches, vocab, generator=generator) * 3
+    logits[:, 100:110] = logits[:, 100:101]  # ties
+    keys, tokens = (
+        seed_keys(branch_seeds(7, branches), torch.device("cpu")),
+        token_keys(vocab, "cpu"),
+    )
+    for step in range(40):
+        log_probs = filter_logits(logits, settings).log_softmax(dim=-1)
+        gumbel = -torch.log(-torch.log(uniform_noise(keys, tokens, step)))
+        whole = (log_probs + gumbel).argmax(dim=-1)
+        assert sample(logits, settings, keys, tokens, step).tolist() == whole.tolist()
