@@ -5,6 +5,8 @@ in one place: the command line prints its one line and exits 2, the app shows it
 notification, line mode prints it and goes on. Anything else that escapes is a bug.
 """
 
+from common.text import shown_line
+
 EXIT_USER_ERROR = 2  # the exit status of a command that met an error the writer can fix
 EXIT_BUG = 1  # … and of one that met a bug
 
@@ -18,6 +20,6 @@ class UserError(Exception):
 
 
 def one_line(error: BaseException) -> str:
-    """An error's message on one line, whatever it holds (a path with a newline, say)."""
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
+    """An error's message on one line, shown literally whatever it holds: a path with a newline,
+    a server's message with escape sequences in it."""
+    return shown_line(str(error)) or type(error).__name__

@@ -165,7 +165,7 @@ def test_terminal_escapes_in_stories_are_shown_not_obeyed(db_path):
     assert "\x1b" not in listed and "Evil␛[2J title" in listed
     # Piped output is the story itself, byte for byte (for redirecting to files).
     assert run_cli("show", "1", db=db_path).stdout == "Bell\x07 and \x1b[31mred\x1b[0m\nnext line\n"
-    from tui.display import safe_line, safe_prose
+    from common.text import safe_line, safe_prose
 
     assert safe_prose("a\x1b[31mb\nc\td\x9b") == "a␛[31mb\nc\td\\x9b"
     assert safe_line("a\nb\tc\r") == "a␤b␉c␍"

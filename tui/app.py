@@ -19,7 +19,7 @@ from textual.app import App, SystemCommand
 from textual.message import Message
 from textual.screen import Screen
 
-from common.errors import UserError
+from common.errors import UserError, one_line
 from tui.actions import ACTIONS, SCOPES, bindings, unknown_ids
 from tui.core.bugs import bug_report
 from tui.core.model_holder import ModelRequest
@@ -62,7 +62,7 @@ class TaletreeApp(App):
     def on_mount(self) -> None:
         self.theme = "textual-dark"
         if self.config_problem is not None:
-            self.notify(f"{self.config_problem}. Using the built-in settings.",
+            self.notify(f"{one_line(self.config_problem)}. Using the built-in settings.",
                         severity="error", timeout=10)  # fmt: skip
         keys = self.session.config.keys
         unknown = unknown_ids(keys)
@@ -75,6 +75,13 @@ class TaletreeApp(App):
             self.open_story(self.start_story)
         else:
             self.load_model()
+
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",
+               timeout: float | None = None, markup: bool = False) -> None:  # fmt: skip
+        """Every notification is plain text: what it says often came from outside (a server's
+        error, a model's name, a config key), and as Textual markup `[/]` would crash the app
+        and `[@click=app.quit]` would become a link that closes it."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     # ---------------------------------------------------------------------------- the keys
 
@@ -188,7 +195,7 @@ class TaletreeApp(App):
         if message.error is not None:
             if not isinstance(message.error, UserError):
                 bug_report(message.error, f"taletree (loading {message.request.name})")
-            self.notify(f"The model can't be loaded: {message.error}. Choose another in "
+            self.notify(f"The model can't be loaded: {one_line(message.error)}. Choose another in "
                         "settings (f2).", severity="error", timeout=15)  # fmt: skip
         self.model_changed()
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from common.errors import UserError, one_line
+from common.text import safe_line, safe_prose, shown_line
 from engine.settings import SETTING
 from story.export import FORMATS
 from story.lorebook import LoreEntry
@@ -28,7 +29,7 @@ from tui.core.library import export_story
 from tui.core.paths import config_dir
 from tui.core.prompt import ContextReport
 from tui.core.session import WritingSession
-from tui.display import local_time, safe_line, safe_prose
+from tui.display import local_time
 
 COMMANDS = {
     "/gen": "ask the model for N continuations",
@@ -164,7 +165,7 @@ class LineWriter:
             return
         self.say(f"(loading {request.label}…)")
         backend = session.models.load_now(request, lambda stage: None)
-        self.say(f"(ready: {backend.device}, {backend.serving_path})")
+        self.say(f"(ready: {shown_line(backend.device)}, {backend.serving_path})")
 
     def generate(self, start: Callable) -> None:
         session = self.session

@@ -12,12 +12,14 @@ from urllib.parse import urlsplit
 import httpx
 
 from common.errors import UserError
+from common.text import shown_line
 from engine.remote import KEY_VARIABLE
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach the server
 READ_TIMEOUT = 300.0  # seconds of silence allowed: a long prompt can take minutes to read
 RETRIES = 4  # a busy server (429, 503) is asked again this many times
 BACKOFF = 1.0  # seconds before the first retry, doubled each time (or the server's Retry-After)
+SAID_LIMIT = 240  # characters of what a server said that an error or a notice quotes
 Retried = Callable[[str], None]  # told, in one line, each time a busy server is waited for
 
 
@@ -103,10 +105,19 @@ class ServerClient:
                         response.read()
                         self.check(response)
                     lines = response.iter_lines()
-                    yield response, (sse_events(lines) if framing == "sse" else json_lines(lines))
+                    framed = sse_events(lines) if framing == "sse" else json_lines(lines)
+                    yield response, self.heard(framed)
                     return
             except httpx.HTTPError as error:
                 raise self.failure(error) from None
+
+    def heard(self, answers: Iterator[dict]) -> Iterator[dict]:
+        """A stream's events; an error the server sends in one (or an event that makes no
+        sense) is a ServerError fit to show: the key out of it, one line, literal."""
+        try:
+            yield from answers
+        except ServerError as error:
+            raise ServerError(self.said(str(error))) from None
 
     def wait(self, response: httpx.Response, attempt: int, on_retry: Retried | None) -> None:
         delay = BACKOFF * 2**attempt
@@ -122,7 +133,7 @@ class ServerClient:
         status = response.status_code
         if not response.is_error:
             return
-        said = self.scrub(server_message(response))
+        said = self.said(server_message(response))
         if status in (401, 403):
             what = "refused the API key" if self.has_key else "needs an API key"
             raise ServerError(f"{self.root} {what} ({status}: {said}): set {KEY_VARIABLE}, or "
@@ -134,7 +145,7 @@ class ServerClient:
 
     def failure(self, error: httpx.HTTPError) -> ServerError:
         """A failure to reach the server, or a connection lost, as one line."""
-        text = self.scrub(str(error)) or type(error).__name__
+        text = self.said(str(error)) or type(error).__name__
         host = urlsplit(self.root).hostname
         if isinstance(error, httpx.ConnectTimeout):
             return ServerError(f"{self.root} did not answer within {CONNECT_TIMEOUT:.0f} s: is "
@@ -149,29 +160,30 @@ class ServerClient:
             return ServerError(f"nothing answers at {self.root} ({text}): is the server running?")
         return ServerError(f"the connection to {self.root} failed ({text})")
 
-    def scrub(self, text: str) -> str:
-        """Text from a server or an error, with the API key taken out of it (a server may echo
-        what it was sent)."""
+    def said(self, text: str, limit: int = SAID_LIMIT) -> str:
+        """Text from a server or an error, fit to show: the API key taken out of it first (a
+        server may echo what it was sent), then one line, shown literally, cut to `limit`."""
         text = " ".join(text.split())
-        return text.replace(self.secret, "***") if self.secret else text
+        return shown_line(text.replace(self.secret, "***") if self.secret else text, limit)
 
     def close(self) -> None:
         self.http.close()
 
 
 def server_message(response: httpx.Response) -> str:
-    """What a failed response says: the OpenAI-style error message, or its text."""
+    """What a failed response says: the OpenAI-style error message, or its text (whole: it is
+    cut only once the key is out of it)."""
     try:
         data = response.json()
     except ValueError:
-        return response.text[:200] or response.reason_phrase
+        return response.text or response.reason_phrase
     if isinstance(data, dict):
         error = data.get("error", data.get("detail", data.get("message")))
         if isinstance(error, dict):
             error = error.get("message", error)
         if error:
-            return str(error)[:300]
-    return str(data)[:200]
+            return str(error)
+    return str(data)
 
 
 def sse_events(lines: Iterator[str]) -> Iterator[dict]:
@@ -197,11 +209,11 @@ def checked_event(payload: str) -> dict:
     try:
         event = json.loads(payload)
     except ValueError:
-        raise ServerError(f"the server sent an event that isn't JSON: {payload[:80]!r}") from None
+        raise ServerError(f"the server sent an event that isn't JSON: {payload!r}") from None
     if not isinstance(event, dict):
-        raise ServerError(f"the server sent an event that isn't an object: {payload[:80]!r}")
+        raise ServerError(f"the server sent an event that isn't an object: {payload!r}")
     if event.get("error"):
         error = event["error"]
         message = error.get("message", error) if isinstance(error, dict) else error
-        raise ServerError(f"the server stopped with an error: {' '.join(str(message).split())}")
+        raise ServerError(f"the server stopped with an error: {message}")
     return event

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from common.errors import EXIT_USER_ERROR, UserError
+from common.text import NAME_LIMIT, shown_line
 
 SEPARATOR = "=" * 20
 MAX_NEW_TOKENS = 200  # unless --max-new-tokens or the model says otherwise
@@ -125,16 +126,17 @@ def describe(backend: Any, context_limit: int, prompt_tokens: int) -> str:
     reads = (f"a window of {backend.window:,} tokens" if backend.window else
              f"no window of its own, so it reads up to {context_limit:,} tokens "
              "(--context-limit)")  # fmt: skip
-    return (f"{backend.name}: {backend.device}, {backend.serving_path}, with {reads}; the "
-            f"prompt is {prompt_tokens:,} tokens")  # fmt: skip
+    name = shown_line(backend.name, NAME_LIMIT)
+    return (f"{name}: {backend.device}, {backend.serving_path}, with {reads}; the prompt is "
+            f"{prompt_tokens:,} tokens")  # fmt: skip
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from assets import DEMO_MODEL
+    from common.text import safe_prose
     from engine.backend import load_backend
     from engine.events import ERROR, FinishEvent, NoticeEvent
     from engine.settings import SETTING
-    from tui.display import safe_prose
 
     if not args.model and not DEMO_MODEL.exists():
         raise UserError(

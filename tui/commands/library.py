@@ -19,8 +19,9 @@ def cmd_path(args: argparse.Namespace) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
+    from common.text import safe_line
     from tui.core.library import open_store
-    from tui.display import local_time, safe_line
+    from tui.display import local_time
 
     with open_store(args.db) as store:
         stories = store.list_stories()
@@ -39,8 +40,8 @@ def cmd_list(args: argparse.Namespace) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> None:
+    from common.text import safe_prose
     from tui.core.library import open_store
-    from tui.display import safe_prose
 
     with open_store(args.db) as store:
         text = store.path_text(store.find_story(args.story).tip_id)
@@ -49,8 +50,8 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> None:
+    from common.text import safe_line
     from tui.core.library import open_store
-    from tui.display import safe_line
 
     # Private-use characters mark the matches, so they survive safe_line() and can then be
     # turned into bold (on a terminal) or dropped.
@@ -71,10 +72,10 @@ def cmd_search(args: argparse.Namespace) -> None:
 def cmd_export(args: argparse.Namespace) -> None:
     """To a terminal the text is shown with its control characters visible (an escape
     sequence in a story must not reach the terminal); to a file or a pipe, exactly."""
+    from common.text import safe_prose
     from story.export import to_lorebook_json
     from story.files import write_atomically
     from tui.core.library import export_format, export_story, open_store
-    from tui.display import safe_prose
 
     to_stdout = args.output in (None, "-")
     target = None if to_stdout else Path(args.output)

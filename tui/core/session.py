@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from common.errors import UserError, one_line
+from common.text import NAME_LIMIT, shown_line
 from engine.events import FinishEvent, TokenEvent
 from engine.settings import MAX_BRANCHES, is_blank, sampling_settings
 from story.context import story_end
@@ -169,8 +170,8 @@ class WritingSession:
 
     def model_request(self, settings: Settings | None = None) -> ModelRequest:
         settings = settings or self.settings()
-        name, label = model_source(settings)
-        return ModelRequest(name, label, settings["device"])
+        name, label = model_source(settings)  # a name may come from an imported story
+        return ModelRequest(name, shown_line(label, NAME_LIMIT), settings["device"])
 
     @property
     def backend(self) -> "Backend | None":

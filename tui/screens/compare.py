@@ -8,8 +8,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Static
 
+from common.text import safe_prose
 from tui.actions import bindings
-from tui.display import safe_prose
 from tui.messages import BackToWriting
 from tui.screens.base import Context, TaletreeScreen
 

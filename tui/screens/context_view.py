@@ -7,9 +7,9 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Footer, Static
 
+from common.text import safe_prose
 from tui.actions import bindings
 from tui.core.prompt import ContextReport
-from tui.display import safe_prose
 from tui.screens.base import Context, TaletreeScreen
 
 

@@ -6,8 +6,9 @@ from textual.app import ComposeResult
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from common.text import safe_line
 from tui.actions import bindings
-from tui.display import local_time, safe_line
+from tui.display import local_time
 from tui.messages import BackToWriting
 from tui.screens.base import Context, TaletreeScreen
 

@@ -7,10 +7,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Input, Static
 
+from common.text import safe_line
 from story.models import StorySummary
 from tui.actions import bindings
 from tui.core.library import duplicate_story, export_story, node_count
-from tui.display import local_time, safe_line
+from tui.display import local_time
 from tui.messages import OpenStory
 from tui.screens.base import TaletreeScreen, guarded
 

@@ -4,9 +4,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Static
 
+from common.text import safe_line
 from story.lorebook import LoreEntry
 from tui.actions import bindings
-from tui.display import safe_line
 from tui.messages import BackToWriting
 from tui.screens.base import Context, TaletreeScreen
 

@@ -15,10 +15,10 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from common.text import safe_line, safe_prose
 from story.models import Node
 from story.tokens import TokenRecord, split_text
 from tui.actions import bindings
-from tui.display import safe_line, safe_prose
 from tui.messages import BackToWriting, Generate
 from tui.screens.base import Context, TaletreeScreen
 

@@ -7,9 +7,9 @@ from textual.app import ComposeResult
 from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
+from common.text import safe_line
 from story.models import Node
 from tui.actions import bindings
-from tui.display import safe_line
 from tui.messages import BackToWriting
 from tui.screens.base import Context, TaletreeScreen, guarded
 from tui.screens.token_view import tint

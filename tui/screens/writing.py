@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.widgets import Footer, TextArea
 
 from common.errors import UserError
+from common.text import NAME_LIMIT, shown_line
 from story.models import Node, WordCount
 from tui.actions import bindings
 from tui.core.generation import Generation
@@ -97,7 +98,7 @@ class WritingScreen(TaletreeScreen):
         backend = session.backend
         self.status.show(
             self.story_title,
-            backend.name if backend else session.models.state,
+            shown_line(backend.name, NAME_LIMIT) if backend else session.models.state,
             f"{backend.device}, {backend.serving_path}" if backend else "",
             session.context_tokens,
             session.window(backend) if backend else None,

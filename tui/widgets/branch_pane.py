@@ -4,7 +4,7 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from tui.display import safe_prose
+from common.text import safe_prose
 
 # How a finished branch's border says it ended (the panes are narrow).
 ENDINGS = {"cancelled": "stopped", "kept": ""}

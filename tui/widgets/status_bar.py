@@ -5,8 +5,8 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
+from common.text import safe_line
 from story.models import WordCount
-from tui.display import safe_line
 
 SEPARATOR = "  │  "
 CONTEXT_VIEW = Style(meta={"@click": "screen.context_view"}, underline=True)

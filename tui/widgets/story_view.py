@@ -15,9 +15,9 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from common.text import safe_prose
 from story.models import Node
 from tui.actions import bindings
-from tui.display import safe_prose
 
 Span = tuple[int, str, str]  # (passage number along the path, author, text)
 Paragraph = tuple[Span, ...]  # one line of the story

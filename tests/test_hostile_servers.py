@@ -1,0 +1,119 @@
+"""Servers that misbehave on purpose, on loopback: what they say reaches the writer literally,
+on one line, without the API key, in every face; markup in it is text, never an action."""
+
+import http.server
+import json
+import threading
+
+import pytest
+
+from tests.app_helpers import SIZE, wait_until
+from tests.conftest import run_cli
+
+KEY = "sk-hostile-0123456789abcdefghijklmnopqrstuvwxyz"
+# A clipboard write (OSC 52), a screen clear, the key as the server saw it, and Textual markup
+# that would crash the app ([/]) or close it when clicked ([@click=app.quit]).
+HOSTILE = (
+    "\x1b]52;c;cHduZWQ=\x07\x1b[2J bad request; you sent Authorization: Bearer " + KEY
+    + " [@click=app.quit]click me[/] [/]\n\rsecond line \u202eenil driht"
+)  # fmt: skip
+
+
+class Hostile(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible server that lists a model, then answers every completion with
+    `reply` (a status and a body)."""
+
+    reply: tuple[int, bytes] = (200, b"")
+
+    def do_GET(self):
+        self.send_response(200 if self.path == "/v1/models" else 404)
+        self.end_headers()
+        if self.path == "/v1/models":
+            self.wfile.write(b'{"data": [{"id": "m", "owned_by": "someone"}]}')
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["content-length"]))
+        status, body = Hostile.reply
+        self.send_response(status)
+        self.send_header("content-type", "text/event-stream" if status == 200 else "text/plain")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def hostile():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def error_event(message: str) -> bytes:
+    return b"data: " + json.dumps({"error": {"message": message}}).encode() + b"\n\n"
+
+
+def assert_shown_safely(text: str) -> None:
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert KEY not in text and KEY[:12] not in text
+    assert "␛[2J" in text or "…" in text  # shown, as a visible symbol (or cut off after it)
+
+
+def test_an_error_in_a_stream_is_one_literal_line_without_the_key(hostile):
+    Hostile.reply = (200, error_event(HOSTILE))
+    result = run_cli("generate", "--model", hostile, "--prompt", "Once",
+                     env={"TALETREE_API_KEY": KEY})  # fmt: skip
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "the server stopped with an error" in result.stderr
+    assert_shown_safely(result.stderr)
+    assert "Bearer ***" in result.stderr
+
+
+def test_line_mode_says_the_streams_error_literally(hostile, tmp_path):
+    Hostile.reply = (200, error_event(HOSTILE))
+    db = tmp_path / "stories.db"
+    assert run_cli("new", "Hostile", "--opening", "Once.", db=db).returncode == 0
+    result = run_cli("write", "Hostile", "--model", hostile, db=db, stdin="/gen\n",
+                     env={"TALETREE_API_KEY": KEY})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    [said] = [line for line in result.stdout.splitlines() if line.startswith("! ")]
+    assert "the server stopped with an error" in said
+    assert_shown_safely(said)
+
+
+def test_a_key_that_straddles_where_a_refusal_is_cut_leaks_no_part_of_it(hostile):
+    from engine.remote.client import SAID_LIMIT
+
+    body = ("refused: " + "x" * (SAID_LIMIT - 20) + KEY + " trailing").encode()
+    Hostile.reply = (401, body)
+    result = run_cli("generate", "--model", hostile, "--prompt", "Once",
+                     env={"TALETREE_API_KEY": KEY})  # fmt: skip
+    assert result.returncode == 2 and "refused the API key (401" in result.stderr
+    assert KEY[:6] not in result.stderr.replace("sk-hostile", "")  # not even its start
+    assert "sk-host" not in result.stderr
+
+
+async def test_the_app_shows_a_hostile_model_name_and_error_as_text(store, tmp_path):
+    """A story (an imported one, say) that names its model with markup and escapes: the
+    app neither crashes nor obeys it; the notification says it literally."""
+    from tui.app import TaletreeApp
+    from tui.core.config_file import read_config
+    from tui.core.session import WritingSession
+
+    story = store.create_story("Marked", opening="Once.")
+    store.update_story(story.id, settings={"model": "/no/[@click=app.quit]such[/] [/]\x1b[2J"})
+    config = tmp_path / "config.toml"
+    config.write_text('[keys]\n"[/]" = "x"\n', encoding="utf-8")
+    session = WritingSession(store, read_config(config), config_path=config)
+    app = TaletreeApp(session, story_id=story.id, blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: any("can't be loaded" in n.message
+                                            for n in app._notifications))  # fmt: skip
+        messages = [n.message for n in app._notifications]
+        assert any("[@click=app.quit]such[/] [/]␛[2J" in m for m in messages)
+        assert any("names no action '[/]'" in m for m in messages)
+        assert all(not n.markup for n in app._notifications)
+        assert app.is_running and app.return_code is None
