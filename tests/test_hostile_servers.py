@@ -1,14 +1,13 @@
 """Servers that misbehave on purpose, on loopback: what they say reaches the writer literally,
 on one line, without the API key, in every face; markup in it is text, never an action."""
 
-import http.server
 import json
-import threading
 
 import pytest
 
 from tests.app_helpers import SIZE, wait_until
 from tests.conftest import run_cli
+from tests.servers.stand_in import ListsOneModel, serve
 
 KEY = "sk-hostile-0123456789abcdefghijklmnopqrstuvwxyz"
 # A clipboard write (OSC 52), a screen clear, the key as the server saw it, and Textual markup
@@ -19,17 +18,11 @@ HOSTILE = (
 )  # fmt: skip
 
 
-class Hostile(http.server.BaseHTTPRequestHandler):
+class Hostile(ListsOneModel):
     """An OpenAI-compatible server that lists a model, then answers every completion with
     `reply` (a status and a body)."""
 
     reply: tuple[int, bytes] = (200, b"")
-
-    def do_GET(self):
-        self.send_response(200 if self.path == "/v1/models" else 404)
-        self.end_headers()
-        if self.path == "/v1/models":
-            self.wfile.write(b'{"data": [{"id": "m", "owned_by": "someone"}]}')
 
     def do_POST(self):
         self.rfile.read(int(self.headers["content-length"]))
@@ -39,15 +32,11 @@ class Hostile(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, *args):
-        pass
-
 
 @pytest.fixture
 def hostile():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hostile)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server, url = serve(Hostile)
+    yield url
     server.shutdown()
     server.server_close()
 

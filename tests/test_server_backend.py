@@ -25,6 +25,7 @@ from tests.conftest import run_cli
 from tests.engine_helpers import collect
 from tests.engine_helpers import run as run_local
 from tests.servers.llama import LlamaServer, free_port, to_gguf
+from tests.servers.stand_in import ListsOneModel, serve
 from tests.tiny_models import save_tiny_model
 from tui.app import TaletreeApp
 from tui.core.config_file import Config
@@ -257,12 +258,6 @@ class BusyThenForward(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def serve(handler) -> tuple[http.server.ThreadingHTTPServer, str]:
-    front = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=front.serve_forever, daemon=True).start()
-    return front, f"http://127.0.0.1:{front.server_address[1]}/v1"
-
-
 def test_a_busy_server_is_asked_again_with_backoff_and_the_writer_told(server, monkeypatch):
     monkeypatch.setattr(engine.remote.client, "BACKOFF", 0.01)
     BusyThenForward.upstream, BusyThenForward.busy = server.root, 2
@@ -277,14 +272,8 @@ def test_a_busy_server_is_asked_again_with_backoff_and_the_writer_told(server, m
                        for n in (1, 2)]  # fmt: skip
 
 
-class Nonsense(http.server.BaseHTTPRequestHandler):
+class Nonsense(ListsOneModel):
     """Something at the address that isn't an OpenAI-compatible server, or breaks mid-way."""
-
-    def do_GET(self):
-        self.send_response(200 if self.path == "/v1/models" else 404)
-        self.end_headers()
-        if self.path == "/v1/models":
-            self.wfile.write(b'{"data": [{"id": "m", "owned_by": "someone"}]}')
 
     def do_POST(self):
         self.rfile.read(int(self.headers["content-length"]))
@@ -293,9 +282,6 @@ class Nonsense(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(b'data: {"choices": [{"index": 0, "text": "\\u001b[2J Once"}]}\n\n')
         self.wfile.write(b"data: <html>\x00" + b"x" * 100_000 + b"\n\n")
-
-    def log_message(self, *args):
-        pass
 
 
 def test_a_server_that_answers_nonsense_is_one_line_and_keeps_what_came(monkeypatch):
