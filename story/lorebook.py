@@ -12,11 +12,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import regex as timed_re  # (the entry's own `regex` field would hide the name)
+
 from story.errors import StoryError
 from story.validation import check_note_depth, check_text, check_whole_number
 
 PLACEMENTS = ("top", "depth")
 MAX_KEYS = 64
+# A regular-expression key is the writer's (or an imported story's) text run against the whole
+# story, and some expressions take exponential time: each search gets this many seconds.
+REGEX_SECONDS = 0.25
 
 
 @dataclass(frozen=True)
@@ -32,10 +37,13 @@ class LoreEntry:
     id: int | None = None  # once stored
     story_id: int | None = None
 
-    def patterns(self) -> list[re.Pattern[str]]:
-        flags = 0 if self.case_sensitive else re.IGNORECASE
+    def patterns(self) -> list[re.Pattern[str] | timed_re.Pattern[str]]:
+        """Plain keys as words (re: an escaped key can't backtrack badly); regular expressions
+        with the `regex` package, whose searches can be given a time limit."""
         if self.regex:
-            return [re.compile(key, flags) for key in self.keys]
+            flags = 0 if self.case_sensitive else timed_re.IGNORECASE
+            return [timed_re.compile(key, flags) for key in self.keys]
+        flags = 0 if self.case_sensitive else re.IGNORECASE
         return [re.compile(rf"(?<!\w){re.escape(key)}(?!\w)", flags) for key in self.keys]
 
     def fired_by(self, text: str) -> str | None:
@@ -43,7 +51,15 @@ class LoreEntry:
         if self.always:
             return "always"
         for key, pattern in zip(self.keys, self.patterns(), strict=True):
-            if pattern.search(text):
+            if self.regex:
+                try:
+                    found = pattern.search(text, timeout=REGEX_SECONDS)
+                except TimeoutError:
+                    raise StoryError(f"the lore key {key[:80]!r} takes too long to match the "
+                                     "story: simplify it, or unmark regex") from None  # fmt: skip
+            else:
+                found = pattern.search(text)
+            if found:
                 return key
         return None
 
@@ -76,9 +92,14 @@ def check_entry(entry: LoreEntry, what: str = "the lore entry") -> LoreEntry:
                         entry.story_id)  # fmt: skip
     try:
         checked.patterns()
-    except re.error as error:
+    except (re.error, timed_re.error) as error:
         raise StoryError(f"{what} has a key that isn't a valid regular expression "
                          f"({error}): fix it, or unmark regex") from None  # fmt: skip
+    except (RecursionError, OverflowError, MemoryError):
+        raise StoryError(
+            f"{what} has a key too deeply nested or too large to be a regular "
+            "expression Taletree runs: simplify it, or unmark regex"
+        ) from None
     return checked
 
 

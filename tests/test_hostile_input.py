@@ -642,3 +642,24 @@ def test_fuzzed_imports_only_ever_fail_with_the_one_line_import_error(store, tex
     assert counts(store) == (before[0] + 1, before[1] + len(tree.nodes),
                              before[2] + len(tree.bookmarks))  # fmt: skip
     assert to_json(store.story_tree(stored.id))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda path: path.write_text("a = " + "[" * 100_000 + "]" * 100_000), "nested too deeply"),
+        (lambda path: os.mkfifo(path), "is not a regular file"),
+        (lambda path: path.write_text("# " + "x" * 2_000_000), "too big for a config file"),
+    ],
+    ids=["deep-array", "fifo", "huge"],
+)
+def test_a_hostile_config_file_is_one_line_and_exit_2_at_once(tmp_path, make, message):
+    config = tmp_path / "xdg" / "taletree" / "config.toml"
+    config.parent.mkdir(parents=True)
+    make(config)
+    db = tmp_path / "s.db"
+    assert run_cli("new", "Lamp", db=db).returncode == 0
+    result = run_cli("write", "Lamp", db=db, stdin="/quit\n",
+                     env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})  # fmt: skip
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert message in result.stderr and "Traceback" not in result.stderr

@@ -197,3 +197,35 @@ def test_search_and_exports_see_the_current_text(desk):
     assert [h.snippet for h in store.search("stairs")] == ["She hid under the stairs."]
     assert passage.id not in [h.node_id for h in store.search("waited")]
     assert "She hid under the stairs." in store.path_text(session.story().tip_id)
+
+
+def test_a_regular_expression_key_that_backtracks_forever_is_named_not_run_forever(desk):
+    import time
+
+    writer, _session, _backend, out = desk
+    writer.handle("She said: " + "a" * 40 + "!")
+    writer.handle("/lore add (a|aa)+$ = The echo.")
+    writer.handle("/lore set 1 regex yes")
+    said(out)
+    started = time.monotonic()
+    for command in ("/lore test", "/gen", "/context"):
+        writer.handle(command)
+        assert said(out)[-1] == (
+            "! the lore key '(a|aa)+$' takes too long to match the story: simplify it, or "
+            "unmark regex"
+        )
+    assert time.monotonic() - started < 5  # each search gave up within its time
+    writer.handle("/lore set 1 regex no")  # the writer fixes it, and writing goes on
+    writer.handle("/gen")
+    assert said(out)[-1].startswith("(/pick N")
+
+
+def test_a_key_nested_too_deep_for_a_regular_expression_is_one_line(desk):
+    writer, session, _backend, out = desk
+    writer.handle("/lore add lamp = The lamp is cursed.")
+    writer.handle("/lore set 1 regex yes")
+    said(out)
+    writer.handle("/lore set 1 keys " + "(" * 2000 + "a" + ")" * 2000)
+    [line] = said(out)
+    assert line.startswith("! the lore entry has a key too deeply nested or too large")
+    assert [e.keys for e in session.lore()] == [("lamp",)]  # unchanged

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from common.errors import UserError
+from common.errors import UserError, one_line
 from engine.remote import KEY_VARIABLE
 from engine.settings import SettingsError
 from story.files import write_atomically
@@ -26,6 +26,7 @@ from tui.core.paths import config_dir
 from tui.core.settings import BUILT_IN, Settings, changed, laid_over
 
 CONFIG_NAME = "config.toml"
+CONFIG_LIMIT = 1_000_000  # bytes: a config file is a few lines; past this it is something else
 
 
 class ConfigError(UserError):
@@ -50,12 +51,20 @@ def config_path() -> Path:
 def read_config(path: Path | None = None) -> Config:
     """The config file, or the built-in defaults when there is none."""
     path = path or config_path()
+    if not path.exists():
+        return Config()
+    if not path.is_file():  # a FIFO would wait for a writer forever, a device never end
+        raise ConfigError(f"{path} is not a regular file: replace it with a config file")
     try:
+        if path.stat().st_size > CONFIG_LIMIT:
+            raise ConfigError(f"{path} is over {CONFIG_LIMIT // 1000} kB, too big for a config "
+                              "file: fix or remove it")  # fmt: skip
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return Config()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigError(f"{path} can't be read as TOML ({error}): fix or remove it") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as error:
+        why = "nested too deeply" if isinstance(error, RecursionError) else one_line(error)
+        raise ConfigError(f"{path} can't be read as TOML ({why}): fix or remove it") from None
     unknown = set(data) - {"writing", "keys", "server"}
     if unknown:
         raise ConfigError(f"{path} has an unknown table [{sorted(unknown)[0]}]")
