@@ -4,6 +4,7 @@ would meet it: one line, exit 2, nothing written or changed."""
 
 import json
 import os
+import stat
 import re
 import resource
 import signal
@@ -663,3 +664,66 @@ def test_a_hostile_config_file_is_one_line_and_exit_2_at_once(tmp_path, make, me
                      env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})  # fmt: skip
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def exportable(tmp_path):
+    db = tmp_path / "stories.db"
+    assert run_cli("new", "Lamp", "--opening", "The lamp went out.", db=db).returncode == 0
+    return db
+
+
+def export_to(db, target, *flags):
+    return run_cli("export", "Lamp", "--format", "txt", "-o", str(target), *flags, db=db)
+
+
+def test_export_never_replaces_what_isnt_a_regular_file(exportable, tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for target, kind in ((fifo, "a FIFO"), (folder, "a folder"), (Path("/dev/null"), "a device")):
+        for flags in ((), ("--force",)):
+            result = export_to(exportable, target, *flags)
+            assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+            assert f"is not a regular file ({kind})" in result.stderr
+    assert stat.S_ISFIFO(fifo.lstat().st_mode) and folder.is_dir()
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
+
+
+def test_export_replaces_an_existing_file_only_with_force_and_keeps_its_mode(
+    exportable, tmp_path
+):
+    target = tmp_path / "story.txt"
+    target.write_text("the writer's own notes")
+    target.chmod(0o640)
+    refused = export_to(exportable, target)
+    assert refused.returncode == 2 and "already exists" in refused.stderr
+    assert target.read_text() == "the writer's own notes"
+    assert export_to(exportable, target, "--force").returncode == 0
+    assert target.read_text().startswith("The lamp went out.")
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
+def test_export_through_a_link_writes_the_file_it_names_and_refuses_hard_links(
+    exportable, tmp_path
+):
+    real = tmp_path / "real.txt"
+    real.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(real)
+    assert export_to(exportable, link, "--force").returncode == 0
+    assert link.is_symlink() and real.read_text().startswith("The lamp went out.")
+    other = tmp_path / "other-name.txt"
+    os.link(real, other)
+    result = export_to(exportable, real, "--force")
+    assert result.returncode == 2 and "has other names (hard links)" in result.stderr
+    assert os.path.samefile(real, other)
+
+
+def test_a_new_export_gets_the_umasks_permissions(exportable, tmp_path):
+    target = tmp_path / "new.txt"
+    assert export_to(exportable, target).returncode == 0
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask

@@ -172,6 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: from the -o suffix, else md)",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace FILE if it exists (at a terminal, Taletree asks)",
+    )
     p.add_argument("--lorebook", action="store_true",
                    help="only the story's lorebook, as JSON (for `import --lorebook`)")  # fmt: skip
     p = command("import", cmd_import, "add a story from a taletree json export")

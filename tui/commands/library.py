@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from common.errors import UserError
+from common.text import safe_line
 
 
 def cmd_path(args: argparse.Namespace) -> None:
@@ -19,7 +20,6 @@ def cmd_path(args: argparse.Namespace) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> None:
-    from common.text import safe_line
     from tui.core.library import open_store
     from tui.display import local_time
 
@@ -50,7 +50,6 @@ def cmd_show(args: argparse.Namespace) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> None:
-    from common.text import safe_line
     from tui.core.library import open_store
 
     # Private-use characters mark the matches, so they survive safe_line() and can then be
@@ -79,21 +78,30 @@ def cmd_export(args: argparse.Namespace) -> None:
 
     to_stdout = args.output in (None, "-")
     target = None if to_stdout else Path(args.output)
+    replace = args.force or (target is not None and asked_to_replace(target))
     with open_store(args.db) as store:
         story = store.find_story(args.story)
         if args.lorebook:
             entries = store.lore(story.id)
             text, what = to_lorebook_json(entries), f"{len(entries)} lore entries as json"
             if target is not None:
-                write_atomically(target, text)
+                write_atomically(target, text, replace=replace)
         else:
             fmt = export_format(args.format, args.output)
-            text = export_story(store, story.id, fmt, target)
+            text = export_story(store, story.id, fmt, target, replace=replace)
             what = f"{len(store.story_tree(story.id).nodes)} nodes as {fmt}"
     if to_stdout:
         sys.stdout.write(safe_prose(text) if sys.stdout.isatty() else text)
         return
     print(f"exported {what} to {args.output}", file=sys.stderr)
+
+
+def asked_to_replace(target: Path) -> bool:
+    """At a terminal, whether the writer wants the file already at `target` replaced."""
+    if not (target.is_file() and sys.stdin.isatty() and sys.stderr.isatty()):
+        return False
+    print(f"{safe_line(str(target))} exists: replace it? [y/N] ", end="", file=sys.stderr)
+    return input().strip().lower() in ("y", "yes")
 
 
 IMPORT_LIMIT = 256 * 2**20  # bytes: far more than any story (100,000 nodes take 26 MB)

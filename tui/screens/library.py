@@ -181,7 +181,7 @@ class LibraryScreen(TaletreeScreen):
         self.app.push_screen(ConfirmDialog(self.context, question), delete)
 
     def action_export_story(self) -> None:
-        from tui.screens.dialogs import ExportDialog
+        from tui.screens.dialogs import ConfirmDialog, ExportDialog
 
         story_id = self.chosen()
         if story_id is None:
@@ -190,9 +190,20 @@ class LibraryScreen(TaletreeScreen):
         safe_name = "".join(c if c.isalnum() or c in " -_" else "_" for c in title).strip()
 
         def export(choice: tuple[str, str] | None) -> None:
-            if choice is not None:
-                fmt, path = choice
-                export_story(self.store, story_id, fmt, Path(path))
-                self.notify(f"Exported as {fmt} to {path}.")
+            if choice is None:
+                return
+            fmt, path = choice
+            target = Path(path).expanduser()
+
+            def write(replace: bool | None = False) -> None:
+                if replace is not None and (replace or not target.is_file()):
+                    export_story(self.store, story_id, fmt, target, replace=bool(replace))
+                    self.notify(f"Exported as {fmt} to {safe_line(path)}.")
+
+            if target.is_file():
+                question = f"{safe_line(path)} exists. Replace it?"
+                self.app.push_screen(ConfirmDialog(self.context, question, "Replace"), write)
+            else:
+                write()
 
         self.app.push_screen(ExportDialog(self.context, safe_name or "story"), export)
