@@ -4,11 +4,11 @@ would meet it: one line, exit 2, nothing written or changed."""
 
 import json
 import os
-import stat
 import re
 import resource
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -691,9 +691,7 @@ def test_export_never_replaces_what_isnt_a_regular_file(exportable, tmp_path):
     assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
 
 
-def test_export_replaces_an_existing_file_only_with_force_and_keeps_its_mode(
-    exportable, tmp_path
-):
+def test_export_replaces_an_existing_file_only_with_force_and_keeps_its_mode(exportable, tmp_path):
     target = tmp_path / "story.txt"
     target.write_text("the writer's own notes")
     target.chmod(0o640)

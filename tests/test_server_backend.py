@@ -6,6 +6,7 @@ writer meets (a server killed mid-stream, a wrong address, a wrong API key, a bu
 that never answers)."""
 
 import http.server
+import json
 import socket
 import threading
 import time
@@ -377,3 +378,125 @@ async def test_the_app_shows_the_server_and_its_model(store, server):
         await pilot.pause(0.1)
         shown = screen_text(app)
     assert f"  │  {server.url}#tiny  │  server, llama.cpp" in shown
+
+
+# ------------------------------------------------------------- a server's odd answers
+
+
+class Corrupting(BusyThenForward):
+    """The real server's answers, with each streamed event passed through `corrupt` first."""
+
+    busy = 0
+
+    @staticmethod
+    def corrupt(event: dict) -> dict:
+        return event
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["content-length"]))
+        with httpx.stream("POST", self.upstream + self.path, content=body) as answer:
+            self.send_response(answer.status_code)
+            self.end_headers()
+            for line in answer.iter_lines():
+                if line.startswith("data: {"):
+                    event = Corrupting.corrupt(json.loads(line.removeprefix("data: ")))
+                    line = "data: " + json.dumps(event)  # (NaN goes as NaN, as Python sends it)
+                self.wfile.write(line.encode() + b"\n")
+
+
+def corrupted(server, corrupt):
+    Corrupting.upstream, Corrupting.corrupt = server.root, staticmethod(corrupt)
+    return serve(Corrupting)
+
+
+def first_token(change):
+    """A corruption of the first streamed event of each choice only."""
+    seen: set[int] = set()
+
+    def corrupt(event: dict) -> dict:
+        for choice in event.get("choices") or []:
+            if choice.get("index") not in seen:
+                seen.add(choice.get("index"))
+                change(choice)
+        return event
+
+    return corrupt
+
+
+def nan_logprob(choice):
+    for token in (choice.get("logprobs") or {}).get("content") or []:
+        token["logprob"], token["id"] = float("nan"), 2**40
+
+
+def test_token_data_that_cant_be_true_is_left_out_and_the_text_kept(server, store):
+    import io
+
+    front, url = corrupted(server, first_token(nan_logprob))
+    try:
+        story = store.create_story("Odd", opening="The lamp went out.")
+        session = server_session(store, url)
+        session.open_story(story.id)
+        out = io.StringIO()
+        writer = LineWriter(session, out)
+        writer.handle("/set max_new_tokens 8")
+        writer.handle("/gen")
+        writer.handle("/pick 1")
+    finally:
+        front.shutdown()
+        front.server_close()
+    printed = out.getvalue()
+    assert "bug" not in printed and all(f"[{n}]" in printed for n in range(1, 5))
+    kept = store.tip(story.id)
+    assert kept.author == "model" and kept.text.strip()
+    assert store.token_records(kept.id) is None  # left out, not stored half-true
+    assert len(store.siblings(kept.id)) == 4
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (lambda choice: choice.update(index=7), "choice 7 of a request for"),
+        (lambda choice: choice.update(index="zero"), "choice 'zero' of a request for"),
+        (lambda choice: choice.update(index=-1), "choice -1 of a request for"),
+        (lambda choice: choice.update(text=12), "a choice's text as int"),
+    ],
+    ids=["out-of-range", "not-a-number", "negative", "text-a-number"],
+)
+def test_a_choice_that_isnt_one_is_the_servers_error_in_one_line(server, change, said):
+    front, url = corrupted(server, first_token(change))
+    try:
+        result = run_cli("generate", "--model", url, "--prompt", "Night.", "-n", "3",
+                         "--max-new-tokens", "6", "--seed", "4")  # fmt: skip
+    finally:
+        front.shutdown()
+        front.server_close()
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and said in result.stderr, result.stderr
+
+
+def test_a_bad_choice_after_good_text_cuts_that_request_off_and_keeps_every_branch(server):
+    """The first events are sound, then one names a choice that isn't: the branches keep what
+    they wrote, and the writer is told once. No branch's text lands in another's."""
+    count = {"events": 0}
+
+    def late(event: dict) -> dict:
+        count["events"] += 1
+        if count["events"] == 9:
+            for choice in event.get("choices") or []:
+                choice["index"] = -1
+        return event
+
+    front, url = corrupted(server, late)
+    try:
+        backend = ServerBackend(url)
+        ids = backend.tokenize(STORY)
+        _, finishes, notices = stream(backend, ids, 3, SAMPLED, seed=5)
+        direct = ServerBackend(server.url)
+        alone = [stream(direct, ids, 1, SAMPLED, seeds=[f.seed])[1][0].text for f in finishes]
+    finally:
+        front.shutdown()
+        front.server_close()
+    assert len(finishes) == 3 and any(f.reason == events.ERROR for f in finishes)
+    assert any("choice -1 of a request for 3" in n for n in notices)
+    for finish, whole in zip(finishes, alone, strict=True):
+        assert whole.startswith(finish.text)  # each branch's own text, never another's

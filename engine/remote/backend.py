@@ -23,7 +23,7 @@ from engine import events
 from engine.branches import DecodingBranch, check_branches, take_token
 from engine.events import Event, NoticeEvent
 from engine.remote.client import ServerClient, ServerError
-from engine.remote.dialects import Piece
+from engine.remote.dialects import Piece, checked_piece
 from engine.remote.servers import ServerTokens, TextPieces, detect, split_address
 from engine.settings import SamplingSettings
 from engine.stopping import StopRule
@@ -63,7 +63,7 @@ class ServerRequest:
                     return
                 for answer in answers:
                     for piece in dialect.pieces(answer):
-                        self.inbox.put(("piece", self, piece))
+                        self.inbox.put(("piece", self, checked_piece(piece, self.count)))
             self.inbox.put(("ended", self, None))
         except Exception as error:  # handed to the stream, which decides what it means
             self.inbox.put(("ended", self, None) if self.closed.is_set() else

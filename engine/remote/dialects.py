@@ -20,10 +20,11 @@ a branch ends for the same reasons whatever writes it.
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from engine import events
+from engine.remote.client import ServerError
 from engine.settings import SamplingSettings
 
 Top = tuple[tuple[int, float], ...]
@@ -40,6 +41,41 @@ class Piece:
     logprob: float = math.nan
     top: Top = ()
     finish: str | None = None  # the branch ended here, for this reason (engine/events.py)
+
+
+TOKEN_IDS = range(2**31 - 1)  # what a token record can hold; any real vocabulary fits
+LOGPROB_SLACK = 1e-3  # a log-probability a little above 0 is a server's rounding
+
+
+def checked_piece(piece: Piece, count: int) -> Piece:
+    """A piece as a request of `count` choices may use it. A choice index that isn't one of
+    them, or text that isn't text, is the server's error (a ServerError: the request's other
+    branches keep what they wrote); token data that can't be true (a log-probability of NaN,
+    an id past any vocabulary) is left out, and the text kept."""
+    index = piece.index
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
+        raise ServerError(f"the server answered for choice {index!r} of a request for {count}: "
+                          "it isn't one, so the answer can't be used")  # fmt: skip
+    if not isinstance(piece.text, str):
+        raise ServerError(f"the server sent a choice's text as {type(piece.text).__name__}, "
+                          "not as text")  # fmt: skip
+    if piece.token_id == events.NO_TOKEN or sound_token(piece):
+        return piece
+    return replace(piece, token_id=events.NO_TOKEN, logprob=math.nan, top=())
+
+
+def sound_token(piece: Piece) -> bool:
+    def is_id(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value in TOKEN_IDS
+
+    def is_number(value: Any, low: float, high: float) -> bool:
+        return isinstance(value, float | int) and math.isfinite(value) and low <= value <= high
+
+    return (
+        is_id(piece.token_id)
+        and is_number(piece.logprob, -math.inf, LOGPROB_SLACK)
+        and all(is_id(i) and is_number(p, 0.0, 1.0 + LOGPROB_SLACK) for i, p in piece.top)
+    )
 
 
 def finish_reason(server_reason: str | None) -> str | None:

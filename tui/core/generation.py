@@ -31,12 +31,18 @@ class Branch:
     seed: int | None = None
     node_id: int | None = None  # once stored
     records: list[TokenRecord] = field(default_factory=list)
+    text_only: bool = False  # some of its text came without token data: no records kept
 
     def apply(self, event: TokenEvent | FinishEvent) -> None:
         if isinstance(event, TokenEvent):
             self.text += event.delta
             self.tokens += 1
-            if event.token_id != NO_TOKEN:  # (a server that gives text only: no token data)
+            if event.token_id == NO_TOKEN:
+                # Text without token data (a server that gives text only, or token data it
+                # sent that can't be true): records of part of the text would misalign.
+                self.text_only = True
+                self.records.clear()
+            elif not self.text_only:
                 self.records.append(
                     TokenRecord(event.token_id, event.logprob, len(event.delta), event.top)
                 )
