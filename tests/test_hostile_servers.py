@@ -106,3 +106,23 @@ async def test_the_app_shows_a_hostile_model_name_and_error_as_text(store, tmp_p
         assert any("names no action '[/]'" in m for m in messages)
         assert all(not n.markup for n in app._notifications)
         assert app.is_running and app.return_code is None
+
+
+def test_at_a_terminal_a_notice_never_lands_inside_a_samples_line(hostile, tmp_path):
+    import sys
+
+    from tests.conftest import ROOT
+    from tests.terminal import Terminal
+
+    text = b'data: {"choices": [{"index": 0, "text": "Hi. Once"}]}\n\n'
+    Hostile.reply = (200, text + error_event("boom"))
+    command = [sys.executable, "-m", "tui", "generate", "--model", hostile, "--prompt", "Go."]
+    terminal = Terminal(command, {"HOME": str(tmp_path), "TERM": "xterm-256color"}, str(ROOT))
+    try:
+        screen = terminal.wait_for("EXITED", timeout=60)
+    finally:
+        terminal.close()
+    lines = screen.splitlines()
+    assert "Go.Hi. Once" in lines  # the sample, alone on its line
+    assert any(line.startswith("taletree: branch 1 cut off, keeping what it wrote: the server "
+                               "stopped with an error: boom") for line in lines)  # fmt: skip

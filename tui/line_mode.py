@@ -179,10 +179,12 @@ class LineWriter:
             worker.start()
             while True:
                 drained = session.drain()
+                if drained.notices and self.live:
+                    self.erase(shown)  # the live lines go below the notices, not through them
+                    shown = 0
                 for notice in drained.notices:
-                    self.say(
-                        f"! {notice.text}" if notice.severity == "error" else f"({notice.text})"
-                    )
+                    text = shown_line(notice.text)
+                    self.say(f"! {text}" if notice.severity == "error" else f"({text})")
                 if self.live:
                     shown = self.draw_lines(shown)
                 if drained.ended:

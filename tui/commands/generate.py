@@ -50,6 +50,7 @@ class Printer:
             safe,
         )
         self.number = 0  # samples printed so far
+        self.mid_line = False  # whether the terminal's cursor is after a sample's text
 
     def start_batch(self, count: int) -> None:
         self.buffers = [""] * count
@@ -62,7 +63,20 @@ class Printer:
     def begin_sample(self) -> None:
         if self.number + self.showing > 0:
             self.out.write(f"\n{SEPARATOR}\n")
-        self.out.write(self.safe(self.include))
+        self.write_live(self.safe(self.include))
+
+    def write_live(self, text: str) -> None:
+        if text:
+            self.out.write(text)
+            self.mid_line = not text.endswith("\n")
+
+    def interrupt(self) -> None:
+        """Before a notice on stderr: a sample's line growing on the terminal is ended first,
+        so the notice gets a line of its own (the sample goes on below it)."""
+        if self.live and not self.as_json and self.mid_line:
+            self.out.write("\n")
+            self.out.flush()
+            self.mid_line = False
 
     def delta(self, branch: int, text: str) -> None:
         self.buffers[branch] += text
@@ -71,7 +85,7 @@ class Printer:
 
     def flush_live(self) -> None:
         text = self.buffers[self.showing]
-        self.out.write(self.safe(text[self.shown :]))
+        self.write_live(self.safe(text[self.shown :]))
         self.out.flush()
         self.shown = len(text)
 
@@ -182,7 +196,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
         printer.start_batch(len(batch))
         for event in backend.stream(ids, len(batch), settings, seeds=batch):
             if isinstance(event, NoticeEvent):
-                sys.stderr.write(f"taletree: {event.text}\n")
+                printer.interrupt()
+                sys.stderr.write(f"taletree: {shown_line(event.text)}\n")
             elif isinstance(event, FinishEvent):
                 cut_off += event.reason == ERROR
                 if event.delta:
