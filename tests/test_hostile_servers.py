@@ -126,3 +126,44 @@ def test_at_a_terminal_a_notice_never_lands_inside_a_samples_line(hostile, tmp_p
     assert "Go.Hi. Once" in lines  # the sample, alone on its line
     assert any(line.startswith("taletree: branch 1 cut off, keeping what it wrote: the server "
                                "stopped with an error: boom") for line in lines)  # fmt: skip
+
+
+class KeepsAlive(ListsOneModel):
+    """A server that never finishes an answer: keep-alives and empty events, never silent
+    (for at most 20 seconds, so a test that fails still ends)."""
+
+    def do_POST(self):
+        import time
+
+        self.rfile.read(int(self.headers["content-length"]))
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()
+        deadline = time.monotonic() + 20
+        try:
+            while time.monotonic() < deadline:
+                self.wfile.write(b": keep-alive\n\n" + b'data: {"choices": []}\n\n')
+                self.wfile.flush()
+                time.sleep(0.05)
+        except OSError:
+            pass  # the client gave up
+
+
+def test_a_stream_that_never_ends_is_given_up_after_the_limit_in_one_line():
+    import time
+
+    server, url = serve(KeepsAlive)
+    try:
+        started = time.monotonic()
+        result = run_cli("generate", "--model", url, "--prompt", "Once",
+                         env={"TALETREE_STREAM_LIMIT": "1"})  # fmt: skip
+        took = time.monotonic() - started
+        bad = run_cli("generate", "--model", url, "--prompt", "Once",
+                      env={"TALETREE_STREAM_LIMIT": "soon"})  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "kept one answer going for over 1 s without finishing it" in result.stderr
+    assert "TALETREE_STREAM_LIMIT" in result.stderr and took < 15
+    assert bad.returncode == 2 and "should be a number of seconds above 0" in bad.stderr

@@ -2,3 +2,5 @@
 llama-server, and others) and Ollama, behind the same event stream as a local model."""
 
 KEY_VARIABLE = "TALETREE_API_KEY"  # the environment variable an API key is read from
+# The environment variable that sets how long one streamed answer may take in all (seconds).
+STREAM_LIMIT_VARIABLE = "TALETREE_STREAM_LIMIT"

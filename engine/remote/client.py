@@ -3,6 +3,7 @@ busy server retried with backoff, and every failure a writer meets turned into o
 says what to do, never with the API key in it."""
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -13,10 +14,13 @@ import httpx
 
 from common.errors import UserError
 from common.text import shown_line
-from engine.remote import KEY_VARIABLE
+from engine.remote import KEY_VARIABLE, STREAM_LIMIT_VARIABLE
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach the server
 READ_TIMEOUT = 300.0  # seconds of silence allowed: a long prompt can take minutes to read
+# Seconds one streamed answer may take in all: silence is timed above, but a server that sends
+# keep-alives or empty events forever never falls silent. Generous: an hour (settable).
+STREAM_LIMIT = 3600.0
 RETRIES = 4  # a busy server (429, 503) is asked again this many times
 BACKOFF = 1.0  # seconds before the first retry, doubled each time (or the server's Retry-After)
 SAID_LIMIT = 240  # characters of what a server said that an error or a notice quotes
@@ -104,12 +108,23 @@ class ServerClient:
                     if response.is_error:
                         response.read()
                         self.check(response)
-                    lines = response.iter_lines()
+                    lines = self.within_limit(response.iter_lines())
                     framed = sse_events(lines) if framing == "sse" else json_lines(lines)
                     yield response, self.heard(framed)
                     return
             except httpx.HTTPError as error:
                 raise self.failure(error) from None
+
+    def within_limit(self, lines: Iterator[str]) -> Iterator[str]:
+        """A stream's lines until it has taken longer than the stream limit in all."""
+        limit = stream_limit()
+        deadline = time.monotonic() + limit
+        for line in lines:
+            if time.monotonic() > deadline:
+                raise ServerError(f"{self.root} kept one answer going for over {limit:.0f} s "
+                                  f"without finishing it: given up ({STREAM_LIMIT_VARIABLE} "
+                                  "sets how long to wait)")  # fmt: skip
+            yield line
 
     def heard(self, answers: Iterator[dict]) -> Iterator[dict]:
         """A stream's events; an error the server sends in one (or an event that makes no
@@ -168,6 +183,21 @@ class ServerClient:
 
     def close(self) -> None:
         self.http.close()
+
+
+def stream_limit() -> float:
+    """How long one streamed answer may take: STREAM_LIMIT, or the environment's setting."""
+    given = os.environ.get(STREAM_LIMIT_VARIABLE)
+    if not given:
+        return STREAM_LIMIT
+    try:
+        limit = float(given)
+    except ValueError:
+        limit = -1.0
+    if not 0 < limit < float("inf"):
+        raise ServerError(f"{STREAM_LIMIT_VARIABLE} should be a number of seconds above 0, "
+                          f"not {shown_line(given, 40)!r}")  # fmt: skip
+    return limit
 
 
 def server_message(response: httpx.Response) -> str:
