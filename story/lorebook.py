@@ -8,6 +8,7 @@ end, like the author's note. Entries are ranked: when the model's window is shor
 oldest text goes first, then entries from the last rank up; the memory never goes.
 """
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,10 @@ from story.validation import check_note_depth, check_text, check_whole_number
 
 PLACEMENTS = ("top", "depth")
 MAX_KEYS = 64
+MAX_KEY_CHARS = 1000
+# An entry is a few paragraphs; this bounds what one may put into the context (and hold in
+# memory), however it came in: typed, set, or imported.
+MAX_ENTRY_CHARS = 50_000
 # A regular-expression key is the writer's (or an imported story's) text run against the whole
 # story, and some expressions take exponential time: each search gets this many seconds.
 REGEX_SECONDS = 0.25
@@ -41,27 +46,63 @@ class LoreEntry:
         """Plain keys as words (re: an escaped key can't backtrack badly); regular expressions
         with the `regex` package, whose searches can be given a time limit."""
         if self.regex:
-            flags = 0 if self.case_sensitive else timed_re.IGNORECASE
-            return [timed_re.compile(key, flags) for key in self.keys]
-        flags = 0 if self.case_sensitive else re.IGNORECASE
-        return [re.compile(rf"(?<!\w){re.escape(key)}(?!\w)", flags) for key in self.keys]
+            return [regex_pattern(key, self.case_sensitive) for key in self.keys]
+        return [word_pattern(key, self.case_sensitive) for key in self.keys]
 
-    def fired_by(self, text: str) -> str | None:
-        """What puts the entry in: the first key found in the text, "always", or None."""
+    def fired_by(self, text: str, words: "TextWords | None" = None) -> str | None:
+        """What puts the entry in: the first key found in the text, "always", or None.
+        `words`, the text's words, lets a plain key whose first word isn't among them be
+        passed over without a search."""
         if self.always:
             return "always"
-        for key, pattern in zip(self.keys, self.patterns(), strict=True):
+        for key in self.keys:
             if self.regex:
                 try:
-                    found = pattern.search(text, timeout=REGEX_SECONDS)
+                    found = regex_pattern(key, self.case_sensitive).search(
+                        text, timeout=REGEX_SECONDS
+                    )
                 except TimeoutError:
                     raise StoryError(f"the lore key {key[:80]!r} takes too long to match the "
                                      "story: simplify it, or unmark regex") from None  # fmt: skip
+            elif words is not None and not words.may_hold(key, self.case_sensitive):
+                continue
             else:
-                found = pattern.search(text)
+                found = word_pattern(key, self.case_sensitive).search(text)
             if found:
                 return key
         return None
+
+
+WORD = re.compile(r"\w+")
+
+
+class TextWords:
+    """The words of a text, as written and lowercased. A plain key matches only where the text
+    holds the key's first word whole (the key is matched on word boundaries), so a key whose
+    first word isn't here can't be in the text: with thousands of keys, one pass over the text
+    and a look-up per key replace a search per key."""
+
+    def __init__(self, text: str):
+        self.words = set(WORD.findall(text))
+        self.lowered = {word.lower() for word in self.words}
+
+    def may_hold(self, key: str, case_sensitive: bool) -> bool:
+        first = WORD.match(key)
+        if first is None:  # the key starts with a sign, not a word: search for it
+            return True
+        return first.group() in self.words if case_sensitive else (
+            first.group().lower() in self.lowered)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def word_pattern(key: str, case_sensitive: bool) -> re.Pattern[str]:
+    flags = 0 if case_sensitive else re.IGNORECASE
+    return re.compile(rf"(?<!\w){re.escape(key)}(?!\w)", flags)
+
+
+@functools.lru_cache(maxsize=4096)
+def regex_pattern(key: str, case_sensitive: bool) -> timed_re.Pattern[str]:
+    return timed_re.compile(key, 0 if case_sensitive else timed_re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -77,9 +118,14 @@ def check_entry(entry: LoreEntry, what: str = "the lore entry") -> LoreEntry:
     keys = tuple(check_text(key, f"{what}'s key {index + 1}").strip()
                  for index, key in enumerate(entry.keys))  # fmt: skip
     keys = tuple(key for key in keys if key)
+    if any(len(key) > MAX_KEY_CHARS for key in keys):
+        raise StoryError(f"{what} has a key over {MAX_KEY_CHARS:,} characters: shorten it")
     if not keys and not entry.always:
         raise StoryError(f"{what} needs a key, or to be always on")
     check_text(entry.text, f"{what}'s text")
+    if len(entry.text) > MAX_ENTRY_CHARS:
+        raise StoryError(f"{what}'s text is {len(entry.text):,} characters, over the "
+                         f"{MAX_ENTRY_CHARS:,} an entry may hold: shorten or split it")  # fmt: skip
     check_whole_number(entry.rank, f"{what}'s rank", -(10**6), 10**6)
     if entry.placement not in PLACEMENTS:
         raise StoryError(f"{what}'s placement should be top or depth, not {entry.placement!r}")
@@ -91,7 +137,8 @@ def check_entry(entry: LoreEntry, what: str = "the lore entry") -> LoreEntry:
                         entry.case_sensitive, entry.placement, entry.depth, entry.id,
                         entry.story_id)  # fmt: skip
     try:
-        checked.patterns()
+        if checked.regex:  # (a plain key is escaped: it always compiles)
+            checked.patterns()
     except (re.error, timed_re.error) as error:
         raise StoryError(f"{what} has a key that isn't a valid regular expression "
                          f"({error}): fix it, or unmark regex") from None  # fmt: skip
@@ -105,5 +152,7 @@ def check_entry(entry: LoreEntry, what: str = "the lore entry") -> LoreEntry:
 
 def fired(entries: Iterable[LoreEntry], text: str) -> list[Fired]:
     """The entries the text puts in, by rank (then as they were added)."""
-    found = [Fired(entry, key) for entry in entries if (key := entry.fired_by(text)) is not None]
+    words = TextWords(text)
+    found = [Fired(entry, key) for entry in entries
+             if (key := entry.fired_by(text, words)) is not None]  # fmt: skip
     return sorted(found, key=lambda f: (f.entry.rank, f.entry.id or 0))

@@ -725,3 +725,16 @@ def test_a_new_export_gets_the_umasks_permissions(exportable, tmp_path):
     umask = os.umask(0o022)
     os.umask(umask)
     assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_lore_entry_too_big_to_use_is_refused_on_import_in_one_line(tmp_path):
+    from story.export import LOREBOOK_FORMAT
+
+    entry = {"keys": ["lamp"], "text": "The lamp. " * 1_000_000}  # 10 MB
+    lore = tmp_path / "lore.json"
+    lore.write_text(json.dumps({"format": LOREBOOK_FORMAT, "entries": [entry]}))
+    db = tmp_path / "stories.db"
+    assert run_cli("new", "Lamp", db=db).returncode == 0
+    result = run_cli("import", str(lore), "--lorebook", "Lamp", db=db)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "over the 50,000 an entry may hold" in result.stderr

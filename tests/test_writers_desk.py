@@ -225,7 +225,34 @@ def test_a_key_nested_too_deep_for_a_regular_expression_is_one_line(desk):
     writer.handle("/lore add lamp = The lamp is cursed.")
     writer.handle("/lore set 1 regex yes")
     said(out)
-    writer.handle("/lore set 1 keys " + "(" * 2000 + "a" + ")" * 2000)
+    writer.handle("/lore set 1 keys " + "(" * 499 + "a" + ")" * 499)  # within the length limit
     [line] = said(out)
     assert line.startswith("! the lore entry has a key too deeply nested or too large")
     assert [e.keys for e in session.lore()] == [("lamp",)]  # unchanged
+
+
+def test_ten_thousand_entries_of_64_keys_import_and_the_right_ones_fire(tmp_path):
+    """A lorebook at the limit of keys per entry, ten thousand entries: imported whole, and
+    /lore test names exactly the entries whose keys are at the story's end (one pass over the
+    story's words; not a search per key)."""
+    import json
+
+    from story.export import LOREBOOK_FORMAT
+    from tests.conftest import run_cli
+
+    def key(entry: int, number: int) -> str:
+        return f"k{entry}x{number}" + (" stone" if number % 2 else "")
+
+    entries = [{"keys": [key(e, n) for n in range(64)], "text": f"Entry {e}."}
+               for e in range(10_000)]  # fmt: skip
+    lore = tmp_path / "lore.json"
+    lore.write_text(json.dumps({"format": LOREBOOK_FORMAT, "entries": entries}))
+    db = tmp_path / "stories.db"
+    assert run_cli("new", "Big", "--opening", "Once.", db=db).returncode == 0
+    imported = run_cli("import", str(lore), "--lorebook", "Big", db=db)
+    assert imported.returncode == 0, imported.stderr
+    story_end = f"They found {key(4321, 7)} and {key(17, 63).upper()} by the door."
+    result = run_cli("write", "Big", db=db, stdin=f"{story_end}\n/lore test\n")
+    assert result.returncode == 0, result.stderr
+    fires = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("fires:")]
+    assert sorted(fires) == ["#18", "#4322"]
