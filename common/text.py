@@ -39,3 +39,8 @@ def shown_line(text: str, limit: int | None = None) -> str:
     are one space, controls are visible, and a longer text is cut with an ellipsis."""
     line = safe_line(" ".join(text.split()))
     return line if limit is None or len(line) <= limit else line[: limit - 1] + "…"
+
+
+def quoted(name: str) -> str:
+    """A name (a story's title) quoted within a one-line message: shown literally, cut."""
+    return repr(shown_line(name, NAME_LIMIT))

@@ -738,3 +738,24 @@ def test_a_lore_entry_too_big_to_use_is_refused_on_import_in_one_line(tmp_path):
     result = run_cli("import", str(lore), "--lorebook", "Lamp", db=db)
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "over the 50,000 an entry may hold" in result.stderr
+
+
+def test_a_long_or_spoofing_title_is_cut_and_shown_literally_in_one_line_output(tmp_path):
+    """A 10 MB title is cut in one-line messages; a right-to-left override in a title is
+    shown as a mark, not obeyed (it would make what follows it read backwards)."""
+    db = tmp_path / "stories.db"
+    long_title = "A" * 10_000_000
+    document = json.loads(run_cli("new", "Seed", "--opening", "Once.", db=db).stdout and
+                          run_cli("export", "Seed", "--format", "json", db=db).stdout)  # fmt: skip
+    document["title"] = long_title
+    source = tmp_path / "long.json"
+    source.write_text(json.dumps(document))
+    imported = run_cli("import", str(source), db=db)
+    assert imported.returncode == 0 and len(imported.stdout) < 200 and "…" in imported.stdout
+    searched = run_cli("search", "AAAA", db=db)
+    assert searched.returncode == 0 and max(map(len, searched.stdout.splitlines())) < 300
+    spoof = "Invoice \u202egnp.exe"
+    assert run_cli("new", spoof, db=db).returncode == 0
+    for command in (["list"], ["search", "Invoice"]):
+        shown = run_cli(*command, db=db).stdout
+        assert "\u202e" not in shown and "Invoice <U+202E>gnp.exe" in shown

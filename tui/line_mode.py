@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from common.errors import UserError, one_line
-from common.text import safe_line, safe_prose, shown_line
+from common.text import quoted, safe_line, safe_prose, shown_line
 from engine.settings import SETTING
 from story.export import FORMATS
 from story.lorebook import LoreEntry
@@ -441,7 +441,7 @@ class LineWriter:
 
     def cmd_open(self, rest: str) -> None:
         story = self.session.open_story(rest)
-        self.say(f"writing {story.title!r}")
+        self.say(f"writing {quoted(story.title)}")
 
     def cmd_help(self, rest: str) -> None:
         self.say("Type text to add it to the story. Commands:")
@@ -529,7 +529,7 @@ def prompt_reader(writer: LineWriter, **io) -> Callable[[], str]:
 
 
 def run(writer: LineWriter, read: Callable[[], str]) -> None:
-    writer.say(f"writing {writer.session.story().title!r}: type text, or /help")
+    writer.say(f"writing {quoted(writer.session.story().title)}: type text, or /help")
     while True:
         try:
             line = read()

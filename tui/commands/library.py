@@ -6,7 +6,9 @@ import sys
 from pathlib import Path
 
 from common.errors import UserError
-from common.text import safe_line
+from common.text import quoted, safe_line, shown_line
+
+SNIPPET_LIMIT = 160  # characters of a search hit's text on its line
 
 
 def cmd_path(args: argparse.Namespace) -> None:
@@ -62,10 +64,12 @@ def cmd_search(args: argparse.Namespace) -> None:
         print(f"nothing matches {args.query!r}")
         return
     for hit in hits:
-        where = f"story {hit.story_id} {safe_line(hit.title)!r}"
+        where = f"story {hit.story_id} {quoted(hit.title)}"
         where += f" node {hit.node_id}" if hit.node_id is not None else " (title)"
-        snippet = safe_line(hit.snippet).replace(marks[0], bold[0]).replace(marks[1], bold[1])
-        print(f"{where}: {snippet}")
+        snippet = shown_line(hit.snippet, SNIPPET_LIMIT)
+        if snippet.count(marks[0]) > snippet.count(marks[1]):  # the cut fell inside a match
+            snippet += marks[1]
+        print(f"{where}: {snippet.replace(marks[0], bold[0]).replace(marks[1], bold[1])}")
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -149,10 +153,10 @@ def cmd_import(args: argparse.Namespace) -> None:
         if args.lorebook:
             story = store.find_story(args.lorebook)
             store.add_lore_entries(story.id, entries)
-            print(f"added {len(entries)} lore entries to story {story.id} {story.title!r}")
+            print(f"added {len(entries)} lore entries to story {story.id} {quoted(story.title)}")
             return
         story = store.add_story_tree(tree)
-    print(f"imported story {story.id} {story.title!r} ({len(tree.nodes)} nodes)")
+    print(f"imported story {story.id} {quoted(story.title)} ({len(tree.nodes)} nodes)")
 
 
 def cmd_rename(args: argparse.Namespace) -> None:
@@ -161,7 +165,7 @@ def cmd_rename(args: argparse.Namespace) -> None:
     with open_store(args.db) as store:
         story = store.find_story(args.story)
         renamed = store.rename_story(story.id, args.title)
-    print(f"renamed story {story.id} to {renamed.title!r}")
+    print(f"renamed story {story.id} to {quoted(renamed.title)}")
 
 
 def cmd_delete(args: argparse.Namespace) -> None:
@@ -173,9 +177,9 @@ def cmd_delete(args: argparse.Namespace) -> None:
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UserError(f"not deleting story {story.id} without confirmation: pass --yes")
-            answer = input(f"Delete story {story.id} {story.title!r} ({nodes} nodes)? [y/N] ")
+            answer = input(f"Delete story {story.id} {quoted(story.title)} ({nodes} nodes)? [y/N] ")
             if answer.strip().lower() not in ("y", "yes"):
                 print("kept")
                 return
         store.delete_story(story.id)
-    print(f"deleted story {story.id} {story.title!r} ({nodes} nodes)")
+    print(f"deleted story {story.id} {quoted(story.title)} ({nodes} nodes)")

@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from common.errors import UserError
+from common.text import quoted
 
 
 def interactive() -> bool:
@@ -65,7 +66,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         story = store.create_story(
             args.title, genre=args.genre, opening=args.opening or "", memory=args.memory or ""
         )
-    print(f"created story {story.id} {story.title!r}")
+    print(f"created story {story.id} {quoted(story.title)}")
     return run_app(args, story.id) if interactive() else 0
 
 

@@ -7,7 +7,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Input, Static
 
-from common.text import safe_line
+from common.text import quoted, safe_line
 from story.models import StorySummary
 from tui.actions import bindings
 from tui.core.library import duplicate_story, export_story, node_count
@@ -160,7 +160,7 @@ class LibraryScreen(TaletreeScreen):
         if story_id is not None:
             copy = duplicate_story(self.store, story_id)
             self.reload(select=copy.id)
-            self.notify(f"Duplicated as {copy.title!r}.")
+            self.notify(f"Duplicated as {quoted(copy.title)}.")
 
     def action_delete_story(self) -> None:
         from tui.screens.dialogs import ConfirmDialog
@@ -175,7 +175,7 @@ class LibraryScreen(TaletreeScreen):
             if sure:
                 self.store.delete_story(story_id)
                 self.reload()
-                self.notify(f"Deleted {story.title!r}.")
+                self.notify(f"Deleted {quoted(story.title)}.")
 
         question = f"Delete {safe_line(story.title)!r} and its whole tree ({nodes} nodes)?"
         self.app.push_screen(ConfirmDialog(self.context, question), delete)
