@@ -438,7 +438,8 @@ def test_token_data_that_cant_be_true_is_left_out_and_the_text_kept(server, stor
         session.open_story(story.id)
         out = io.StringIO()
         writer = LineWriter(session, out)
-        writer.handle("/set max_new_tokens 8")
+        for setting in ("max_new_tokens 8", "stop_mode tokens", "seed 4"):  # (a branch that
+            writer.handle(f"/set {setting}")  # ends at once wrote nothing, and can't be kept)
         writer.handle("/gen")
         writer.handle("/pick 1")
     finally:
