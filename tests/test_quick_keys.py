@@ -8,7 +8,7 @@ waits for the app to settle after each key, which would hide the race)."""
 import pytest
 from textual import events
 
-from tests.app_helpers import SIZE, make_app, wait_until, write_and_generate
+from tests.app_helpers import SIZE, make_app, streamed, wait_until, write_and_generate
 from tui.screens.dialogs import EditDialog, PassageDialog
 from tui.screens.writing import WritingScreen
 from tui.widgets.composer import Composer
@@ -57,14 +57,15 @@ async def test_an_action_then_shift_tab_up_e_opens_the_passage_editor(
         assert composer(app).text == ""
 
 
-async def test_regenerate_then_down_e_edits_the_second_new_branch(store, story, tmp_path):
+async def test_regenerate_then_down_highlights_the_second_new_branch(store, story, tmp_path):
     app = make_app(store, tmp_path, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         screen = await write_and_generate(pilot)
-        await type_at_once(pilot, "r", "down", "e")  # `e` stops the new branches to edit one
-        text = await editing(pilot, EditDialog)
+        await type_at_once(pilot, "r", "down")
+        await streamed(pilot)  # (`e` on a branch that hasn't written yet says it wrote nothing)
         assert screen.panel.highlighted == 1
-        assert text == app.session.branches[1].text
+        await type_at_once(pilot, "e")
+        assert await editing(pilot, EditDialog) == app.session.branches[1].text
         assert composer(app).text == ""
 
 
