@@ -42,14 +42,7 @@ class LoreEntry:
     id: int | None = None  # once stored
     story_id: int | None = None
 
-    def patterns(self) -> list[re.Pattern[str] | timed_re.Pattern[str]]:
-        """Plain keys as words (re: an escaped key can't backtrack badly); regular expressions
-        with the `regex` package, whose searches can be given a time limit."""
-        if self.regex:
-            return [regex_pattern(key, self.case_sensitive) for key in self.keys]
-        return [word_pattern(key, self.case_sensitive) for key in self.keys]
-
-    def fired_by(self, text: str, words: "TextWords | None" = None) -> str | None:
+    def fired_by(self, text: str, words: "TextWords") -> str | None:
         """What puts the entry in: the first key found in the text, "always", or None.
         `words`, the text's words, lets a plain key whose first word isn't among them be
         passed over without a search."""
@@ -64,7 +57,7 @@ class LoreEntry:
                 except TimeoutError:
                     raise StoryError(f"the lore key {key[:80]!r} takes too long to match the "
                                      "story: simplify it, or unmark regex") from None  # fmt: skip
-            elif words is not None and not words.may_hold(key, self.case_sensitive):
+            elif not words.may_hold(key, self.case_sensitive):
                 continue
             else:
                 found = word_pattern(key, self.case_sensitive).search(text)
@@ -96,12 +89,14 @@ class TextWords:
 
 @functools.lru_cache(maxsize=4096)
 def word_pattern(key: str, case_sensitive: bool) -> re.Pattern[str]:
+    """A plain key, matched as words (escaped, so it can't backtrack badly)."""
     flags = 0 if case_sensitive else re.IGNORECASE
     return re.compile(rf"(?<!\w){re.escape(key)}(?!\w)", flags)
 
 
 @functools.lru_cache(maxsize=4096)
 def regex_pattern(key: str, case_sensitive: bool) -> timed_re.Pattern[str]:
+    """A regular-expression key, with the `regex` package: its searches take a time limit."""
     return timed_re.compile(key, 0 if case_sensitive else timed_re.IGNORECASE)
 
 
@@ -138,7 +133,8 @@ def check_entry(entry: LoreEntry, what: str = "the lore entry") -> LoreEntry:
                         entry.story_id)  # fmt: skip
     try:
         if checked.regex:  # (a plain key is escaped: it always compiles)
-            checked.patterns()
+            for key in keys:
+                regex_pattern(key, checked.case_sensitive)
     except (re.error, timed_re.error) as error:
         raise StoryError(f"{what} has a key that isn't a valid regular expression "
                          f"({error}): fix it, or unmark regex") from None  # fmt: skip

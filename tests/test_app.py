@@ -280,6 +280,21 @@ async def test_library_new_rename_duplicate_export_and_delete(store, tmp_path):
         await pilot.press("enter")
         await wait_until(pilot, lambda: target.exists())
         assert "Night Bus" in target.read_text()
+        target.write_text("the writer's own notes")
+        for answer in ("escape", "enter"):  # the file is there now: asked, kept, then replaced
+            await pilot.press("x")
+            await wait_until(pilot, lambda: not isinstance(app.screen, LibraryScreen))
+            app.screen.query_one("#path").value = str(target)
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+            if answer == "escape":
+                await pilot.press("escape")
+                await wait_until(pilot, lambda: isinstance(app.screen, LibraryScreen))
+                assert target.read_text() == "the writer's own notes"
+            else:
+                await pilot.click("#ok")
+                await wait_until(pilot, lambda: "Night Bus" in target.read_text())
+        await wait_until(pilot, lambda: isinstance(app.screen, LibraryScreen))
         await pilot.press("delete")
         await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("escape")  # cancelled: nothing goes

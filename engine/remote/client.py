@@ -110,7 +110,12 @@ class ServerClient:
                         self.check(response)
                     lines = self.within_limit(response.iter_lines())
                     framed = sse_events(lines) if framing == "sse" else json_lines(lines)
-                    yield response, self.heard(framed)
+                    try:
+                        yield response, framed
+                    except ServerError as error:
+                        # Raised while the answer was read (an error the server sent in it, an
+                        # event or a piece that makes no sense): quoted fit to show, the key out.
+                        raise ServerError(self.said(str(error)), error.status) from None
                     return
             except httpx.HTTPError as error:
                 raise self.failure(error) from None
@@ -125,14 +130,6 @@ class ServerClient:
                                   f"without finishing it: given up ({STREAM_LIMIT_VARIABLE} "
                                   "sets how long to wait)")  # fmt: skip
             yield line
-
-    def heard(self, answers: Iterator[dict]) -> Iterator[dict]:
-        """A stream's events; an error the server sends in one (or an event that makes no
-        sense) is a ServerError fit to show: the key out of it, one line, literal."""
-        try:
-            yield from answers
-        except ServerError as error:
-            raise ServerError(self.said(str(error))) from None
 
     def wait(self, response: httpx.Response, attempt: int, on_retry: Retried | None) -> None:
         delay = BACKOFF * 2**attempt
@@ -178,7 +175,6 @@ class ServerClient:
     def said(self, text: str, limit: int = SAID_LIMIT) -> str:
         """Text from a server or an error, fit to show: the API key taken out of it first (a
         server may echo what it was sent), then one line, shown literally, cut to `limit`."""
-        text = " ".join(text.split())
         return shown_line(text.replace(self.secret, "***") if self.secret else text, limit)
 
     def close(self) -> None:

@@ -195,15 +195,15 @@ class LibraryScreen(TaletreeScreen):
             fmt, path = choice
             target = Path(path).expanduser()
 
-            def write(replace: bool | None = False) -> None:
-                if replace is not None and (replace or not target.is_file()):
-                    export_story(self.store, story_id, fmt, target, replace=bool(replace))
+            def write(replace: bool | None) -> None:
+                if replace is not None:  # (None: the writer chose not to replace the file)
+                    export_story(self.store, story_id, fmt, target, replace=replace)
                     self.notify(f"Exported as {fmt} to {safe_line(path)}.")
 
             if target.is_file():
                 question = f"{safe_line(path)} exists. Replace it?"
                 self.app.push_screen(ConfirmDialog(self.context, question, "Replace"), write)
             else:
-                write()
+                write(replace=False)
 
         self.app.push_screen(ExportDialog(self.context, safe_name or "story"), export)
