@@ -333,8 +333,7 @@ def test_the_writing_core_keeps_a_servers_branches_with_their_token_data(store, 
     session.set_setting("max_new_tokens", 12)
     session.set_setting("stop_mode", "tokens")
     session.start_generation().run()
-    session.drain()
-    session.finish_generation()
+    session.drain()  # the generation is over: its branches are stored
     node = session.store.node(session.branches[1].node_id)
     assert node.model == f"{server.url}#tiny" and node.author == "model"
     records = session.token_records(node.id)

@@ -12,6 +12,7 @@ from tests.conftest import run_cli
 from tests.fake_model import FakeBackend
 from tui.cli import build_parser
 from tui.core.config_file import Config, ConfigError, read_config, write_config
+from tui.core.session import WritingSession
 from tui.core.settings import BUILT_IN
 
 
@@ -117,11 +118,6 @@ def test_the_app_and_taletree_generate_prompt_a_model_the_same_way(store, tmp_pa
     """One genre prefix for every face: the same story greedily continued by the core and by
     `taletree generate` gives the same text."""
     story = store.create_story("Same", genre="mystery", opening="The inspector opened the door.")
-    session = (
-        make_session.__wrapped__(store, tmp_path) if hasattr(make_session, "__wrapped__") else None
-    )
-    from tui.core.session import WritingSession
-
     session = WritingSession(store)
     session.open_story(story.id)
     for name, value in (("branches", 1), ("temperature", 0), ("max_new_tokens", 16),
@@ -129,8 +125,7 @@ def test_the_app_and_taletree_generate_prompt_a_model_the_same_way(store, tmp_pa
         session.set_setting(name, value)
     session.models.load_now(session.model_request(), lambda stage: None)
     session.start_generation().run()
-    session.drain()
-    session.finish_generation()
+    session.drain()  # the generation is over: its branches are stored
     core_text = session.branches[0].text
     result = run_cli("generate", "--genre", "mystery", "--prompt", "The inspector opened the door.",
                      "--temperature", "0", "--max-new-tokens", "16", "--json",
@@ -152,7 +147,7 @@ def test_a_model_without_a_window_reads_as_much_as_the_context_limit_says(store,
     assert session.context_report().window == 2048  # the setting's default, not a secret
     session.start_generation().run()
     assert backend.requests[-1].ids == backend.tokenize(story_text := " ".join(words))
-    session.finish_generation()
+    session.drain()
 
     session.set_setting("context_limit", 64)
     assert session.context_report().window == 64

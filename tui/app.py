@@ -225,7 +225,7 @@ class TaletreeApp(App):
 
     @on(Generate)
     def generate_after(self) -> None:
-        self.session.pending_generation = True
+        self.session.generate_next()
         self.back_to_writing()
 
     def action_open_library(self) -> None:

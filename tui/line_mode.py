@@ -197,9 +197,7 @@ class LineWriter:
             self.erase(shown)
         if generation.cancel.is_set():
             self.say("(stopped)")
-        extending = session.extending
-        session.finish_generation()
-        if extending is not None:
+        if drained.extended:
             self.say(f"(more:){self.show(session.branches[0].text if session.branches else '')}")
             return
         for number, branch in enumerate(session.branches, 1):

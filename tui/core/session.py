@@ -50,7 +50,8 @@ class Drained:
     changed: set[int] = field(default_factory=set)  # branches that grew or ended
     notices: list[Notice] = field(default_factory=list)
     restarted: bool = False  # out of memory: the branches started again, fewer of them
-    ended: bool = False  # the generation is over
+    ended: bool = False  # the generation is over, and what it wrote is stored
+    extended: bool = False  # it was "more": a passage of the story grew
 
 
 class WritingSession:
@@ -188,6 +189,22 @@ class WritingSession:
         self.offer_stored(node.id)
         return node
 
+    def generate_when_ready(self) -> Generation | None:
+        """Ask for N continuations of the tip: now if the model is ready; if it is still
+        loading, once it is (None now, and generation_due says when)."""
+        if self.backend is None and self.models.loading:
+            self.pending_generation = True
+            return None
+        return self.start_generation()
+
+    def generate_next(self) -> None:
+        """Start a generation as soon as the writing face is back and the model ready."""
+        self.pending_generation = True
+
+    @property
+    def generation_due(self) -> bool:
+        return self.pending_generation and self.backend is not None
+
     def start_generation(self, parent_id: int | None = None) -> Generation:
         """Ask the model for N continuations of a node (the tip by default). The face runs
         `generation.run` in a worker thread and calls drain() while it runs."""
@@ -212,14 +229,15 @@ class WritingSession:
         self.pending_generation = False
         return self.generation
 
-    def drain(self) -> Drained:
-        """Apply what the worker buffered since the last drain."""
+    def drain(self, *, stopping: bool = False) -> Drained:
+        """Apply what the worker buffered since the last drain. Once the generation is over
+        (or being stopped) its branches are stored, and the drain says so."""
         drained = Drained()
         generation = self.generation
         if generation is None:
             drained.ended = True
             return drained
-        drained.ended = generation.finished.is_set()  # first: the buffer is complete after it
+        ended = stopping or generation.finished.is_set()  # first: the buffer is complete after it
         for item in generation.drain():
             if isinstance(item, TokenEvent | FinishEvent):
                 slot = generation.slots[item.branch]
@@ -231,41 +249,45 @@ class WritingSession:
                 self.branches = [Branch() for _ in range(item.branches)]
                 drained.restarted, drained.changed = True, set()
             elif isinstance(item, Failed):
-                drained.notices.append(Notice(f"The model stopped: {one_line(item.error)}",
-                                              "error"))  # fmt: skip
+                stopped = f"The model stopped: {one_line(item.error)}"
+                drained.notices.append(Notice(stopped, "error"))
             elif isinstance(item, Notice):
                 drained.notices.append(item)
+        if ended:
+            drained.ended, drained.extended = True, self._finish_generation()
         return drained
 
-    def finish_generation(self) -> None:
+    def _finish_generation(self) -> bool:
         """The generation is over: store its branches (one transaction), or, for "more",
-        let the passage run on with what was written."""
+        let the passage run on with what was written (True: the story changed)."""
         self.generation = None
         extending, self.extending = self.extending, None
         if extending is None:
             self.store_branches()
-        elif self.branches and self.branches[0].text:
-            branch = self.branches[0]
-            self.store.extend(extending, branch.text, branch.records)
-            self.offer_stored(self.story().tip_id)
+            return False
+        if not (self.branches and self.branches[0].text):
+            return False
+        branch = self.branches[0]
+        self.store.extend(extending, branch.text, branch.records)
+        self.offer_stored(self.story().tip_id)
+        return True
 
     def store_branches(self) -> None:
         """Store the branches not stored yet. If the database refuses (locked, say) they stay
         on offer unstored, and storing is tried again when one is kept."""
         if self.parent_id is not None:
-            store_branches(self.store, self.parent_id, self.branches, self.written_by,
-                           self.sampling)  # fmt: skip
+            store_branches(
+                self.store, self.parent_id, self.branches, self.written_by, self.sampling
+            )
 
     def stop_generation(self) -> Drained | None:
-        """Stop the model now (within one step), keeping what each branch wrote; what it wrote
-        last is returned for the face to show."""
+        """Stop the model now (within one step), keeping what each branch wrote: the drain
+        says what it wrote last, for the face to show; None when none was running."""
         generation = self.generation
         if generation is None:
             return None
         generation.stop()
-        drained = self.drain()
-        self.finish_generation()
-        return drained
+        return self.drain(stopping=True)
 
     def branch_node(self, index: int) -> int:
         """The stored node of the branch at `index` (from 0), storing the branches first."""
@@ -500,5 +522,5 @@ class WritingSession:
                           settings=node.settings, tokens=tokens)  # fmt: skip
         [fork] = self.store.add_children(node.parent_id, [draft])
         self.move_to(fork.id)
-        self.pending_generation = True
+        self.generate_next()
         return fork

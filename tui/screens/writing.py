@@ -17,6 +17,7 @@ from common.text import NAME_LIMIT, shown_line
 from story.models import Node, WordCount
 from tui.actions import bindings
 from tui.core.generation import Generation
+from tui.core.session import Drained
 from tui.messages import ModelChanged, ModelWanted
 from tui.screens.base import Context, TaletreeScreen, guarded
 from tui.widgets.branch_panel import BranchPanel
@@ -76,7 +77,7 @@ class WritingScreen(TaletreeScreen):
 
     def generate_if_asked(self) -> None:
         """Branches asked for before the model was ready, or by a fork, start once it is."""
-        if self.session.pending_generation and self.session.backend is not None:
+        if self.session.generation_due:
             self.call_later(self.run_action, "generate")
 
     # -------------------------------------------------------------------------------- view
@@ -136,15 +137,15 @@ class WritingScreen(TaletreeScreen):
         session = self.session
         if session.generation is not None:
             return
-        if session.backend is None:
-            if not session.models.loading:
-                self.notify("No model is loaded: choose one in settings (f2).", severity="error")
-                return
-            session.pending_generation = True
+        if session.backend is None and not session.models.loading:
+            self.notify("No model is loaded: choose one in settings (f2).", severity="error")
+            return
+        generation = session.generate_when_ready()
+        if generation is None:
             self.notify(f"The model is still loading ({session.models.state}): the branches "
                         "start as soon as it is ready.")  # fmt: skip
             return
-        self.start(session.start_generation())
+        self.start(generation)
 
     def start(self, generation: Generation, panes: bool = True) -> None:
         """Run a generation, its branches streaming into fresh panes (or, with panes=False,
@@ -161,26 +162,20 @@ class WritingScreen(TaletreeScreen):
     @guarded
     def drain(self) -> None:
         """One frame: apply what the worker buffered since the last one."""
-        session = self.session
-        if session.generation is None:
-            self.frames.pause()
-            return
-        drained = session.drain()
-        if drained.restarted:
-            self.panel.show(len(session.branches))
-        for notice in drained.notices:
-            self.notify(notice.text, severity=notice.severity, timeout=10)  # type: ignore[arg-type]
-        self.paint(drained.changed)
+        drained = self.session.drain()
         if drained.ended:
             self.frames.pause()
-            self.finish()
+        self.show_drained(drained)
 
-    def finish(self) -> None:
-        """Store what the generation wrote; "more" changed a passage of the story."""
-        extended = self.session.extending is not None
-        self.session.finish_generation()
-        if extended:
+    def show_drained(self, drained: Drained) -> None:
+        if drained.restarted:
+            self.panel.show(len(self.session.branches))
+        for notice in drained.notices:
+            self.notify(notice.text, severity=notice.severity, timeout=10)  # type: ignore[arg-type]
+        if drained.extended:  # "more" lengthened a passage: it and what is on offer changed
             self.refresh_story()
+        else:
+            self.paint(drained.changed)
 
     def paint(self, changed: set[int]) -> None:
         elapsed = max(clock() - self.started, 1e-6)
@@ -201,12 +196,9 @@ class WritingScreen(TaletreeScreen):
     def stop(self) -> None:
         """Stop the model now (within one step), keeping what each branch wrote."""
         self.frames.pause()
-        generation = self.session.generation
-        if generation is None:
-            return
-        generation.stop()
-        self.paint(self.session.drain().changed)
-        self.finish()
+        drained = self.session.stop_generation()
+        if drained is not None:
+            self.show_drained(drained)
 
     # ----------------------------------------------------------------------- branch panel
 
