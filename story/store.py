@@ -8,7 +8,6 @@ puts a newer node above older ones), so a whole tree is put in order by walking 
 
 import heapq
 import json
-import math
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -35,7 +34,7 @@ from story.models import (
     WordCount,
 )
 from story.revisions import Revisions
-from story.tokens import TokenRecord, pack, unpack
+from story.tokens import TokenMean, TokenRecord, mean_of, pack, unpack
 from story.validation import (
     check_line,
     check_note_depth,
@@ -343,14 +342,15 @@ class Store(Revisions):
         return unpack(row[0]) if row else None
 
     @guarded
-    def mean_token_probabilities(self, story_id: int) -> dict[int, float]:
-        """Each model node's average token probability (geometric mean), where known."""
+    def token_means(self, story_id: int) -> dict[int, TokenMean]:
+        """Each model node's token count and mean log-probability, where known (kept as the
+        node is stored)."""
         rows = self._all(
-            """SELECT tokens.node_id, tokens.mean_logprob FROM tokens
+            """SELECT tokens.node_id, tokens.count, tokens.mean_logprob FROM tokens
                JOIN nodes ON nodes.id = tokens.node_id WHERE nodes.story_id = ?""",
             (story_id,),
         )
-        return {node_id: math.exp(mean) for node_id, mean in rows}
+        return {node_id: TokenMean(count, mean) for node_id, count, mean in rows}
 
     @guarded
     def bookmarks(self, story_id: int) -> list[Bookmark]:
@@ -407,7 +407,7 @@ class Store(Revisions):
         return cursor.lastrowid  # type: ignore[return-value]
 
     def _insert_tokens(self, node_id: int, records: list[TokenRecord]) -> None:
-        mean = sum(r.logprob for r in records) / len(records)
+        mean = mean_of(records).logprob
         self.conn.execute(
             "INSERT INTO tokens (node_id, count, mean_logprob, data) VALUES (?, ?, ?, ?)",
             (node_id, len(records), mean, pack(records)),

@@ -6,6 +6,7 @@ width numbers (probabilities as 16-bit floats), then compressed: about 64 bytes 
 ten alternatives, so 100,000 generated tokens take a few megabytes.
 """
 
+import math
 import struct
 import zlib
 from dataclasses import dataclass
@@ -22,6 +23,23 @@ class TokenRecord:
     logprob: float
     chars: int  # characters of the node's text this token wrote (0 inside a split character)
     top: tuple[tuple[int, float], ...]  # (token id, probability), most likely first
+
+
+@dataclass(frozen=True)
+class TokenMean:
+    """What a node's token data says of it as a whole."""
+
+    count: int  # tokens
+    logprob: float  # the mean log-probability of the tokens chosen
+
+    @property
+    def probability(self) -> float:
+        """The average token probability (the geometric mean)."""
+        return math.exp(self.logprob)
+
+
+def mean_of(records: list[TokenRecord]) -> TokenMean:
+    return TokenMean(len(records), sum(r.logprob for r in records) / len(records))
 
 
 def pack(records: list[TokenRecord]) -> bytes:
@@ -76,3 +94,16 @@ def split_text(text: str, records: list[TokenRecord]) -> list[str]:
     if start < len(text) and pieces:
         pieces[-1] += text[start:]
     return pieces
+
+
+def forked(text: str, records: list[TokenRecord], position: int, token_id: int,
+           token_text: str) -> tuple[str, list[TokenRecord]]:  # fmt: skip
+    """A node's text and records up to the token at `position`, then another token there
+    (one of the alternatives the model offered, with the probability it gave it)."""
+    if not 0 <= position < len(records):
+        raise StoryError("there is no token to fork at there")
+    at = records[position]
+    probability = dict(at.top).get(token_id, 0.0)
+    chosen = TokenRecord(token_id, math.log(max(probability, 1e-12)), len(token_text), at.top)
+    kept = "".join(split_text(text, records)[:position])
+    return kept + token_text, [*records[:position], chosen]

@@ -61,8 +61,9 @@ def test_records_are_kept_with_the_node_and_deleted_with_it(store):
     assert store.token_records(model.id) == unpack(pack(records))
     assert store.token_records(user.id) is None  # nothing kept: the view says so
     assert split_text(model.text, store.token_records(model.id)) == [" went", " out"]
-    mean = store.mean_token_probabilities(story.id)
-    assert set(mean) == {model.id} and math.isclose(mean[model.id], math.exp(-1.2), rel_tol=1e-6)
+    mean = store.token_means(story.id)
+    assert set(mean) == {model.id} and mean[model.id].count == 2
+    assert math.isclose(mean[model.id].probability, math.exp(-1.2), rel_tol=1e-6)
     store.delete_subtree(model.id)
     assert store.conn.execute("SELECT count(*) FROM tokens").fetchone() == (0,)
     store.add_children(story.root_id, [NodeDraft("x", "model", tokens=records[:1])])

@@ -250,7 +250,7 @@ class LineWriter:
         if rest and not (rest.isdigit() and int(rest) > 0):
             raise UserError("/tree takes the most lines to print, a whole number: /tree 500")
         session = self.session
-        nodes = session.store.story_tree(session.story().id).nodes
+        nodes = session.tree().nodes
         path = {n.id for n in session.path()}
         for line in outline(nodes, path, int(rest) if rest else TREE_LINES):
             self.say(line)
@@ -320,7 +320,7 @@ class LineWriter:
 
     def cmd_history(self, rest: str) -> None:
         node = self.passage(rest, "/history")
-        revisions = self.session.store.revisions(node.id)
+        revisions = self.session.revisions(node.id)
         if not revisions:
             self.say(f"passage {rest} has not been edited")
         for number, revision in enumerate(revisions, 1):
@@ -329,7 +329,7 @@ class LineWriter:
 
     def cmd_restore(self, rest: str) -> None:
         number, _, which = rest.partition(" ")
-        revisions = self.session.store.revisions(self.passage(number, "/restore").id)
+        revisions = self.session.revisions(self.passage(number, "/restore").id)
         if not which.isdigit() or not 1 <= int(which) <= len(revisions):
             raise UserError(f"/restore N R takes a revision R of passage N: /history {number} "
                             "lists them")  # fmt: skip

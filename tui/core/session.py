@@ -7,7 +7,6 @@ forks and navigates. The app draws what it does; line mode prints it. Anything t
 fix comes out as a UserError.
 """
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,8 +18,8 @@ from engine.events import FinishEvent, TokenEvent
 from engine.settings import MAX_BRANCHES, is_blank, sampling_settings
 from story.context import story_end
 from story.lorebook import Fired, LoreEntry, fired
-from story.models import Node, NodeDraft, Story, WordCount
-from story.tokens import TokenRecord, split_text
+from story.models import Node, NodeDraft, Revision, Story, StoryTree, WordCount
+from story.tokens import TokenMean, TokenRecord, forked
 from tui.core.config_file import Config, write_config
 from tui.core.generation import Branch, Failed, Generation, Notice, Retrying, store_branches
 from tui.core.model_holder import Loader, LoadOptions, ModelHolder, ModelRequest, local_loader
@@ -420,6 +419,35 @@ class WritingSession:
     def word_count(self) -> WordCount:
         return self.store.words(self.story().tip_id)
 
+    # ------------------------------------------------------------------- reading the tree
+
+    def node(self, node_id: int) -> Node:
+        return self.store.node(node_id)
+
+    def tree(self) -> StoryTree:
+        """The open story whole: every node, its bookmarks and lorebook."""
+        return self.store.story_tree(self.story().id)
+
+    def alternatives(self, node_id: int) -> list[Node]:
+        """A node and its siblings: the alternatives at its place in the tree."""
+        return self.store.siblings(node_id)
+
+    def token_means(self) -> dict[int, TokenMean]:
+        """Each model node's token count and mean log-probability, where kept."""
+        return self.store.token_means(self.story().id)
+
+    def revisions(self, node_id: int) -> list[Revision]:
+        """A passage's earlier texts, the most recently replaced first."""
+        return self.store.revisions(node_id)
+
+    def toggle_bookmark(self, node_id: int) -> bool:
+        """Bookmark a node, or take its bookmark away; True when it is now bookmarked."""
+        if any(b.node_id == node_id for b in self.store.bookmarks(self.story().id)):
+            self.store.unbookmark(node_id)
+            return False
+        self.store.bookmark(node_id)
+        return True
+
     # --------------------------------------------------------------------------- lorebook
 
     def lore(self) -> list[LoreEntry]:
@@ -487,6 +515,18 @@ class WritingSession:
                             "by a Taletree from before token data was kept")  # fmt: skip
         return records
 
+    def next_with_tokens(self, node_id: int, step: int) -> tuple[int, list[TokenRecord]] | None:
+        """The previous (step -1) or next (+1) model-written node of the path that has token
+        data, and that data; None past the ends."""
+        ids = [n.id for n in self.path() if n.author == "model"]
+        index = ids.index(node_id) + step if node_id in ids else -1
+        while 0 <= index < len(ids):
+            records = self.store.token_records(ids[index])
+            if records:
+                return ids[index], records
+            index += step
+        return None
+
     def last_model_node(self) -> int:
         """The last model-written node along the path."""
         node = next((n for n in reversed(self.path()) if n.author == "model"), None)
@@ -511,15 +551,10 @@ class WritingSession:
         if alternative is None:
             raise UserError(f"this text was written by {node.model}, which isn't loaded: load "
                             "it (settings) to fork here")  # fmt: skip
-        if node.parent_id is None or not 0 <= position < len(records):
+        if node.parent_id is None:
             raise UserError("there is no token to fork at there")
-        probability = dict(records[position].top).get(token_id, 0.0)
-        pieces = split_text(node.text, records)
-        tokens = [*records[:position],
-                  TokenRecord(token_id, math.log(max(probability, 1e-12)), len(alternative),
-                              records[position].top)]  # fmt: skip
-        draft = NodeDraft("".join(pieces[:position]) + alternative, "model", model=node.model,
-                          settings=node.settings, tokens=tokens)  # fmt: skip
+        text, tokens = forked(node.text, records, position, token_id, alternative)
+        draft = NodeDraft(text, "model", model=node.model, settings=node.settings, tokens=tokens)
         [fork] = self.store.add_children(node.parent_id, [draft])
         self.move_to(fork.id)
         self.generate_next()

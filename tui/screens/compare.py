@@ -9,6 +9,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Static
 
 from common.text import safe_prose
+from story.tokens import TokenMean
 from tui.actions import bindings
 from tui.messages import BackToWriting
 from tui.screens.base import Context, TaletreeScreen
@@ -31,6 +32,13 @@ def word_diff(text: str, reference: str) -> Text:
     return shown
 
 
+def summary(text: str, mean: TokenMean | None) -> str:
+    length = f"{len(text.split())} words"
+    if mean is None:
+        return f"{length}, no token data"
+    return f"average log-prob {mean.logprob:.2f}, {mean.count} tokens, {length}"
+
+
 class CompareScreen(TaletreeScreen):
     BINDINGS = bindings("compare")
     SCOPES = ("compare",)
@@ -39,33 +47,22 @@ class CompareScreen(TaletreeScreen):
         super().__init__(context)
         self.node_ids = node_ids[:MOST]
 
-    @property
-    def store(self):
-        return self.session.store
-
     def compose(self) -> ComposeResult:
         yield Static(
             "Compare — marked: words the neighbour doesn't have; 1–4 keeps one", id="token-title"
         )
         with Horizontal(id="compare-body"):
-            nodes = [self.store.node(i) for i in self.node_ids]
+            nodes = [self.session.node(i) for i in self.node_ids]
+            means = self.session.token_means()
             for number, node in enumerate(nodes, 1):
                 neighbour = nodes[1] if number == 1 else nodes[number - 2]
                 column = VerticalScroll(
                     Static(word_diff(node.text, neighbour.text)), classes="compared"
                 )
                 column.border_title = str(number)
-                column.border_subtitle = self.summary(node.id, node.text)
+                column.border_subtitle = summary(node.text, means.get(node.id))
                 yield column
         yield Footer()
-
-    def summary(self, node_id: int, text: str) -> str:
-        records = self.store.token_records(node_id)
-        length = f"{len(text.split())} words"
-        if not records:
-            return f"{length}, no token data"
-        mean = sum(r.logprob for r in records) / len(records)
-        return f"average log-prob {mean:.2f}, {len(records)} tokens, {length}"
 
     def action_keep(self, number: int) -> None:
         if not 1 <= number <= len(self.node_ids):

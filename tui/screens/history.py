@@ -29,9 +29,8 @@ class HistoryScreen(TaletreeScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        store = self.session.store
-        current = store.node(self.node_id).text
-        self.revisions = store.revisions(self.node_id)
+        current = self.session.node(self.node_id).text
+        self.revisions = self.session.revisions(self.node_id)
         title = f"Earlier texts of: {safe_line(current.strip())[:60] or '(empty)'}"
         self.query_one("#history-title", Static).update(Text(title))
         options = self.query_one(OptionList)

@@ -17,7 +17,7 @@ from textual.widgets.option_list import Option
 
 from common.text import safe_line, safe_prose
 from story.models import Node
-from story.tokens import TokenRecord, split_text
+from story.tokens import TokenRecord, mean_of, split_text
 from tui.actions import bindings
 from tui.messages import BackToWriting, Generate
 from tui.screens.base import Context, TaletreeScreen
@@ -50,10 +50,6 @@ class TokenScreen(TaletreeScreen):
         self.node_id, self.records = node_id, records
         self.position = len(records) - 1
 
-    @property
-    def store(self):
-        return self.session.store
-
     def compose(self) -> ComposeResult:
         yield Static(id="token-title")
         with Horizontal(id="token-body"):
@@ -63,7 +59,7 @@ class TokenScreen(TaletreeScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.node: Node = self.store.node(self.node_id)
+        self.node: Node = self.session.node(self.node_id)
         self.pieces = split_text(self.node.text, self.records)
         self.show()
         self.query_one(OptionList).focus()
@@ -74,7 +70,7 @@ class TokenScreen(TaletreeScreen):
 
     def show(self) -> None:
         node = self.node
-        mean = math.exp(sum(r.logprob for r in self.records) / len(self.records))
+        mean = mean_of(self.records).probability
         self.query_one("#token-title", Static).update(
             Text(
                 f"Token view — {len(self.records)} tokens by {safe_line(node.model or 'a model')}"
@@ -114,17 +110,13 @@ class TokenScreen(TaletreeScreen):
 
     def action_node(self, step: int) -> None:
         """The previous or next model-written node of the current path."""
-        ids = [n.id for n in self.session.path() if n.author == "model"]
-        index = ids.index(self.node_id) + step if self.node_id in ids else -1
-        while 0 <= index < len(ids):
-            records = self.store.token_records(ids[index])
-            if records:
-                self.node_id, self.records = ids[index], records
-                self.position = len(records) - 1
-                self.on_mount()
-                return
-            index += step
-        self.app.bell()
+        found = self.session.next_with_tokens(self.node_id, step)
+        if found is None:
+            self.app.bell()
+            return
+        self.node_id, self.records = found
+        self.position = len(self.records) - 1
+        self.on_mount()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.call_later(self.run_action, f"fork({int(event.option.id)})")

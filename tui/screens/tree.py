@@ -9,6 +9,7 @@ from textual.widgets.tree import TreeNode
 
 from common.text import safe_line
 from story.models import Node
+from story.tokens import TokenMean
 from tui.actions import bindings
 from tui.messages import BackToWriting
 from tui.screens.base import Context, TaletreeScreen, guarded
@@ -18,7 +19,7 @@ PREVIEW = 60  # characters of a node shown on its line
 
 
 def label_of(
-    node: Node, children: int, on_path: bool, bookmarked: bool, probability: float | None = None
+    node: Node, children: int, on_path: bool, bookmarked: bool, mean: TokenMean | None = None
 ) -> Text:
     preview = safe_line(node.text.strip()) or "(empty)"
     if len(preview) > PREVIEW:
@@ -33,8 +34,8 @@ def label_of(
     label.append(preview, "bold" if on_path else "")
     if children:
         label.append(f"  ({children})", "dim")
-    if probability is not None:  # weak and strong branches stand out
-        label.append(f"  {probability:.0%}", f"on {tint(probability)}")
+    if mean is not None:  # weak and strong branches stand out
+        label.append(f"  {mean.probability:.0%}", f"on {tint(mean.probability)}")
     return label
 
 
@@ -47,10 +48,6 @@ class TreeScreen(TaletreeScreen):
         self.story_id = self.session.story().id
         self.items: dict[int, TreeNode] = {}
         self.labels: dict[int, Text] = {}
-
-    @property
-    def store(self):
-        return self.session.store
 
     def compose(self) -> ComposeResult:
         yield Static(id="tree-title")
@@ -70,8 +67,9 @@ class TreeScreen(TaletreeScreen):
     @guarded
     def sync(self) -> None:
         """Bring the tree widget in line with the store, touching only what differs."""
-        snapshot = self.store.story_tree(self.story_id)
-        story = self.store.story(self.story_id)
+        session = self.session
+        snapshot = session.tree()
+        story = session.story()
         tree = self.query_one(Tree)
         self.query_one("#tree-title", Static).update(Text(f"{safe_line(story.title)} — the tree"))
         nodes = {n.id: n for n in snapshot.nodes}
@@ -82,12 +80,16 @@ class TreeScreen(TaletreeScreen):
         for n in snapshot.nodes:
             if n.parent_id is not None:
                 children[n.parent_id] = children.get(n.parent_id, 0) + 1
-        path = {n.id for n in self.store.path(story.tip_id)}
+        path = {n.id for n in session.path()}
         marked = {b.node_id for b in snapshot.bookmarks}
-        probabilities = self.store.mean_token_probabilities(self.story_id)
+        means = session.token_means()
         for n in snapshot.nodes:  # parents come before their children
             label = label_of(
-                n, children.get(n.id, 0), n.id in path, n.id in marked, probabilities.get(n.id)
+                n,
+                children.get(n.id, 0),
+                n.id in path,
+                n.id in marked,
+                means.get(n.id),
             )
             if n.id not in self.items:
                 parent = tree.root if n.parent_id is None else self.items[n.parent_id]
@@ -124,10 +126,7 @@ class TreeScreen(TaletreeScreen):
         node_id = self.current_id()
         if node_id is None:
             return
-        if any(b.node_id == node_id for b in self.store.bookmarks(self.story_id)):
-            self.store.unbookmark(node_id)
-        else:
-            self.store.bookmark(node_id)
+        self.session.toggle_bookmark(node_id)
         self.sync()
 
     def action_delete_subtree(self) -> None:
@@ -153,7 +152,7 @@ class TreeScreen(TaletreeScreen):
         node_id = self.current_id()
         if node_id is None:
             return
-        siblings = [n.id for n in self.store.siblings(node_id)]
+        siblings = [n.id for n in self.session.alternatives(node_id)]
         if len(siblings) < 2:
             self.notify("This node has no alternatives to compare with.", severity="warning")
             return

@@ -229,7 +229,7 @@ class WritingScreen(TaletreeScreen):
                 self.session.edit_branch(index, text)
                 self.back_to_composer()
 
-        text = self.session.store.node(node_id).text
+        text = self.session.node(node_id).text
         self.app.push_screen(EditDialog(self.context, text, "Edit the branch, then keep it"),
                              edited)  # fmt: skip
 
