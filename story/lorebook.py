@@ -11,7 +11,7 @@ oldest text goes first, then entries from the last rank up; the memory never goe
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import regex as timed_re  # (the entry's own `regex` field would hide the name)
 
@@ -98,6 +98,53 @@ def word_pattern(key: str, case_sensitive: bool) -> re.Pattern[str]:
 def regex_pattern(key: str, case_sensitive: bool) -> timed_re.Pattern[str]:
     """A regular-expression key, with the `regex` package: its searches take a time limit."""
     return timed_re.compile(key, 0 if case_sensitive else timed_re.IGNORECASE)
+
+
+# ------------------------------------------------------------------ as the faces show it
+
+FIELDS = ("keys", "text", "rank", "always", "regex", "case", "placement", "depth")
+FLAGS = {"always": "always", "regex": "regex", "case": "case_sensitive"}  # name: field
+YES, NO = ("yes", "on", "true"), ("no", "off", "false")
+
+
+def split_keys(text: str) -> tuple[str, ...]:
+    """Keys as a writer types them: separated by commas."""
+    return tuple(key.strip() for key in text.split(",") if key.strip())
+
+
+def shown_keys(entry: LoreEntry) -> str:
+    return ", ".join(entry.keys)
+
+
+def where(entry: LoreEntry) -> str:
+    return "top" if entry.placement == "top" else f"depth {entry.depth}"
+
+
+def flags(entry: LoreEntry) -> list[str]:
+    return [name for name, field in FLAGS.items() if getattr(entry, field)]
+
+
+def whole_number(field: str, text: str) -> int:
+    """A rank or depth as typed (blank is 0)."""
+    text = text.strip() or "0"
+    if not text.lstrip("-").isdigit():
+        raise StoryError(f"{field} should be a whole number, not {text!r}")
+    return int(text)
+
+
+def with_field(entry: LoreEntry, field: str, text: str) -> LoreEntry:
+    """An entry with one field (by the name FIELDS gives it) set from typed text."""
+    if field not in FIELDS:
+        raise StoryError(f"a lore entry's fields are {', '.join(FIELDS)}, not {field!r}")
+    if field == "keys":
+        return replace(entry, keys=split_keys(text))
+    if field in ("text", "placement"):
+        return replace(entry, **{field: text})
+    if field in ("rank", "depth"):
+        return replace(entry, **{field: whole_number(field, text)})
+    if text not in YES + NO:
+        raise StoryError(f"{field} should be yes or no, not {text!r}")
+    return replace(entry, **{FLAGS[field]: text in YES})
 
 
 @dataclass(frozen=True)

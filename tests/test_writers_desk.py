@@ -138,6 +138,17 @@ def test_the_lorebook_puts_entries_in_when_their_keys_appear(desk):
     writer.handle("/lore set 2 regex yes")
     writer.handle("/lore set 2 keys [")
     assert said(out)[-1].startswith("! the lore entry has a key that isn't a valid regular")
+    refusals = {
+        "/lore set 2 rank high": "! rank should be a whole number, not 'high'",
+        "/lore set 2 case maybe": "! case should be yes or no, not 'maybe'",
+        "/lore set 2 colour red": "! a lore entry's fields are keys, text,",
+    }
+    for typed, refused in refusals.items():
+        writer.handle(typed)
+        assert said(out)[-1].startswith(refused)
+    writer.handle("/lore set 2 case on")
+    writer.handle("/lore set 2 text Two lines\\nof lore")
+    assert said(out)[-1].endswith("rank 0, depth 1, always, regex, case: Two lines␤of lore")
 
 
 def test_reroll_one_branch_look_ahead_and_more(desk):

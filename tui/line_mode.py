@@ -15,7 +15,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
@@ -23,7 +22,7 @@ from common.errors import UserError, one_line
 from common.text import quoted, safe_line, safe_prose, shown_line
 from engine.settings import SETTING
 from story.export import FORMATS
-from story.lorebook import LoreEntry
+from story.lorebook import LoreEntry, flags, shown_keys, split_keys, where, with_field
 from tui.core.bugs import bug_report
 from tui.core.library import export_story
 from tui.core.paths import config_dir
@@ -374,7 +373,8 @@ class LineWriter:
         elif action == "set":
             entry_id, _, change = args.partition(" ")
             field, _, value = change.partition(" ")
-            entry = changed_entry(self.lore_entry(entry_id), field, value)
+            value = unescape(value) if field == "text" else value
+            entry = with_field(self.lore_entry(entry_id), field, value)
             self.say(f"now {describe_entry(session.save_lore(entry))}")
         elif action in ("del", "delete"):
             session.delete_lore(self.lore_entry(args).id)  # type: ignore[arg-type]
@@ -459,39 +459,9 @@ def same_lead(old: str, new: str) -> str:
     return new if new[:1].isspace() else lead + new
 
 
-def split_keys(text: str) -> tuple[str, ...]:
-    return tuple(key.strip() for key in text.split(",") if key.strip())
-
-
-LORE_FIELDS = ("keys", "text", "rank", "always", "regex", "case", "placement", "depth")
-
-
-def changed_entry(entry: LoreEntry, field: str, value: str) -> LoreEntry:
-    """An entry with one field set from line-mode text."""
-    if field not in LORE_FIELDS:
-        raise UserError(f"a lore entry's fields are {', '.join(LORE_FIELDS)}, not {field!r}")
-    if field == "keys":
-        return replace(entry, keys=split_keys(value))
-    if field == "text":
-        return replace(entry, text=unescape(value))
-    if field in ("rank", "depth"):
-        if not value.lstrip("-").isdigit():
-            raise UserError(f"{field} should be a whole number, not {value!r}")
-        return replace(entry, **{field: int(value)})
-    if field == "placement":
-        return replace(entry, placement=value)
-    if value not in ("yes", "no", "on", "off", "true", "false"):
-        raise UserError(f"{field} should be yes or no, not {value!r}")
-    name = "case_sensitive" if field == "case" else field
-    return replace(entry, **{name: value in ("yes", "on", "true")})
-
-
 def describe_entry(entry: LoreEntry) -> str:
-    flags = [flag for flag, on in (("always", entry.always), ("regex", entry.regex),
-                                   ("case", entry.case_sensitive)) if on]  # fmt: skip
-    where = "top" if entry.placement == "top" else f"depth {entry.depth}"
-    keys = ", ".join(entry.keys) or "(no keys)"
-    shown = ", ".join([f"rank {entry.rank}", where, *flags])
+    keys = shown_keys(entry) or "(no keys)"
+    shown = ", ".join([f"rank {entry.rank}", where(entry), *flags(entry)])
     return f"#{entry.id} [{safe_line(keys)}] {shown}: {safe_line(entry.text)[:60]}"
 
 

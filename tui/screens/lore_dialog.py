@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
 
 from common.errors import UserError
-from story.lorebook import LoreEntry, check_entry
+from story.lorebook import LoreEntry, check_entry, shown_keys, split_keys, whole_number
 from tui.screens.base import settled, show_user_error
 from tui.screens.dialogs import CANCEL, Dialog, buttons
 
@@ -28,7 +28,7 @@ class LoreDialog(Dialog):
         entry = self.entry
         with Vertical(classes="dialog wide"):
             yield Label(Text("Lore entry  (ctrl+s saves, escape cancels)"))
-            yield Input(", ".join(entry.keys), placeholder="Keys, separated by commas",
+            yield Input(shown_keys(entry), placeholder="Keys, separated by commas",
                         id="keys")  # fmt: skip
             yield TextArea(entry.text, id="lore-text", soft_wrap=True, classes="short")
             with Horizontal(classes="field"):
@@ -47,24 +47,20 @@ class LoreDialog(Dialog):
     def on_mount(self) -> None:
         self.query_one("#keys").focus()
 
-    def number(self, field: str) -> int:
-        value = self.query_one(f"#{field}", Input).value.strip() or "0"
-        if not value.lstrip("-").isdigit():
-            raise UserError(f"the {field} should be a whole number, not {value!r}")
-        return int(value)
+    def typed(self, field: str) -> str:
+        return self.query_one(f"#{field}", Input).value
 
     @on(Button.Pressed, "#ok")
     async def action_save(self) -> None:
         await settled(self)
         try:
-            keys = self.query_one("#keys", Input).value
             entry = check_entry(replace(
                 self.entry,
-                keys=tuple(key.strip() for key in keys.split(",") if key.strip()),
+                keys=split_keys(self.typed("keys")),
                 text=self.query_one("#lore-text", TextArea).text,
-                rank=self.number("rank"),
+                rank=whole_number("rank", self.typed("rank")),
                 placement=self.query_one("#placement", Select).value,
-                depth=self.number("depth"),
+                depth=whole_number("depth", self.typed("depth")),
                 always=self.query_one("#always", Checkbox).value,
                 regex=self.query_one("#regex", Checkbox).value,
                 case_sensitive=self.query_one("#case", Checkbox).value,

@@ -5,21 +5,12 @@ from textual.app import ComposeResult
 from textual.widgets import DataTable, Footer, Static
 
 from common.text import safe_line
-from story.lorebook import LoreEntry
+from story.lorebook import LoreEntry, flags, shown_keys, where
 from tui.actions import bindings
 from tui.messages import BackToWriting
 from tui.screens.base import Context, TaletreeScreen
 
 COLUMNS = ("Keys", "Where", "Rank", "Flags", "Text", "Fires now")
-
-
-def where(entry: LoreEntry) -> str:
-    return "top" if entry.placement == "top" else f"depth {entry.depth}"
-
-
-def flags(entry: LoreEntry) -> str:
-    return " ".join(name for name, on in (("always", entry.always), ("regex", entry.regex),
-                                          ("case", entry.case_sensitive)) if on)  # fmt: skip
 
 
 class LorebookScreen(TaletreeScreen):
@@ -51,8 +42,8 @@ class LorebookScreen(TaletreeScreen):
         for entry in self.entries:
             key = fires.get(entry.id)
             table.add_row(
-                Text(safe_line(", ".join(entry.keys))), where(entry), str(entry.rank),
-                flags(entry), Text(safe_line(entry.text)[:40]),
+                Text(safe_line(shown_keys(entry))), where(entry), str(entry.rank),
+                " ".join(flags(entry)), Text(safe_line(entry.text)[:40]),
                 Text(f"yes ({key})" if key else "no", style="bold" if key else "dim"),
                 key=str(entry.id),
             )  # fmt: skip
@@ -101,7 +92,7 @@ class LorebookScreen(TaletreeScreen):
                 self.session.delete_lore(entry.id)  # type: ignore[arg-type]
                 self.reload()
 
-        question = f"Delete the entry {safe_line(', '.join(entry.keys) or 'always on')!r}?"
+        question = f"Delete the entry {safe_line(shown_keys(entry) or 'always on')!r}?"
         self.app.push_screen(ConfirmDialog(self.context, question), delete)
 
     def action_test(self) -> None:
