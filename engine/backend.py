@@ -84,7 +84,7 @@ def load_backend(name: str, *, label: str | None = None, api_key: str | None = N
     """Load a model folder or cached hub id, or connect to a server at an http(s) address
     (slow: in a worker thread where a UI waits). `options` are load_model's: device, dtype,
     allow_pickle, trust_remote_code, progress; a server needs only `api_key`, if any."""
-    from engine.remote.servers import is_server_address
+    from engine.remote import is_server_address
 
     if is_server_address(name):
         from engine.remote.backend import ServerBackend

@@ -21,10 +21,6 @@ OLLAMA_CONTEXT = 4096
 PIECE = 3  # characters per token where a server can't count them (most tokenizers: about 4)
 
 
-def is_server_address(name: str) -> bool:
-    return name.startswith(("http://", "https://"))
-
-
 def split_address(address: str) -> tuple[str, str | None]:
     """(API base URL, the model named after '#', if any)."""
     url, _, model = address.partition("#")

@@ -150,7 +150,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from common.text import safe_prose
     from engine.backend import load_backend
     from engine.events import ERROR, FinishEvent, NoticeEvent
+    from engine.remote import is_server_address
     from engine.settings import SETTING
+    from tui.core.config_file import read_config
 
     if not args.model and not DEMO_MODEL.exists():
         raise UserError(
@@ -165,7 +167,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         allow_pickle=args.allow_pickle,
         trust_remote_code=args.trust_remote_code,
-        api_key=server_key(name),
+        api_key=read_config().server_key() if is_server_address(name) else None,
     )
     settings = sampling_of(args, backend.generation_defaults())
     context_limit = args.context_limit or SETTING["context_limit"].default
@@ -220,12 +222,3 @@ def cmd_generate(args: argparse.Namespace) -> int:
         write_atomically(Path(args.to_file), text if text.endswith("\n") else text + "\n")
         sys.stderr.write(f"\nwrote {args.n} samples to {args.to_file}\n")
     return EXIT_USER_ERROR if cut_off else 0
-
-
-def server_key(name: str) -> str | None:
-    """The API key for a model on a server (from the environment or the config file)."""
-    if "://" not in name:
-        return None
-    from tui.core.config_file import read_config
-
-    return read_config().server_key()

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from common.errors import UserError, one_line
 from common.text import NAME_LIMIT, shown_line
 from engine.events import FinishEvent, TokenEvent
+from engine.remote import is_server_address
 from engine.settings import MAX_BRANCHES, is_blank, sampling_settings
 from story.context import story_end
 from story.lorebook import Fired, LoreEntry, fired
@@ -507,7 +508,7 @@ class WritingSession:
         records = self.store.token_records(node_id)
         if not records:
             node = self.store.node(node_id)
-            if node.author == "model" and node.model and "://" in node.model:
+            if node.author == "model" and node.model and is_server_address(node.model):
                 raise UserError(f"this text has no token data: the server that wrote it "
                                 f"({node.model}) gives text only, not the tokens it "
                                 "chose")  # fmt: skip
