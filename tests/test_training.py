@@ -15,10 +15,12 @@ from engine.loading import load_model
 from engine.settings import SamplingSettings
 from engine.training.corpus import format_corpus, generate_corpus
 from engine.training.data import TrainingError
-from engine.training.trainer import Trainer, TrainingInterrupted, TrainSettings, working_folder
+from engine.training.settings import TrainSettings, chosen_settings
+from engine.training.trainer import Trainer, TrainingInterrupted, working_folder
 from story import NodeDraft, Store
 from story.corpus import training_texts
 from tests.conftest import ROOT, run_cli
+from tui.cli import build_parser
 
 TINY = ["--steps", "6", "--batch-size", "4", "--context", "48", "--tune-tokens", "6",
         "--vocab-size", "400", "--checkpoint-every", "3"]  # fmt: skip
@@ -158,6 +160,17 @@ def test_fine_tuning_an_existing_model_adds_the_genre_tokens(tmp_path, corpus_fi
     assert model.vocab_size >= len(model.tokenizer)
 
 
+def test_an_architecture_and_level_bring_their_defaults_under_the_flags_given():
+    char = chosen_settings("lstm", "char", {"hidden": 64, "steps": None})
+    assert (char.embedding, char.hidden, char.lstm_layers, char.learning_rate) == (32, 64, 1, 2e-3)
+    assert char.epochs == 1  # no length given: one pass over the corpus
+    gpt2 = chosen_settings("gpt2", "char", {"minutes": 2.5, "context": 128})
+    assert (gpt2.embedding, gpt2.context, gpt2.learning_rate) == (100, 128, 1e-3)
+    assert (gpt2.minutes, gpt2.epochs) == (2.5, None)
+    flags = build_parser().parse_args(["train", "--out", "m", "--dropout", "0.5", "--steps", "3"])
+    assert (flags.dropout, flags.steps, flags.hidden) == (0.5, 3, None)
+
+
 def bad(tmp_path, *args, db=None):
     result = run_cli("train", *args, db=db)
     assert result.returncode == 2, result
@@ -175,7 +188,8 @@ def test_bad_input_leaves_nothing_behind(tmp_path, corpus_file, db_path):
     table.write_text("a,b\n1,2\n")
     assert "no column 'story'" in bad(tmp_path, str(table), "--column", "story", "--out", str(out))
     assert "no story text" in bad(tmp_path, "--from-db", "--out", str(out), db=db_path)
-    assert list(tmp_path.iterdir()) == [corpus_file.parent] or not out.exists()
+    made = {"empty.txt", "t.csv", "stories.db"}  # the inputs, and the database --from-db read
+    assert {p.name for p in tmp_path.iterdir()} <= made  # no model folder, no checkpoint
     assert not out.exists() and not working_folder(out).exists()
     out.mkdir()
     (out / "keep.txt").write_text("mine")

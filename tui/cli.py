@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from common.errors import EXIT_BUG, EXIT_USER_ERROR, UserError, one_line
 from engine.settings import SETTING, SettingsError, parse
+from engine.training.settings import ARCHITECTURES, LEVELS, value_type
+from engine.training.settings import options as train_options
 from tui.commands.generate import cmd_generate
 from tui.commands.library import (
     cmd_delete,
@@ -94,18 +96,15 @@ def add_train(p: argparse.ArgumentParser) -> None:
     p.add_argument("--include-model-text", action="store_true",
                    help="with --from-db: keep model-written text too")  # fmt: skip
     p.add_argument("--out", required=True, metavar="DIR", help="the model folder to write")
-    p.add_argument("--arch", choices=["gpt2", "lstm"], default="gpt2")
-    p.add_argument("--level", choices=["word", "char"], default="word", help="LSTM tokens")
+    p.add_argument("--arch", choices=ARCHITECTURES, default="gpt2")
+    p.add_argument("--level", choices=LEVELS, default="word", help="LSTM tokens")
     p.add_argument("--from", dest="from_model", metavar="MODEL",
                    help="fine-tune this causal model folder instead of starting anew")  # fmt: skip
-    for name, kind in (("layers", int), ("heads", int), ("width", int), ("context", int),
-                       ("embedding", int), ("hidden", int), ("lstm-layers", int),
-                       ("dropout", float), ("vocab-size", int), ("batch-size", int),
-                       ("learning-rate", float), ("steps", int), ("epochs", float),
-                       ("minutes", float), ("checkpoint-every", int), ("seed", int),
-                       ("tune-tokens", int)):  # fmt: skip
-        p.add_argument(f"--{name}", type=kind)
-    p.add_argument("--device")
+    for option in train_options():
+        flag, help = f"--{option.name.replace('_', '-')}", option.metadata["help"]
+        kind = value_type(option)
+        metavar = {int: "N", float: "X"}.get(kind, option.name.upper())
+        p.add_argument(flag, type=kind, help=help, metavar=metavar)
     p.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     add_load_options(p, dtype=False)  # for --from

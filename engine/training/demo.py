@@ -18,7 +18,7 @@ from engine.training.corpus import format_corpus, generate_corpus
 from engine.training.data import read_corpus
 from engine.training.model_card import COMPARISON_MARK, table
 from engine.training.pipeline import train
-from engine.training.trainer import TrainSettings
+from engine.training.settings import TrainSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "models" / "taletree-demo"

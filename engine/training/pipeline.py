@@ -10,7 +10,8 @@ from engine.settings import SamplingSettings
 from engine.training.data import TrainingText
 from engine.training.genres import genre_vocabulary
 from engine.training.model_card import write_model_card
-from engine.training.trainer import Trainer, TrainingProgress, TrainResult, TrainSettings
+from engine.training.settings import TrainSettings
+from engine.training.trainer import Trainer, TrainingProgress, TrainResult
 from engine.training.tuning import best, room, try_settings, write_samples
 
 SAMPLES_PER_GENRE = 2

@@ -28,47 +28,8 @@ from engine.lstm import LSTMConfig, LSTMLanguageModel
 from engine.scoring import windowed_logprobs
 from engine.training.data import TrainingError, TrainingText, genre_token, genres_of, split_held_out
 from engine.training.evaluate import Evaluation, evaluate
+from engine.training.settings import TrainSettings
 from engine.training.tokenizers import BOS, EOS, encode_story, train_bpe, train_chars, train_words
-
-ARCHITECTURES = ("gpt2", "lstm")
-
-
-@dataclass
-class TrainSettings:
-    arch: str = "gpt2"
-    level: str = "word"  # lstm only: word or char
-    # GPT-2
-    layers: int = 4
-    heads: int = 4
-    width: int = 256
-    context: int = 256  # tokens per training window (and GPT-2's window)
-    # LSTM (the seed articles' word model by default)
-    embedding: int = 100
-    hidden: int = 512
-    lstm_layers: int = 3
-    dropout: float = 0.3
-    vocab_size: int = 4096
-    batch_size: int = 16
-    learning_rate: float = 1e-3
-    steps: int | None = None
-    epochs: float | None = None
-    minutes: float | None = None
-    checkpoint_every: int = 200
-    seed: int = 0
-    device: str | None = None
-    tune_tokens: int = 80  # tokens per sample when trying generation settings
-
-    def check(self) -> None:
-        if self.arch not in ARCHITECTURES:
-            raise TrainingError(f"unknown architecture {self.arch!r}: use gpt2 or lstm")
-        if self.level not in ("word", "char"):
-            raise TrainingError(f"unknown level {self.level!r}: use word or char")
-        if self.arch == "gpt2" and self.width % self.heads:
-            raise TrainingError(f"width {self.width} must be a multiple of heads {self.heads}")
-        for name in ("steps", "epochs", "minutes"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise TrainingError(f"--{name} must be above 0")
 
 
 @dataclass

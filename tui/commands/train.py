@@ -5,14 +5,6 @@ import sys
 import time
 from pathlib import Path
 
-# The seed articles' LSTM sizes per level; GPT-2 sizes suit a CPU-trained demo model.
-LEVEL_DEFAULTS = {
-    "word": {"embedding": 100, "hidden": 512, "lstm_layers": 3, "dropout": 0.3},
-    "char": {"embedding": 32, "hidden": 128, "lstm_layers": 1, "dropout": 0.0},
-}
-ARCH_DEFAULTS = {"gpt2": {"learning_rate": 1e-3, "context": 256},
-                 "lstm": {"learning_rate": 2e-3, "context": 100}}  # fmt: skip
-
 
 def stories_of(args: argparse.Namespace):
     from engine.training.data import TrainingError, TrainingText, read_corpus
@@ -37,19 +29,10 @@ def stories_of(args: argparse.Namespace):
 
 
 def settings_of(args: argparse.Namespace):
-    from engine.training.trainer import TrainSettings
+    from engine.training.settings import chosen_settings, options
 
-    chosen = {
-        **ARCH_DEFAULTS[args.arch],
-        **(LEVEL_DEFAULTS[args.level] if args.arch == "lstm" else {}),
-    }
-    names = ("layers", "heads", "width", "context", "embedding", "hidden", "lstm_layers", "dropout",
-             "vocab_size", "batch_size", "learning_rate", "steps", "epochs", "minutes",
-             "checkpoint_every", "seed", "device", "tune_tokens")  # fmt: skip
-    chosen.update({n: getattr(args, n) for n in names if getattr(args, n) is not None})
-    if not any(chosen.get(n) for n in ("steps", "epochs", "minutes")):
-        chosen["epochs"] = 1
-    return TrainSettings(arch=args.arch, level=args.level, **chosen)
+    given = {option.name: getattr(args, option.name) for option in options()}
+    return chosen_settings(args.arch, args.level, given)
 
 
 class Bar:
