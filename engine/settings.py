@@ -39,6 +39,8 @@ class Setting:
     choices: tuple[tuple[str, str], ...] = ()  # (label, value) offered in the form
     flag: str | None = None  # the command-line flag (taletree generate)
     blank: str = ""  # what an empty field means, shown in the form; "" = a value is needed
+    # What the form's empty field shows, where not `blank` (and the model suggests no value).
+    placeholder: str | None = None
     model_suggests: bool = False  # a model's generation_config.json may set it
     sampling: bool = True  # a field of SamplingSettings
 
@@ -47,7 +49,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("model", str, "Model", "the bundled demo model, a model folder, a cached hub id, "
             "or a server's address (http://gpu-box:8000/v1)", "", "",
             "a model folder, a cached hub id or a server's address", lambda v: True,
-            flag="--model", blank="the bundled demo model", sampling=False),
+            flag="--model", blank="the bundled demo model",
+            placeholder="the bundled demo model, or a model folder, or a cached hub id",
+            sampling=False),
     Setting("device", str, "Device", "where the model runs: auto picks a GPU when there is one",
             "auto", "auto", "auto, cpu, cuda, cuda:N or mps",
             lambda v: DEVICE.fullmatch(v) is not None,
@@ -61,7 +65,7 @@ SETTINGS: tuple[Setting, ...] = (
             flag="--max-new-tokens", model_suggests=True),
     Setting("temperature", float, "Temperature", "randomness: 0 always takes the most likely "
             "token", None, 0.8, "0 (greedy) or more", lambda v: v >= 0, flag="--temperature",
-            blank="the model's default", model_suggests=True),
+            blank="the model's default", placeholder="", model_suggests=True),
     Setting("top_k", int, "Top-k", "sample only among the k most likely tokens (0 = off)",
             None, 0, "0 (off) or more", lambda v: v >= 0, flag="--top-k", blank="off",
             model_suggests=True),

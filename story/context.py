@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 Tokenize = Callable[[str], Sequence[int]]
 DEFAULT_TRIM_STEP = 2000  # characters: a few hundred tokens of English
-DEFAULT_SCAN_TOKENS = 500  # the story's last tokens the lorebook's keys are looked for in
 STORY_RESERVE = 256  # tokens of story that lorebook entries never take
 WORD_START = re.compile(r"\s\S")  # a word's first character is at match.start() + 1
 
@@ -136,9 +135,12 @@ def build_context(
     budget: int,
     trim_step: int = DEFAULT_TRIM_STEP,
     lore: Sequence[LoreEntry] = (),
-    scan_tokens: int = DEFAULT_SCAN_TOKENS,
+    scan_tokens: int | None = None,
 ) -> Context:
-    """Fit memory, lorebook entries, story and note into `budget` tokens."""
+    """Fit memory, lorebook entries, story and note into `budget` tokens. The lorebook's keys
+    are looked for in the story's last `scan_tokens` tokens (the lore_scan_tokens setting)."""
+    if lore and scan_tokens is None:
+        raise ValueError("a lorebook needs scan_tokens: how much of the story its keys scan")
 
     def measure(start: int, entries: Sequence[Fired] = ()) -> int:
         return len(tokenize(assemble(memory, body, note, depth, start, entries)))
@@ -207,9 +209,10 @@ def context_for(
     tokenize: Tokenize,
     budget: int,
     trim_step: int = DEFAULT_TRIM_STEP,
-    scan_tokens: int = DEFAULT_SCAN_TOKENS,
+    *,
+    scan_tokens: int,
 ) -> Context:
-    """The context for continuing the story at a node."""
+    """The context for continuing the story at a node (`scan_tokens` as build_context's)."""
     node = store.node(node_id)
     story = store.story(node.story_id)
     body = store.path_text(node_id)

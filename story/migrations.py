@@ -41,6 +41,8 @@ def m001_stories_and_nodes(db: sqlite_utils.Database) -> None:
         },
         pk="id",
         not_null={"title", "memory", "note", "note_depth", "created", "updated"},
+        # A migration is history: its values stay as written, whatever the store's default
+        # (DEFAULT_NOTE_DEPTH, which every insert passes) becomes later.
         defaults={"memory": "", "note": "", "note_depth": 3},
     )
     db["nodes"].create(

@@ -90,7 +90,7 @@ def test_context_for_a_node_uses_the_story_settings(store):
     story = store.create_story("Cold", opening="First.\nSecond.\n", memory="MEM")
     store.update_story(story.id, note="[NOTE]", note_depth=1)
     tip = store.append(story.root_id, "Third.\nFourth.")
-    ctx = context_for(store, tip.id, byte_tokens, budget=1000)
+    ctx = context_for(store, tip.id, byte_tokens, budget=1000, scan_tokens=500)
     assert ctx.text == "MEM\nFirst.\nSecond.\nThird.\n[NOTE]\nFourth."
 
 

@@ -18,7 +18,7 @@ from common.errors import EXIT_USER_ERROR, UserError
 from common.text import NAME_LIMIT, shown_line
 
 SEPARATOR = "=" * 20
-MAX_NEW_TOKENS = 200  # unless --max-new-tokens or the model says otherwise
+SAMPLE_TOKENS = 200  # the length of a sample, unless --max-new-tokens or the model says otherwise
 
 
 def sampling_of(args: argparse.Namespace, model_defaults: dict[str, Any]):
@@ -26,7 +26,7 @@ def sampling_of(args: argparse.Namespace, model_defaults: dict[str, Any]):
 
     chosen = {s.name: getattr(args, s.name, None) for s in SETTINGS}
     stop = {"stop_strings": (args.truncate,)} if args.truncate else {}
-    return sampling_settings(chosen, {"max_new_tokens": MAX_NEW_TOKENS, **model_defaults}, **stop)
+    return sampling_settings(chosen, {"max_new_tokens": SAMPLE_TOKENS, **model_defaults}, **stop)
 
 
 def prompt_of(args: argparse.Namespace) -> str:

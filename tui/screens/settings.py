@@ -15,12 +15,11 @@ from tui.screens.dialogs import genre_input
 
 
 def placeholder(setting: Setting, model_defaults: dict) -> str:
-    """What an empty field means: the model's own default where it has one."""
+    """What an empty field means: the loaded model's own default where it has one, else
+    what the settings table says."""
     if setting.model_suggests and setting.name in model_defaults:
         return f"the model's default ({model_defaults[setting.name]})"
-    if setting.name == "model":
-        return "the bundled demo model, or a model folder, or a cached hub id"
-    return "" if setting.blank == "the model's default" else setting.blank
+    return setting.blank if setting.placeholder is None else setting.placeholder
 
 
 def field_for(setting: Setting, value, model_defaults: dict):
