@@ -1,9 +1,15 @@
 """Driving the Textual app in tests: a fake model, a temporary config, and waiting on state."""
 
 import asyncio
+import html
+import re
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+
+from textual.message import Message
+from textual.notifications import Notification, Notify
 
 from tests.fake_model import FakeBackend
 from tui.app import TaletreeApp
@@ -40,25 +46,42 @@ async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0
         await asyncio.sleep(0)
 
 
+# A character run in Textual's SVG screenshot: where it starts, how wide it is, its line.
+SCREENSHOT_TEXT = re.compile(
+    r'<text [^>]*?x="([\d.]+)"[^>]*?textLength="([\d.]+)"[^>]*?-line-(\d+)\)">(.*?)</text>',
+    re.S,
+)
+
+
 def screen_text(app: TaletreeApp) -> str:
-    """What the terminal shows now, as plain text (the same render as an SVG screenshot)."""
-    import io
+    """What the terminal shows now, as plain text: read back from the app's own screenshot
+    (App.export_screenshot), each run of characters put at the column it starts on."""
+    from rich.cells import cell_len
 
-    from rich.console import Console
+    rows: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for x, length, line, content in SCREENSHOT_TEXT.findall(app.export_screenshot()):
+        text = html.unescape(content).replace("\xa0", " ")
+        column = round(float(x) / (float(length) / len(text)))
+        rows[int(line)].append((column, text))
+    lines = []
+    for y in range(app.size[1]):
+        line = ""
+        for column, text in sorted(rows[y]):
+            line += " " * (column - cell_len(line)) + text
+        lines.append(line)
+    return "\n".join(lines)
 
-    width, height = app.size
-    console = Console(
-        width=width,
-        height=height,
-        file=io.StringIO(),
-        force_terminal=True,
-        color_system="truecolor",
-        record=True,
-        legacy_windows=False,
-    )
-    compositor = app.screen._compositor
-    console.print(compositor.render_update(full=True, screen_stack=app._background_screens))
-    return console.export_text()
+
+class Told:
+    """What the app told the writer: every notification as it was posted (pass one to
+    run_test as its message_hook)."""
+
+    def __init__(self) -> None:
+        self.notifications: list[Notification] = []
+
+    def __call__(self, message: Message) -> None:
+        if isinstance(message, Notify):
+            self.notifications.append(message.notification)
 
 
 def writing(app) -> WritingScreen:

@@ -8,6 +8,7 @@ import pytest
 
 from tests.app_helpers import (
     SIZE,
+    Told,
     make_app,
     ready,
     screen_text,
@@ -452,13 +453,14 @@ async def test_a_model_that_fails_to_load_is_reported_and_the_app_runs_on(store,
 
     session = WritingSession(store, loader=failing)
     app = TaletreeApp(session, story_id=story.id, blink=False)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    told = Told()
+    async with app.run_test(size=SIZE, notifications=True, message_hook=told) as pilot:
         await wait_until(pilot, lambda: session.models.state == "no model")
-        messages = [n.message for n in app._notifications]
+        messages = [n.message for n in told.notifications]
         assert any("can't be loaded: no weights in /nowhere" in m for m in messages)
         await pilot.press(*"Still here", "enter")
         assert store.tip(story.id).text == " Still here"  # the writer's text is kept anyway
-        assert any("No model is loaded" in n.message for n in app._notifications)
+        assert any("No model is loaded" in n.message for n in told.notifications)
 
 
 class OutOfMemoryError(RuntimeError):
@@ -474,18 +476,20 @@ class SmallMemoryBackend(FakeBackend):
 
 async def test_out_of_memory_retries_with_fewer_branches(store, story, tmp_path):
     app = make_app(store, tmp_path, SmallMemoryBackend(), story_id=story.id)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    told = Told()
+    async with app.run_test(size=SIZE, notifications=True, message_hook=told) as pilot:
         await write_and_generate(pilot, "Go.")
         assert len(app.session.branches) == 2
         assert len(store.children(store.tip(story.id).id)) == 2
-        assert any("2 branches" in n.message for n in app._notifications)
+        assert any("2 branches" in n.message for n in told.notifications)
 
 
 async def test_a_locked_database_is_reported_and_nothing_is_lost(store, story, tmp_path):
     import story.database as database
 
     app = make_app(store, tmp_path, story_id=story.id)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    told = Told()
+    async with app.run_test(size=SIZE, notifications=True, message_hook=told) as pilot:
         await ready(pilot)
         other = sqlite3.connect(store.db_path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
@@ -494,7 +498,7 @@ async def test_a_locked_database_is_reported_and_nothing_is_lost(store, story, t
         try:
             await pilot.press(*"Locked out", "enter")
             await pilot.pause()
-            assert any("locked" in n.message for n in app._notifications)
+            assert any("locked" in n.message for n in told.notifications)
             assert app.screen.query_one(Composer).text == "Locked out"  # still there to retry
         finally:
             other.execute("ROLLBACK")

@@ -5,7 +5,15 @@ model reads; re-rolling one branch, looking ahead, more; and the word counts."""
 import pytest
 from textual.widgets import Checkbox, DataTable, Input, TextArea
 
-from tests.app_helpers import SIZE, make_app, screen_text, streamed, wait_until, write_and_generate
+from tests.app_helpers import (
+    SIZE,
+    Told,
+    make_app,
+    screen_text,
+    streamed,
+    wait_until,
+    write_and_generate,
+)
 from tests.fake_model import FakeBackend
 from tui.screens.context_view import ContextScreen
 from tui.screens.dialogs import EditDialog, PassageDialog
@@ -141,7 +149,8 @@ async def test_the_lorebook_screen_and_what_the_model_reads(store, story, tmp_pa
 
 async def test_re_roll_one_branch_look_ahead_and_back(store, story, tmp_path):
     app = make_app(store, tmp_path, story_id=story.id)
-    async with app.run_test(size=SIZE) as pilot:
+    told = Told()
+    async with app.run_test(size=SIZE, message_hook=told) as pilot:
         screen = await write_and_generate(pilot)
         session = app.session
         before = [b.text for b in session.branches]
@@ -154,7 +163,7 @@ async def test_re_roll_one_branch_look_ahead_and_back(store, story, tmp_path):
         await pilot.press("a")  # look ahead from branch 2
         await streamed(pilot)
         assert store.node(session.parent_id).text == after[1] and store.tip(story.id).id == tip
-        assert "Looking ahead" in " ".join(n.message for n in app._notifications)
+        assert "Looking ahead" in " ".join(n.message for n in told.notifications)
         await pilot.press("escape")
         await pilot.pause()
         assert [b.text for b in session.branches] == after

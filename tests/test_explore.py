@@ -8,6 +8,7 @@ import pytest
 
 from tests.app_helpers import (
     SIZE,
+    Told,
     make_app,
     ready,
     screen_text,
@@ -96,13 +97,14 @@ async def test_the_token_view_works_after_reopening(store, story, tmp_path):
 
 async def test_text_without_token_data_says_so(store, story, tmp_path):
     app = make_app(store, tmp_path, story_id=story.id)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    told = Told()
+    async with app.run_test(size=SIZE, notifications=True, message_hook=told) as pilot:
         screen = await write_and_generate(pilot)
         store.conn.execute("DELETE FROM tokens")  # as a node from before token data was kept
         await pilot.press("t")
         await pilot.pause()
         assert isinstance(app.screen, WritingScreen)
-        assert any("no token data" in n.message for n in app._notifications)
+        assert any("no token data" in n.message for n in told.notifications)
         screen.view.focus()
         await pilot.press("t")
         assert isinstance(app.screen, WritingScreen)
@@ -144,7 +146,8 @@ async def test_another_models_tokens_are_not_decoded_with_the_wrong_tokenizer(
     store, story, tmp_path
 ):
     app = make_app(store, tmp_path, story_id=story.id)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    told = Told()
+    async with app.run_test(size=SIZE, notifications=True, message_hook=told) as pilot:
         await write_and_generate(pilot)
         parent = store.tip(story.id).id
         store.conn.execute("UPDATE nodes SET model = 'another-model' WHERE author = 'model'")
@@ -154,5 +157,5 @@ async def test_another_models_tokens_are_not_decoded_with_the_wrong_tokenizer(
         before = len(store.children(parent))
         await pilot.press("enter")
         assert isinstance(app.screen, TokenScreen)
-        assert any("another-model, which isn't loaded" in n.message for n in app._notifications)
+        assert any("another-model, which isn't loaded" in n.message for n in told.notifications)
         assert len(store.children(parent)) == before

@@ -150,7 +150,7 @@ def test_an_invalid_time_is_refused_on_import_and_nothing_is_written(tmp_path):
 
 
 async def test_a_damaged_row_is_named_and_the_rest_still_shows(tmp_path):
-    from tests.app_helpers import SIZE, make_app, screen_text
+    from tests.app_helpers import SIZE, Told, make_app, screen_text
 
     db = tmp_path / "stories.db"
     with Store.open(db) as store:
@@ -168,11 +168,12 @@ async def test_a_damaged_row_is_named_and_the_rest_still_shows(tmp_path):
     ]
     with Store.open(db) as store:
         app = make_app(store, tmp_path)
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
+        told = Told()
+        async with app.run_test(size=SIZE, notifications=True, message_hook=told) as pilot:
             await pilot.pause()
             shown = screen_text(app)
             assert "Fine" in shown and "Hurt" in shown
-            assert any("Story 2 is damaged" in n.message for n in app._notifications)
+            assert any("Story 2 is damaged" in n.message for n in told.notifications)
 
 
 # 3 ------------------------------------------------------ Twee export: text stays text in Twine

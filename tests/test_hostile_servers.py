@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.app_helpers import SIZE, wait_until
+from tests.app_helpers import SIZE, Told, wait_until
 from tests.conftest import run_cli
 from tests.servers.stand_in import ListsOneModel, serve
 
@@ -98,13 +98,14 @@ async def test_the_app_shows_a_hostile_model_name_and_error_as_text(store, tmp_p
     config.write_text('[keys]\n"[/]" = "x"\n', encoding="utf-8")
     session = WritingSession(store, read_config(config), config_path=config)
     app = TaletreeApp(session, story_id=story.id, blink=False)
-    async with app.run_test(size=SIZE) as pilot:
+    told = Told()
+    async with app.run_test(size=SIZE, message_hook=told) as pilot:
         await wait_until(pilot, lambda: any("can't be loaded" in n.message
-                                            for n in app._notifications))  # fmt: skip
-        messages = [n.message for n in app._notifications]
+                                            for n in told.notifications))  # fmt: skip
+        messages = [n.message for n in told.notifications]
         assert any("[@click=app.quit]such[/] [/]␛[2J" in m for m in messages)
         assert any("names no action '[/]'" in m for m in messages)
-        assert all(not n.markup for n in app._notifications)
+        assert all(not n.markup for n in told.notifications)
         assert app.is_running and app.return_code is None
 
 

@@ -56,6 +56,7 @@ class TaletreeApp(App):
         self.config_problem = config_problem
         self.bug_report: str | None = None  # the line to print after a bug closed the app
         self.typed: deque[events.Key] = deque()  # keys typed, the first one being handled
+        self.keymap: dict[str, str] = {}  # the config's [keys]: action id to the keys for it
 
     # ------------------------------------------------------------------------------ set-up
 
@@ -69,7 +70,8 @@ class TaletreeApp(App):
         if unknown:
             self.notify(f"The config's [keys] names no action {unknown[0]!r}: f1 lists them.",
                         severity="warning", timeout=10)  # fmt: skip
-        self.set_keymap({k: v for k, v in keys.items() if k not in unknown})
+        self.keymap = {k: v for k, v in keys.items() if k not in unknown}
+        self.set_keymap(self.keymap)
         self.push_screen(LibraryScreen(self.context))
         if self.start_story is not None:
             self.open_story(self.start_story)
@@ -120,17 +122,14 @@ class TaletreeApp(App):
         if self.typed:
             await self.hand_on_key()
 
-    @property
-    def keymap(self) -> dict[str, str]:
-        return dict(self._keymap)
-
     # ------------------------------------------------------------------------ error policy
 
-    async def _dispatch_action(self, namespace: Any, action_name: str, params: Any) -> bool:
-        """Every action (keys, the palette) runs here: a problem the writer can fix is shown,
-        and the app goes on."""
+    async def run_action(self, action: Any, default_namespace: Any = None,
+                         namespaces: Any = None) -> bool:  # fmt: skip
+        """Every action runs here (keys, the footer, the palette): a problem the writer can fix
+        is shown, and the app goes on."""
         try:
-            return await super()._dispatch_action(namespace, action_name, params)
+            return await super().run_action(action, default_namespace, namespaces)
         except UserError as error:
             show_user_error(self, error)
             return True
@@ -153,10 +152,16 @@ class TaletreeApp(App):
         return run
 
     def _handle_exception(self, error: Exception) -> None:
-        """A bug: close the app, keep the traceback in the error log, say so in one line."""
+        """A bug: close the app, keep the traceback in the error log, say so in one line.
+
+        Textual has no public hook for an exception no handler caught: its message loop calls
+        this method, and Textual's own version renders the whole traceback onto the terminal
+        as the app closes, which the error policy forbids. So this one does what Textual's does
+        (exit status 1, the error kept for run_test to raise in tests, close at once) with the
+        one line instead of the traceback; the names it sets are Textual's own."""
         self._return_code = 1
         if self._exception is None:
-            self._exception = error  # Pilot raises it in tests
+            self._exception = error
             self._exception_event.set()
         if self.bug_report is None:
             self.bug_report = bug_report(error, "taletree (the app)")

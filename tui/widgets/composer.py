@@ -20,12 +20,12 @@ class Composer(TextArea):
             text, soft_wrap=True, show_line_numbers=False, tab_behavior="focus", **kwargs
         )
 
-    async def _on_key(self, event: events.Key) -> None:
+    async def on_key(self, event: events.Key) -> None:
         # The composer's own keys are handled here, in turn with the typed characters: as app
         # bindings they could run before characters typed just ahead of them were inserted.
+        # (Textual calls this before TextArea's own key handler, which prevent_default skips.)
         action = self.bound_action(event.key)
         if action is None:
-            await super()._on_key(event)
             return
         event.stop()
         event.prevent_default()
