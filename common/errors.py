@@ -15,9 +15,6 @@ class UserError(Exception):
     """A problem with the writer's input, files or settings, as opposed to a bug. The message
     is one line: what went wrong, and what to do."""
 
-    def one_line(self) -> str:
-        return one_line(self)
-
 
 def one_line(error: BaseException) -> str:
     """An error's message on one line, shown literally whatever it holds: a path with a newline,

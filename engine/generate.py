@@ -48,15 +48,6 @@ class StepModel(Protocol):
     def end_branches(self) -> None: ...
 
 
-def fork_context(context_ids: Sequence[int], branch_ids: Sequence[int], position: int,
-                 token_id: int) -> list[int]:  # fmt: skip
-    """The context for continuing a branch from its `position`-th token, replaced by another
-    choice (fork at a token). The story cache keeps everything up to the fork."""
-    if not 0 <= position <= len(branch_ids):
-        raise ValueError(f"position {position} is outside the branch (0..{len(branch_ids)})")
-    return [*context_ids, *branch_ids[:position], token_id]
-
-
 class HostCopy:
     """One step's packed results on their way to the host: the copy starts at once (into
     pinned memory on a GPU, so it doesn't wait for work launched after it), and is waited for

@@ -514,13 +514,6 @@ class Store(Revisions):
             self._touch(parent.story_id)
         return [self.node(node_id) for node_id in ids]
 
-    def add_siblings(self, node_id: int, drafts: Iterable[NodeDraft]) -> list[Node]:
-        """Add alternatives beside a node: more children of its parent."""
-        node = self.node(node_id)
-        if node.parent_id is None:
-            raise StoryError("the opening is the root of the tree and has no siblings")
-        return self.add_children(node.parent_id, drafts)
-
     @guarded
     def edit_as_branch(self, node_id: int, text: str, *, move_tip: bool = True) -> Node:
         """An edit as a new branch: a sibling that remembers the node it revises; the original
@@ -612,25 +605,6 @@ class Store(Revisions):
                     "the opening can't be deleted on its own: delete the story instead"
                 )
             return self._delete_subtrees(node.story_id, [node_id], node.parent_id)
-
-    @guarded
-    def prune(self, node_id: int) -> int:
-        """Keep only the path to this node and what lies below it: drop every unchosen
-        alternative along the way. Returns how many nodes went."""
-        with write_transaction(self.conn):
-            node = self.node(node_id)
-            path = [n.id for n in self.path(node_id)]
-            roots = [
-                row[0]
-                for row in self._all(
-                    """SELECT id FROM nodes WHERE parent_id IN (SELECT value FROM json_each(?))
-                       AND id NOT IN (SELECT value FROM json_each(?))""",
-                    (json.dumps(path[:-1]), json.dumps(path)),
-                )
-            ]
-            if not roots:
-                return 0
-            return self._delete_subtrees(node.story_id, roots, node_id)
 
     @guarded
     def bookmark(self, node_id: int, label: str = "") -> Bookmark:

@@ -30,8 +30,8 @@ def branching(store):
     story = store.create_story("Fork Road", genre="adventure", opening="Two roads.", memory="M")
     store.update_story(story.id, note="[N]", note_depth=2)
     left = store.append(story.root_id, " Left.")
-    store.add_siblings(
-        left.id, [NodeDraft(" Right: [[x]]->y|z", author="model", model="demo", seed=9,
+    store.add_children(
+        story.root_id, [NodeDraft(" Right: [[x]]->y|z", author="model", model="demo", seed=9,
                             settings={"temperature": 0.7})]
     )  # fmt: skip
     store.append(left.id, "\n:: not a passage\nMore.")

@@ -230,8 +230,8 @@ def test_twee_export_keeps_every_text_literal_for_an_independent_parser(store, t
     story = store.create_story(":: StoryData", opening=HOSTILE_TEXTS[0])
     parent = story.root_id
     for text in HOSTILE_TEXTS[1:]:
-        parent = store.append(parent, NodeDraft(text, author="model")).id
-        store.add_siblings(parent, [NodeDraft("Sibling: " + text)])
+        above, parent = parent, store.append(parent, NodeDraft(text, author="model")).id
+        store.add_children(above, [NodeDraft("Sibling: " + text)])
     tree = store.story_tree(story.id)
     parsed = read_twee(extwee, to_twee(tree), tmp_path)
     assert parsed["warnings"] == []

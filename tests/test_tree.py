@@ -61,11 +61,9 @@ def test_alternatives_are_children_and_siblings(store, story):
     branches = store.add_children(story.root_id, drafts)
     assert texts(store.children(story.root_id)) == [f" Branch {i}." for i in range(4)]
     assert store.story(story.id).tip_id == story.root_id  # choosing is a separate step
-    more = store.add_siblings(branches[0].id, [NodeDraft(" Branch 4.", author="model")])
+    more = store.add_children(story.root_id, [NodeDraft(" Branch 4.", author="model")])
     assert [n.id for n in store.siblings(branches[2].id)] == [b.id for b in branches + more]
     assert store.siblings(story.root_id) == [store.node(story.root_id)]
-    with pytest.raises(StoryError, match="no siblings"):
-        store.add_siblings(story.root_id, [NodeDraft("x")])
 
 
 def test_edit_adds_a_revision_beside_the_original(store, story):
@@ -148,29 +146,6 @@ def test_delete_subtree_keeps_the_tip_when_it_is_elsewhere(store, story):
     b = store.append(story.root_id, " B.")
     assert store.delete_subtree(a.id) == 1
     assert store.story(story.id).tip_id == b.id
-
-
-def test_prune_keeps_the_path_and_what_is_below(store, story):
-    a = store.append(story.root_id, " A.")
-    store.append(story.root_id, " B.")
-    a1 = store.append(a.id, " A1.")
-    a2 = store.append(a.id, " A2.")
-    store.append(a2.id, " A2x.")
-    below = store.append(a1.id, " deeper")
-    below_alt = store.append(a1.id, " other deeper", move_tip=False)
-    assert store.prune(a1.id) == 3
-    assert texts(store.children(story.root_id)) == [" A."]
-    assert texts(store.children(a.id)) == [" A1."]
-    assert [n.id for n in store.children(a1.id)] == [below.id, below_alt.id]
-    assert store.story(story.id).tip_id == below.id  # was below the pruned-to node: stays
-    assert store.prune(a1.id) == 0
-
-
-def test_prune_moves_a_tip_that_was_pruned(store, story):
-    a = store.append(story.root_id, " A.")
-    store.append(story.root_id, " B.")
-    assert store.prune(a.id) == 1
-    assert store.story(story.id).tip_id == a.id
 
 
 def test_bookmarks(store, story):

@@ -27,7 +27,7 @@ class Branch:
 
     text: str = ""
     tokens: int = 0
-    reason: str = ""  # why it ended; "" while streaming; "kept" for one stored earlier
+    reason: str = ""  # why it ended; "" while streaming; "stored" for one stored earlier
     seed: int | None = None
     node_id: int | None = None  # once stored
     records: list[TokenRecord] = field(default_factory=list)
@@ -85,17 +85,11 @@ class Retrying:
     """Out of memory: trying again with fewer branches."""
 
     branches: int
-    reason: str
 
 
 @dataclass(frozen=True)
 class Failed:
     error: Exception
-
-
-@dataclass(frozen=True)
-class Done:
-    pass
 
 
 def is_out_of_memory(error: BaseException) -> bool:
@@ -131,13 +125,12 @@ class Generation:
                     ):  # fmt: skip
                         notice = isinstance(event, NoticeEvent)
                         self.buffer.append(Notice(event.text, "warning") if notice else event)
-                    self.buffer.append(Done())
                     return
                 except Exception as error:
                     if not is_out_of_memory(error) or self.branches == 1:
                         raise
                     self.branches = max(1, self.branches // 2)
-                    self.buffer.append(Retrying(self.branches, str(error).splitlines()[0]))
+                    self.buffer.append(Retrying(self.branches))
         except Exception as error:
             self.buffer.append(Failed(error))
         finally:
