@@ -1,19 +1,15 @@
 """Working on a passage where it stands: edit it in place (every earlier text kept, with the
 token data it had, and any of them restored), split it in two, merge it into its parent.
 
-These are Store methods (Store inherits them); each is one transaction.
+Built on the store's tables; the store is built on these in turn. Each is one transaction.
 """
-
-from typing import TYPE_CHECKING
 
 from story.database import guarded, now, write_transaction
 from story.errors import NotFound, StoryError
 from story.models import Node, NodeDraft, Revision
+from story.tables import Tables
 from story.tokens import TokenRecord, split_text, unpack
 from story.validation import check_text
-
-if TYPE_CHECKING:
-    from story.store import Store
 
 REVISION_COLUMNS = "id, node_id, text, replaced, tokens IS NOT NULL"
 
@@ -32,9 +28,11 @@ def cut_records(text: str, records: list[TokenRecord] | None,
     return None, None
 
 
-class Revisions:
+class Revisions(Tables):
+    """Editing passages where they stand."""
+
     @guarded
-    def revise(self: "Store", node_id: int, text: str) -> Node:
+    def revise(self, node_id: int, text: str) -> Node:
         """Edit a node in place: its text changes where it stands, everything below it stays,
         and the text it had is kept as a revision, with its token data."""
         check_text(text, "the text")
@@ -44,7 +42,7 @@ class Revisions:
                 self._replace_text(node, text)
         return self.node(node_id)
 
-    def _replace_text(self: "Store", node: Node, text: str,
+    def _replace_text(self, node: Node, text: str,
                       records: list[TokenRecord] | None = None) -> None:  # fmt: skip
         row = self._one("SELECT data FROM tokens WHERE node_id = ?", (node.id,))
         self.conn.execute(
@@ -58,7 +56,7 @@ class Revisions:
         self._touch(node.story_id)
 
     @guarded
-    def extend(self: "Store", node_id: int, text: str, records: list[TokenRecord]) -> Node:
+    def extend(self, node_id: int, text: str, records: list[TokenRecord]) -> Node:
         """A model passage runs on with more of the model's text ("more"): its earlier text is
         kept as a revision, and its token data grows with the new tokens'."""
         check_text(text, "the text")
@@ -69,14 +67,14 @@ class Revisions:
         return self.node(node_id)
 
     @guarded
-    def revisions(self: "Store", node_id: int) -> list[Revision]:
+    def revisions(self, node_id: int) -> list[Revision]:
         """A node's earlier texts, the most recently replaced first."""
         rows = self._all(f"SELECT {REVISION_COLUMNS} FROM revisions WHERE node_id = ? "
                          "ORDER BY id DESC", (node_id,))  # fmt: skip
         return [Revision(*row[:4], bool(row[4])) for row in rows]
 
     @guarded
-    def last_revision(self: "Store", story_id: int) -> Revision | None:
+    def last_revision(self, story_id: int) -> Revision | None:
         """The story's latest edit in place: what undo brings back."""
         row = self._one(
             f"SELECT {', '.join('revisions.' + c for c in REVISION_COLUMNS.split(', '))} "
@@ -87,7 +85,7 @@ class Revisions:
         return Revision(*row[:4], bool(row[4])) if row else None
 
     @guarded
-    def restore(self: "Store", revision_id: int) -> Node:
+    def restore(self, revision_id: int) -> Node:
         """Bring back an earlier text of a node, with its token data. The text it replaces is
         kept as a revision too, so a restore can be undone like any edit."""
         with write_transaction(self.conn):
@@ -100,7 +98,7 @@ class Revisions:
         return self.node(node.id)
 
     @guarded
-    def split(self: "Store", node_id: int, at: int) -> tuple[Node, Node]:
+    def split(self, node_id: int, at: int) -> tuple[Node, Node]:
         """Cut a node in two at character `at`: it keeps the first part, and a new node with
         the rest comes between it and its children. Who wrote it, and how, stays with both."""
         with write_transaction(self.conn):
@@ -127,7 +125,7 @@ class Revisions:
         return self.node(node.id), self.node(tail)
 
     @guarded
-    def merge(self: "Store", node_id: int) -> Node:
+    def merge(self, node_id: int) -> Node:
         """Join a node to its parent, when it is the parent's only child: the parent's text
         runs on with it (the parent's earlier text is kept as a revision), and the node's
         children become the parent's."""

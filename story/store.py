@@ -21,7 +21,6 @@ from story.database import configure, connect, guarded, now, write_transaction
 from story.errors import DatabaseUnusable, NotFound, StoryError, describe_sqlite_error
 from story.lorebook import LoreEntry, check_entry
 from story.models import (
-    AUTHORS,
     DEFAULT_NOTE_DEPTH,
     Bookmark,
     Node,
@@ -34,33 +33,16 @@ from story.models import (
     WordCount,
 )
 from story.revisions import Revisions
-from story.tokens import TokenMean, TokenRecord, mean_of, pack, unpack
+from story.tables import NODE_COLUMNS, PATH_UP, node_from_row, settings_json
+from story.tokens import TokenMean
 from story.validation import (
     check_line,
     check_note_depth,
-    check_seed,
-    check_settings,
     check_text,
     check_time,
     check_title,
 )
 
-NODE_COLUMNS = (
-    "id, story_id, parent_id, text, author, created, model, settings, seed, revises_id, "
-    "last_child_id"
-)
-STORY_COLUMNS = (
-    "id, title, genre, memory, note, note_depth, root_id, tip_id, created, updated, settings, draft"
-)
-
-# The path from a node up to the root, with each row's distance from the node.
-PATH_UP = """
-WITH RECURSIVE up(id, parent_id, distance) AS (
-    SELECT id, parent_id, 0 FROM nodes WHERE id = :node
-    UNION ALL
-    SELECT nodes.id, nodes.parent_id, up.distance + 1 FROM nodes JOIN up ON nodes.id = up.parent_id
-)
-"""
 # Every node in the subtrees below a list of nodes (a JSON array of ids), those nodes included.
 SUBTREES = """
 WITH RECURSIVE down(id) AS (
@@ -87,38 +69,6 @@ def remove_database(path: Path) -> None:
     """A database file and the files SQLite keeps beside it."""
     for suffix in ("", "-wal", "-shm", "-journal"):
         path.with_name(path.name + suffix).unlink(missing_ok=True)
-
-
-def settings_json(settings: dict[str, Any] | None, what: str) -> str | None:
-    """Settings as stored: strict JSON (no NaN), after the checks."""
-    if settings is None:
-        return None
-    return json.dumps(check_settings(settings, what), allow_nan=False)
-
-
-def settings_from_json(text: str | None) -> dict[str, Any] | None:
-    """Settings as read back; a damaged value (hand-edited, say) reads as no settings."""
-    if text is None:
-        return None
-    try:
-        settings = json.loads(text)
-    except ValueError:
-        return None
-    return settings if isinstance(settings, dict) else None
-
-
-def node_from_row(row: Sequence[Any]) -> Node:
-    return Node(*row[:7], settings_from_json(row[7]), *row[8:])  # type: ignore[arg-type]
-
-
-def check_draft(draft: NodeDraft) -> None:
-    if draft.author not in AUTHORS:
-        raise StoryError(f"unknown author {draft.author!r}: use 'user' or 'model'")
-    check_text(draft.text, "the text")
-    if draft.model is not None:
-        check_text(draft.model, "the model's name")
-    if draft.seed is not None:
-        check_seed(draft.seed)
 
 
 def check_story_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -164,11 +114,6 @@ LORE_COLUMNS = "id, story_id, keys, text, rank, always, regex, case_sensitive, p
 class Store(Revisions):
     """A story database. Open one with Store.open(path); use it from one thread."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path):
-        self.db = db
-        self.conn = db.conn
-        self.db_path = path
-
     @classmethod
     def open(cls, path: str | Path) -> "Store":
         """Open a story database, or create one. A file that is not Taletree's (nor empty) is
@@ -207,20 +152,6 @@ class Store(Revisions):
         self.close()
 
     # ----------------------------------------------------------------------------- reading
-
-    def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        return self.conn.execute(sql, params).fetchone()
-
-    def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
-        return self.conn.execute(sql, params).fetchall()
-
-    @guarded
-    def story(self, story_id: int) -> Story:
-        row = self._one(f"SELECT {STORY_COLUMNS} FROM stories WHERE id = ?", (story_id,))
-        if row is None:
-            raise NotFound(f"there is no story {story_id}: `taletree list` shows the stories")
-        *fields, settings, draft = row
-        return Story(*fields, settings=settings_from_json(settings), draft=draft)
 
     @guarded
     def find_story(self, ref: str | int) -> Story:
@@ -266,22 +197,8 @@ class Store(Revisions):
         return WordCount(sum(n for n, _ in counts), sum(n for n, a in counts if a == "user"))
 
     @guarded
-    def node(self, node_id: int) -> Node:
-        row = self._one(f"SELECT {NODE_COLUMNS} FROM nodes WHERE id = ?", (node_id,))
-        if row is None:
-            raise NotFound(f"there is no node {node_id}")
-        return node_from_row(row)
-
-    @guarded
     def tip(self, story_id: int) -> Node:
         return self.node(self.story(story_id).tip_id)
-
-    @guarded
-    def children(self, node_id: int) -> list[Node]:
-        rows = self._all(
-            f"SELECT {NODE_COLUMNS} FROM nodes WHERE parent_id = ? ORDER BY id", (node_id,)
-        )
-        return [node_from_row(row) for row in rows]
 
     @guarded
     def siblings(self, node_id: int) -> list[Node]:
@@ -335,13 +252,6 @@ class Store(Revisions):
         )
 
     @guarded
-    def token_records(self, node_id: int) -> list[TokenRecord] | None:
-        """What the model chose at each token of a node; None when not kept (a node written
-        by the writer, or by a Taletree that didn't keep it yet)."""
-        row = self._one("SELECT data FROM tokens WHERE node_id = ?", (node_id,))
-        return unpack(row[0]) if row else None
-
-    @guarded
     def token_means(self, story_id: int) -> dict[int, TokenMean]:
         """Each model node's token count and mean log-probability, where known (kept as the
         node is stored)."""
@@ -388,39 +298,6 @@ class Store(Revisions):
         return hits + [SearchHit(s, title, n, snippet.strip()) for s, title, n, snippet in texts]
 
     # ----------------------------------------------------------------------------- writing
-
-    def _touch(self, story_id: int) -> None:
-        self.conn.execute("UPDATE stories SET updated = ? WHERE id = ?", (now(), story_id))
-
-    def _insert_node(self, story_id: int, parent_id: int | None, draft: NodeDraft) -> int:
-        check_draft(draft)
-        settings = settings_json(draft.settings, "the settings")
-        cursor = self.conn.execute(
-            """INSERT INTO nodes (story_id, parent_id, text, author, created, model, settings,
-                                  seed)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            (story_id, parent_id, draft.text, draft.author, now(), draft.model, settings,
-             draft.seed),
-        )  # fmt: skip
-        if draft.tokens:
-            self._insert_tokens(cursor.lastrowid, draft.tokens)  # type: ignore[arg-type]
-        return cursor.lastrowid  # type: ignore[return-value]
-
-    def _insert_tokens(self, node_id: int, records: list[TokenRecord]) -> None:
-        mean = mean_of(records).logprob
-        self.conn.execute(
-            "INSERT INTO tokens (node_id, count, mean_logprob, data) VALUES (?, ?, ?, ?)",
-            (node_id, len(records), mean, pack(records)),
-        )
-
-    def _set_tip(self, story_id: int, node_id: int) -> None:
-        """Stand on a node, and make every node above it remember the way down to it."""
-        self.conn.execute("UPDATE stories SET tip_id = ? WHERE id = ?", (node_id, story_id))
-        self.conn.execute(
-            PATH_UP + "UPDATE nodes SET last_child_id = up.id FROM up "
-            "WHERE nodes.id = up.parent_id AND nodes.last_child_id IS NOT up.id",
-            {"node": node_id},
-        )
 
     @guarded
     def create_story(
