@@ -186,6 +186,11 @@ class Store(Revisions):
         ]  # fmt: skip
 
     @guarded
+    def node_count(self, story_id: int) -> int:
+        """How many nodes a story's tree has, every alternative counted."""
+        return self._one("SELECT count(*) FROM nodes WHERE story_id = ?", (story_id,))[0]
+
+    @guarded
     def words(self, node_id: int) -> WordCount:
         """How many words the story has along the path down to this node, and how many of
         them the writer wrote (the rest are the model's)."""

@@ -93,7 +93,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         else:
             fmt = export_format(args.format, args.output)
             text = export_story(store, story.id, fmt, target, replace=replace)
-            what = f"{len(store.story_tree(story.id).nodes)} nodes as {fmt}"
+            what = f"{store.node_count(story.id)} nodes as {fmt}"
     if to_stdout:
         sys.stdout.write(safe_prose(text) if sys.stdout.isatty() else text)
         return
@@ -169,11 +169,11 @@ def cmd_rename(args: argparse.Namespace) -> None:
 
 
 def cmd_delete(args: argparse.Namespace) -> None:
-    from tui.core.library import node_count, open_store
+    from tui.core.library import open_store
 
     with open_store(args.db) as store:
         story = store.find_story(args.story)
-        nodes = node_count(store, story.id)
+        nodes = store.node_count(story.id)
         if not args.yes:
             if not sys.stdin.isatty():
                 raise UserError(f"not deleting story {story.id} without confirmation: pass --yes")

@@ -1,5 +1,5 @@
 """What every face does with whole stories: open the database, export a story to a file or a
-stream, duplicate one, and say how big one is before it goes."""
+stream, and duplicate one."""
 
 from dataclasses import replace
 from pathlib import Path
@@ -48,7 +48,3 @@ def export_story(store: "Store", story_id: int, fmt: str, target: Path | None = 
 def duplicate_story(store: "Store", story_id: int) -> Story:
     tree = store.story_tree(story_id)
     return store.add_story_tree(replace(tree, title=f"{tree.title} (copy)"))
-
-
-def node_count(store: "Store", story_id: int) -> int:
-    return next(s.nodes for s in store.list_stories() if s.id == story_id)

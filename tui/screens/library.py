@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Input, Static
 from common.text import quoted, safe_line
 from story.models import StorySummary
 from tui.actions import bindings
-from tui.core.library import duplicate_story, export_story, node_count
+from tui.core.library import duplicate_story, export_story
 from tui.display import local_time
 from tui.messages import OpenStory
 from tui.screens.base import TaletreeScreen, guarded
@@ -169,7 +169,7 @@ class LibraryScreen(TaletreeScreen):
         if story_id is None:
             return
         story = self.store.story(story_id)
-        nodes = node_count(self.store, story_id)
+        nodes = self.store.node_count(story_id)
 
         def delete(sure: bool | None) -> None:
             if sure:
