@@ -2,11 +2,14 @@
 
 It has the shape of the engine's Backend (engine/backend.py). Branch b of a request with seed s
 writes words chosen by (s, b, step) alone, at `rate` tokens per second per step, so a test knows
-what each pane will hold and how fast. A token is a word with a space before it; its id is the
-word's place in `words`. Branch b gives each of its tokens probability 0.5 / (b + 1), and lists
-the next two words of `words` as alternatives, half and a third as likely.
+what each pane will hold and how fast. A request without a seed draws one, as the engine does:
+DEFAULT_SEED the first time, then others from a fixed sequence (`drawn_seeds`). A token is a
+word with a space before it; its id is the word's place in `words`. Branch b gives each of its
+tokens probability 0.5 / (b + 1), and lists the next two words of `words` as alternatives, half
+and a third as likely.
 """
 
+import itertools
 import math
 import threading
 import time
@@ -15,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from engine.events import CANCELLED, END_OF_TEXT, LENGTH, FinishEvent, TokenEvent
-from engine.settings import SamplingSettings
+from engine.settings import SETTING, SamplingSettings
 
 WORDS = (
     "the",
@@ -38,6 +41,12 @@ WORDS = (
     "twice",
 )
 DEFAULT_SEED = 1234
+SEED_STEP = 7919  # between drawn seeds: far apart, so no two requests share a branch's seed
+
+
+def drawn_seeds() -> Iterator[int]:
+    """The seeds a FakeBackend draws for requests that bring none, in order."""
+    return itertools.count(DEFAULT_SEED, SEED_STEP)
 
 
 def word_for(seed: int, branch: int, step: int, words: tuple[str, ...]) -> str:
@@ -70,6 +79,7 @@ class FakeBackend:
         self.words = words
         self.end_after = end_after  # every branch ends (end of text) after this many tokens
         self.requests: list[Request] = []
+        self.unseeded = drawn_seeds()
 
     def tokenize(self, text: str) -> list[int]:
         return [zlib.crc32(word.encode()) % 50_000 for word in text.split()]
@@ -92,12 +102,17 @@ class FakeBackend:
     def text_of(self, seed: int, branch: int, count: int) -> str:
         return "".join(" " + word_for(seed, branch, step, self.words) for step in range(count))
 
+    def first_text(self, branch: int) -> str:
+        """What a branch of the first request writes with the settings left as they are: the
+        first drawn seed, and as many tokens as max_new_tokens says by default."""
+        return self.text_of(DEFAULT_SEED, branch, SETTING["max_new_tokens"].default)
+
     def stream(self, ids: Sequence[int], branches: int, settings: SamplingSettings, *,
                seed: int | None = None, seeds: Sequence[int] | None = None,
                cancel: threading.Event | None = None, keep: int = 0) -> Iterator:  # fmt: skip
         cancel = cancel or threading.Event()
         self.requests.append(Request(list(ids), keep, branches, settings, seed))
-        seed = DEFAULT_SEED if seed is None else seed
+        seed = next(self.unseeded) if seed is None else seed
         texts = [""] * branches
         started = time.perf_counter()
         steps = settings.max_new_tokens if self.end_after is None else self.end_after

@@ -6,6 +6,7 @@ import threading
 
 import pytest
 
+from common.text import safe_line
 from tests.app_helpers import (
     SIZE,
     Told,
@@ -16,12 +17,12 @@ from tests.app_helpers import (
     wait_until,
     write_and_generate,
 )
-from tests.fake_model import FakeBackend
+from tests.fake_model import DEFAULT_SEED, FakeBackend
 from tui.screens.dialogs import ConfirmDialog, EditDialog, LineDialog, NewStoryDialog
 from tui.screens.help import HelpScreen
 from tui.screens.library import LibraryScreen
 from tui.screens.settings import SettingsScreen
-from tui.screens.tree import TreeScreen
+from tui.screens.tree import PREVIEW, TreeScreen
 from tui.screens.writing import WritingScreen
 from tui.widgets.branch_panel import BranchPanel
 from tui.widgets.composer import Composer
@@ -48,8 +49,8 @@ async def test_enter_adds_the_text_and_streams_four_branches(store, story, tmp_p
         assert user.author == "user" and user.text == " She waited."  # a space joins the words
         children = store.children(user.id)
         assert [c.author for c in children] == ["model"] * 4
-        assert [c.text for c in children] == [backend.text_of(1234, b, 48) for b in range(4)]
-        assert [c.seed for c in children] == [1234, 1235, 1236, 1237]
+        assert [c.text for c in children] == [backend.first_text(b) for b in range(4)]
+        assert [c.seed for c in children] == [DEFAULT_SEED + b for b in range(4)]
         assert children[0].model == "fake" and children[0].settings["max_new_tokens"] == 48
         assert isinstance(app.focused, BranchPanel)
         panes = screen.panel.panes
@@ -57,7 +58,7 @@ async def test_enter_adds_the_text_and_streams_four_branches(store, story, tmp_p
         shown = screen_text(app)
         for number in "1234":
             assert f"─ {number} ─" in shown
-        assert backend.text_of(1234, 0, 48).split()[-1] in shown  # panes follow their text
+        assert backend.first_text(0).split()[-1] in shown  # panes follow their text
         assert app.screen.query_one(Composer).text == ""
 
 
@@ -428,19 +429,22 @@ MARKUP = ("[bold]", "[/]", "[link=x]", "\x1b[31m", "\x07", "[red]")
 
 async def test_model_text_is_shown_literally(store, tmp_path):
     story = store.create_story("Marks", opening="Odd [b]text[/b] \x1b[2J here.")
-    app = make_app(store, tmp_path, FakeBackend(words=MARKUP), story_id=story.id)
+    backend = FakeBackend(words=MARKUP)
+    app = make_app(store, tmp_path, backend, story_id=story.id)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         assert "Odd [b]text[/b] ␛[2J here." in screen_text(app)
         await pilot.press("enter")
         await streamed(pilot)
         shown = screen_text(app)
-        assert "[bold]" in shown or "[red]" in shown or "[/]" in shown
+        for branch in range(4):  # each pane ends with its branch's last word, as written
+            assert safe_line(backend.first_text(branch).split()[-1]) in shown
         assert "\x1b" not in shown and "\x07" not in shown
         await pilot.press("1")
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: isinstance(app.screen, TreeScreen))
-        assert "␛[31m" in screen_text(app) or "[bold]" in screen_text(app)
+        kept = safe_line(backend.first_text(0).strip())
+        assert kept[: PREVIEW - 1] in screen_text(app)  # the tree's line for it, literally
 
 
 async def test_a_model_that_fails_to_load_is_reported_and_the_app_runs_on(store, story, tmp_path):

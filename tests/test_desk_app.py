@@ -154,13 +154,17 @@ async def test_re_roll_one_branch_look_ahead_and_back(store, story, tmp_path):
         screen = await write_and_generate(pilot)
         session = app.session
         before = [b.text for b in session.branches]
-        await pilot.press("down", "R")  # branch 2 only
+        first = store.node(session.branches[0].node_id)
+        await pilot.press("R")  # branch 1 only, with a seed of its own
         await streamed(pilot)
         after = [b.text for b in session.branches]
-        assert after[1] != before[1] and after[0] == before[0] and after[2:] == before[2:]
-        assert len(store.children(session.parent_id)) == 5
+        rerolled = store.node(session.branches[0].node_id)
+        assert rerolled.seed != first.seed and rerolled.id != first.id
+        assert after[0] == session.backend.text_of(rerolled.seed, 0, len(after[0].split()))
+        assert after[0] != before[0] and after[1:] == before[1:]  # the others untouched
+        assert len(store.children(session.parent_id)) == 5  # the old branch 1 stays
         tip = store.tip(story.id).id
-        await pilot.press("a")  # look ahead from branch 2
+        await pilot.press("down", "a")  # look ahead from branch 2
         await streamed(pilot)
         assert store.node(session.parent_id).text == after[1] and store.tip(story.id).id == tip
         assert "Looking ahead" in " ".join(n.message for n in told.notifications)

@@ -33,12 +33,12 @@ def test_text_gen_pick_and_moves(store, story):
     writer.handle("/gen")
     printed = out.getvalue()
     for number in range(4):
-        assert f"[{number + 1}]{backend.text_of(1234, number, 48)}\n" in printed
+        assert f"[{number + 1}]{backend.first_text(number)}\n" in printed
     user = store.tip(story.id)
     assert user.text == " She waited." and len(store.children(user.id)) == 4
     writer.handle("/pick 2")
     kept = store.tip(story.id)
-    assert kept.text == backend.text_of(1234, 1, 48) and store.token_records(kept.id)
+    assert kept.text == backend.first_text(1) and store.token_records(kept.id)
     writer.handle("/back")
     assert store.tip(story.id).id == user.id
     writer.handle("/forward")
@@ -47,7 +47,7 @@ def test_text_gen_pick_and_moves(store, story):
     writer.handle("/siblings")
     assert out.getvalue().count("\n") == 4 and "*[2] model:" in out.getvalue()
     writer.handle("/pick 3")
-    assert store.tip(story.id).text == backend.text_of(1234, 2, 48)
+    assert store.tip(story.id).text == backend.first_text(2)
     out.truncate(0)
     out.seek(0)
     writer.handle("/tree")
@@ -202,7 +202,7 @@ def test_at_a_terminal_each_branch_grows_on_its_own_line(store, story):
     assert "\x1b[4F\x1b[J" in printed  # the four lines were redrawn in place as they grew
     final = printed.rsplit("\x1b[J", 1)[-1]  # what stays once done: each branch whole
     assert [line[:3] for line in final.splitlines()[:4]] == ["[1]", "[2]", "[3]", "[4]"]
-    assert f"[2]{backend.text_of(1234, 1, 48)}" in final
+    assert f"[2]{backend.first_text(1)}" in final
 
 
 def test_a_model_that_cant_load_is_one_line_and_the_writing_goes_on(tmp_path):

@@ -152,21 +152,25 @@ def test_the_lorebook_puts_entries_in_when_their_keys_appear(desk):
 
 
 def test_reroll_one_branch_look_ahead_and_more(desk):
-    writer, session, _backend, _out = desk
+    writer, session, backend, _out = desk
     writer.handle("/gen")
     before = [b.text for b in session.branches]
     parent = session.parent_id
-    writer.handle("/reroll 2")
+    first = session.store.node(session.branches[0].node_id)
+    writer.handle("/reroll 1")
     after = [b.text for b in session.branches]
-    assert after[0] == before[0] and after[2:] == before[2:] and after[1] != before[1]
-    assert len(session.store.children(parent)) == 5  # the old branch 2 stays in the tree
+    rerolled = session.store.node(session.branches[0].node_id)
+    assert rerolled.seed != first.seed
+    assert after[0] == backend.text_of(rerolled.seed, 0, len(after[0].split()))
+    assert after[0] != before[0] and after[1:] == before[1:]  # the others untouched
+    assert len(session.store.children(parent)) == 5  # the old branch 1 stays in the tree
     tip = session.story().tip_id
     writer.handle("/ahead 3")
     third = session.store.node(session.parent_id)
     assert third.text == before[2] and session.story().tip_id == tip  # nothing kept yet
     assert len(session.store.children(third.id)) == 4
     writer.handle("/return")
-    assert [b.text for b in session.branches][:4] == [after[0], after[1], before[2], before[3]]
+    assert [b.text for b in session.branches][:4] == after
     writer.handle("/pick 1")
     kept = session.story().tip_id
     text = session.store.node(kept).text
