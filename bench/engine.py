@@ -67,8 +67,11 @@ def processor() -> dict[str, object]:
     except OSError:
         pass
     wanted = ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile")
-    return {"cpu": name, "cpu_flags": [flag for flag in wanted if flag in flags],
-            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability()}  # fmt: skip
+    return {
+        "cpu": name,
+        "cpu_flags": [flag for flag in wanted if flag in flags],
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
 
 
 def context(length: int, seed: int = 1) -> list[int]:
@@ -124,8 +127,11 @@ def hf_step_time(hf, ids: list[int], branches: int, steps: int = 24) -> float:
 def ours_wall(model: HFModel, ids: list[int], branches: int, tokens: int) -> float:
     model.cache.crop_to(0)  # cold: the baselines have no cache either
     started = time.perf_counter()
-    finished = [e for e in generate(model, ids, branches, settings(tokens), seed=5)
-                if isinstance(e, FinishEvent)]  # fmt: skip
+    finished = [
+        e
+        for e in generate(model, ids, branches, settings(tokens), seed=5)
+        if isinstance(e, FinishEvent)
+    ]
     sync(model.device)
     assert all(len(f.token_ids) == tokens for f in finished)
     return time.perf_counter() - started
@@ -135,9 +141,16 @@ def hf_generate_wall(hf, ids: list[int], branches: int, tokens: int) -> float:
     prompt = torch.tensor([ids], device=hf.device)
     started = time.perf_counter()
     with torch.inference_mode():
-        hf.generate(prompt, attention_mask=torch.ones_like(prompt), do_sample=True, **SAMPLING,
-                    max_new_tokens=tokens, min_new_tokens=tokens,
-                    num_return_sequences=branches, pad_token_id=VOCAB - 1)  # fmt: skip
+        hf.generate(
+            prompt,
+            attention_mask=torch.ones_like(prompt),
+            do_sample=True,
+            **SAMPLING,
+            max_new_tokens=tokens,
+            min_new_tokens=tokens,
+            num_return_sequences=branches,
+            pad_token_id=VOCAB - 1,
+        )
     sync(hf.device)
     return time.perf_counter() - started
 
@@ -151,9 +164,16 @@ def hf_streamer_wall(hf, tokenizer, ids: list[int], branches: int, tokens: int) 
     started = time.perf_counter()
     for _ in range(branches):
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True)
-        kwargs = dict(inputs=prompt, attention_mask=torch.ones_like(prompt), do_sample=True,
-                      **SAMPLING, max_new_tokens=tokens,
-                      min_new_tokens=tokens, streamer=streamer, pad_token_id=VOCAB - 1)  # fmt: skip
+        kwargs = dict(
+            inputs=prompt,
+            attention_mask=torch.ones_like(prompt),
+            do_sample=True,
+            **SAMPLING,
+            max_new_tokens=tokens,
+            min_new_tokens=tokens,
+            streamer=streamer,
+            pad_token_id=VOCAB - 1,
+        )
         worker = threading.Thread(target=lambda kw=kwargs: hf.generate(**kw))
         with torch.inference_mode():
             worker.start()

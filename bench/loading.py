@@ -66,8 +66,13 @@ def ensure_model() -> int:
 
 
 def measure(device: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", MEASURE, str(FOLDER), device], check=True,
-                            capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(FOLDER), device],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 

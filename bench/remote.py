@@ -28,10 +28,12 @@ from tests.servers.llama import LlamaServer, to_gguf
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
 FOLDER = CACHE / "taletree-bench" / "gpt2-small-400"
-BRANCHES = SamplingSettings(temperature=1.0, max_new_tokens=64, stop_mode="tokens",
-                            ban_end_of_text=True)  # fmt: skip
-FIRST_TOKEN = SamplingSettings(temperature=1.0, max_new_tokens=1, stop_mode="tokens",
-                               ban_end_of_text=True)  # fmt: skip
+BRANCHES = SamplingSettings(
+    temperature=1.0, max_new_tokens=64, stop_mode="tokens", ban_end_of_text=True
+)
+FIRST_TOKEN = SamplingSettings(
+    temperature=1.0, max_new_tokens=1, stop_mode="tokens", ban_end_of_text=True
+)
 REPEATS = 3
 
 
@@ -43,9 +45,15 @@ def ensure_model() -> tuple[Path, Path]:
     gguf = FOLDER / "model.gguf"
     if not gguf.exists():
         tokenizer = byte_level_tokenizer()
-        config = GPT2Config(n_positions=1024, n_embd=768, n_layer=12, n_head=12,
-                            vocab_size=len(tokenizer), bos_token_id=tokenizer.eos_token_id,
-                            eos_token_id=tokenizer.eos_token_id)  # fmt: skip
+        config = GPT2Config(
+            n_positions=1024,
+            n_embd=768,
+            n_layer=12,
+            n_head=12,
+            vocab_size=len(tokenizer),
+            bos_token_id=tokenizer.eos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+        )
         save_random_model(FOLDER / "hf", config, tokenizer, seed=0)
         to_gguf(FOLDER / "hf", FOLDER / "partial.gguf").rename(gguf)
     return FOLDER / "hf", gguf
@@ -77,8 +85,11 @@ def measure(backend, salt: int) -> dict[str, float]:
         long_story = story(900, salt + 10 + repeat)  # never seen: cold
         colds.append(first_token(backend, long_story))
         warms.append(first_token(backend, long_story + story(20, salt + 20 + repeat)))
-    return {"wall": statistics.median(walls), "cold": statistics.median(colds),
-            "warm": statistics.median(warms)}  # fmt: skip
+    return {
+        "wall": statistics.median(walls),
+        "cold": statistics.median(colds),
+        "warm": statistics.median(warms),
+    }
 
 
 def main() -> None:

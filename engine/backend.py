@@ -31,10 +31,17 @@ class Backend(Protocol):
     def genres(self) -> list[str]: ...
     def genre_prefix(self, genre: str | None) -> list[int]: ...
     def branch_seeds(self, seed: int, count: int) -> list[int]: ...  # each branch's own seed
-    def stream(self, ids: Sequence[int], branches: int, settings: SamplingSettings, *,
-               seed: int | None = None, seeds: Sequence[int] | None = None,
-               cancel: threading.Event | None = None,
-               keep: int = 0) -> Iterator[Event]: ...  # fmt: skip
+    def stream(
+        self,
+        ids: Sequence[int],
+        branches: int,
+        settings: SamplingSettings,
+        *,
+        seed: int | None = None,
+        seeds: Sequence[int] | None = None,
+        cancel: threading.Event | None = None,
+        keep: int = 0,
+    ) -> Iterator[Event]: ...
 
 
 class LocalBackend:
@@ -69,18 +76,27 @@ class LocalBackend:
 
         return branch_seeds(seed, count)
 
-    def stream(self, ids: Sequence[int], branches: int, settings: SamplingSettings, *,
-               seed: int | None = None, seeds: Sequence[int] | None = None,
-               cancel: threading.Event | None = None,
-               keep: int = 0) -> Iterator[Event]:  # fmt: skip
+    def stream(
+        self,
+        ids: Sequence[int],
+        branches: int,
+        settings: SamplingSettings,
+        *,
+        seed: int | None = None,
+        seeds: Sequence[int] | None = None,
+        cancel: threading.Event | None = None,
+        keep: int = 0,
+    ) -> Iterator[Event]:
         from engine.generate import generate
 
-        return generate(self.model, ids, branches, settings, seed=seed, seeds=seeds,
-                        cancel=cancel, keep=keep)  # fmt: skip
+        return generate(
+            self.model, ids, branches, settings, seed=seed, seeds=seeds, cancel=cancel, keep=keep
+        )
 
 
-def load_backend(name: str, *, label: str | None = None, api_key: str | None = None,
-                 **options: Any) -> "Backend":  # fmt: skip
+def load_backend(
+    name: str, *, label: str | None = None, api_key: str | None = None, **options: Any
+) -> "Backend":
     """Load a model folder or cached hub id, or connect to a server at an http(s) address
     (slow: in a worker thread where a UI waits). `options` are load_model's: device, dtype,
     allow_pickle, trust_remote_code, progress; a server needs only `api_key`, if any."""

@@ -43,9 +43,14 @@ class DecodingBranch:
         return FinishEvent(self.index, reason, tail, self.text, tuple(self.ids), self.seed)
 
 
-def take_token(branch: DecodingBranch, delta: str, token_id: int, logprob: float,
-               top: tuple[tuple[int, float], ...],
-               settings: SamplingSettings) -> Iterator[Event]:  # fmt: skip
+def take_token(
+    branch: DecodingBranch,
+    delta: str,
+    token_id: int,
+    logprob: float,
+    top: tuple[tuple[int, float], ...],
+    settings: SamplingSettings,
+) -> Iterator[Event]:
     """A token's text through the branch's stop rule: its event, and its finish if the text
     or the token budget ends the branch. A local model's and a server's tokens alike."""
     show, reason, belongs = branch.rule.feed(delta)

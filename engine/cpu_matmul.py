@@ -59,16 +59,21 @@ def pack_linear_layers(model: nn.Module) -> int:
 
 def places_of(model: nn.Module, kind: type | tuple[type, ...]) -> list[tuple[nn.Module, str]]:
     """(parent, attribute name) of every submodule of this kind."""
-    return [(parent, name) for parent in model.modules()
-            for name, child in parent.named_children() if isinstance(child, kind)]  # fmt: skip
+    return [
+        (parent, name)
+        for parent in model.modules()
+        for name, child in parent.named_children()
+        if isinstance(child, kind)
+    ]
 
 
 def unpack_linear_layers(model: nn.Module) -> None:
     """Undo pack_linear_layers: plain nn.Linear layers again, with the same weights."""
     for parent, name in places_of(model, PackedLinear):
         packed = getattr(parent, name)
-        linear = nn.Linear(packed.in_features, packed.out_features,
-                           bias=packed.bias is not None, device="meta")  # fmt: skip
+        linear = nn.Linear(
+            packed.in_features, packed.out_features, bias=packed.bias is not None, device="meta"
+        )
         linear.weight = nn.Parameter(packed.packed_weight.to_dense(), requires_grad=False)
         if packed.bias is not None:
             linear.bias = nn.Parameter(packed.bias, requires_grad=False)

@@ -34,8 +34,7 @@ class GeneralModel(TransformersModel):
     def run(self, ids: Sequence[int] | torch.Tensor, cache: Any) -> tuple[torch.Tensor, Any]:
         """The last position's logits of each row, and the cache after it."""
         tensor = ids if isinstance(ids, torch.Tensor) else torch.tensor([list(ids)])
-        output = self.model(input_ids=tensor.to(self.device), cache=cache,
-                            use_cache=True)  # fmt: skip
+        output = self.model(input_ids=tensor.to(self.device), cache=cache, use_cache=True)
         return output.logits[:, -1].float(), output.cache
 
     def read_whole(self, rows: torch.Tensor) -> torch.Tensor:

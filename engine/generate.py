@@ -171,8 +171,13 @@ def generate(
         model.end_branches()
 
 
-def advance(branch: DecodingBranch, row: list[float], alternatives: int, eos_ids: set[int],
-            settings: SamplingSettings) -> Iterator[Event]:  # fmt: skip
+def advance(
+    branch: DecodingBranch,
+    row: list[float],
+    alternatives: int,
+    eos_ids: set[int],
+    settings: SamplingSettings,
+) -> Iterator[Event]:
     """One sampled token for one branch (a row of the step's packed results): its event, and
     its finish if it ends the branch."""
     token_id, logprob = int(row[0]), row[1]

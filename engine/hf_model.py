@@ -32,8 +32,7 @@ def common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
 def window_of(config: Any) -> int | None:
     """The most tokens the model can attend to, by its position limit; None for a model with
     none (ALiBi: Bloom, MPT), which reads what it is given."""
-    for name in ("n_positions", "max_position_embeddings", "n_ctx", "seq_length",
-                 "max_seq_len"):  # fmt: skip
+    for name in ("n_positions", "max_position_embeddings", "n_ctx", "seq_length", "max_seq_len"):
         value = getattr(config, name, None)
         if isinstance(value, int) and value > 0:
             return value
@@ -93,8 +92,9 @@ class TransformersModel:
     @torch.inference_mode()
     def token_logprobs(self, ids: Sequence[int]) -> torch.Tensor:
         """log p(ids[i] | ids[:i]) for i = 1 … len - 1."""
-        return windowed_logprobs(lambda piece: full_logits(self.model, piece, self.device), ids,
-                                 self.window, self.device)  # fmt: skip
+        return windowed_logprobs(
+            lambda piece: full_logits(self.model, piece, self.device), ids, self.window, self.device
+        )
 
     @torch.inference_mode()
     def matches(self, reference: Callable[[list[int]], torch.Tensor]) -> bool:

@@ -72,8 +72,12 @@ class StoryLayer(CacheLayerMixin):
         if wanted <= self.capacity or not self.is_initialized:
             self.capacity = max(self.capacity, wanted)
             return
-        self.resize(max(wanted, 2 * self.capacity if self.limit is None else
-                        min(self.limit, 2 * self.capacity)))  # fmt: skip
+        self.resize(
+            max(
+                wanted,
+                2 * self.capacity if self.limit is None else min(self.limit, 2 * self.capacity),
+            )
+        )
 
     def resize(self, capacity: int, start: int = 0) -> None:
         """A new buffer of `capacity` holding the entries from `start` on."""
@@ -109,8 +113,10 @@ class StoryLayer(CacheLayerMixin):
         start = self.length - (self.window - 1) - SLIDING_SLACK
         if start <= self.offset:
             return
-        self.resize(max(self.capacity - (start - self.offset), self.window + SLIDING_SLACK),
-                    start - self.offset)  # fmt: skip
+        self.resize(
+            max(self.capacity - (start - self.offset), self.window + SLIDING_SLACK),
+            start - self.offset,
+        )
         self.offset, self.is_sliding = start, True
 
     def can_keep(self, length: int) -> bool:
@@ -189,9 +195,14 @@ def capped(scores: torch.Tensor, softcap: float | None) -> torch.Tensor:
     return scores if not softcap else torch.tanh(scores / softcap) * softcap
 
 
-def general_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                      mask: torch.Tensor | None, scale: float,
-                      softcap: float | None) -> torch.Tensor:  # fmt: skip
+def general_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: torch.Tensor | None,
+    scale: float,
+    softcap: float | None,
+) -> torch.Tensor:
     """Plain attention with the features sdpa lacks (soft-capping), scores in float32.
     query [b, heads, q, d]; key/value [b, kv_heads, k, d]; returns [b, q, heads, d]."""
     key = repeat_kv(key, query.shape[1] // key.shape[1])
@@ -233,9 +244,17 @@ def story_attention(
     if layer is None or not layer.branches:
         if softcap:
             return general_attention(query, key, value, attention_mask, scale, softcap), None
-        return sdpa_attention_forward(module, query, key, value, attention_mask,
-                                      scaling=scaling, dropout=dropout,
-                                      sliding_window=sliding_window, **kwargs)  # fmt: skip
+        return sdpa_attention_forward(
+            module,
+            query,
+            key,
+            value,
+            attention_mask,
+            scaling=scaling,
+            dropout=dropout,
+            sliding_window=sliding_window,
+            **kwargs,
+        )
     return shared_prefix_attention(query, key, value, layer, scale, sliding_window, softcap), None
 
 
@@ -247,9 +266,15 @@ def scores_of(query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
     return query.float() @ keys.float().transpose(-1, -2)
 
 
-def shared_prefix_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                            layer: StoryLayer, scale: float, window: int | None,
-                            softcap: float | None) -> torch.Tensor:  # fmt: skip
+def shared_prefix_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    layer: StoryLayer,
+    scale: float,
+    window: int | None,
+    softcap: float | None,
+) -> torch.Tensor:
     """Attention for N branches over one shared story prefix, plus each branch's own tokens.
 
     query: [N, heads, 1, dim]; key/value: the branches' own [N, kv_heads, b, dim]; the story's

@@ -126,14 +126,16 @@ def saved_generation_defaults(folder: Path) -> dict:
     return suggested_by_model(saved)
 
 
-def load_lstm(folder: Path, name: str, device: torch.device, dtype: torch.dtype,
-              report: ReportStage) -> LSTMModel:  # fmt: skip
+def load_lstm(
+    folder: Path, name: str, device: torch.device, dtype: torch.dtype, report: ReportStage
+) -> LSTMModel:
     from transformers import AutoTokenizer
 
     report("tokenizer")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True,
-                                                  trust_remote_code=False)  # fmt: skip
+        tokenizer = AutoTokenizer.from_pretrained(
+            str(folder), local_files_only=True, trust_remote_code=False
+        )
         report("weights")
         model = LSTMLanguageModel.load(folder).to(dtype=dtype)
     except (OSError, ValueError, RuntimeError, TypeError) as error:
@@ -153,8 +155,12 @@ def checked_folder(name: str, *, allow_pickle: bool, trust_remote_code: bool) ->
     return folder
 
 
-def read_weights(folder: Path, device: torch.device, dtype: torch.dtype | None = None,
-                 keep_float32: Collection[str] = ()) -> dict[str, torch.Tensor]:  # fmt: skip
+def read_weights(
+    folder: Path,
+    device: torch.device,
+    dtype: torch.dtype | None = None,
+    keep_float32: Collection[str] = (),
+) -> dict[str, torch.Tensor]:
     """A folder's safetensors weights, read tensor by tensor straight onto the device (not
     memory-mapped) and each cast to `dtype` as it arrives: nothing is held twice, on the host
     or on the device. Tensors of the modules named in `keep_float32` (those the model keeps
@@ -172,17 +178,27 @@ def read_weights(folder: Path, device: torch.device, dtype: torch.dtype | None =
         with safe_open(str(file), framework="pt", device=str(device), backend="pread") as tensors:
             for key in tensors.keys():  # noqa: SIM118 (a safe_open isn't a mapping)
                 tensor = tensors.get_tensor(key)
-                if (dtype is not None and tensor.is_floating_point()
-                        and not any(module in key for module in keep_float32)):  # fmt: skip
+                if (
+                    dtype is not None
+                    and tensor.is_floating_point()
+                    and not any(module in key for module in keep_float32)
+                ):
                     tensor = tensor.to(dtype)
                 weights[key] = tensor
     return weights
 
 
-def load_transformers(folder: Path, name: str, *, device: torch.device | None = None,
-                      dtype: torch.dtype | None = None, allow_pickle: bool = False,
-                      trust_remote_code: bool = False, report: ReportStage | None = None,
-                      **model_options: Any) -> tuple[Any, Any]:  # fmt: skip
+def load_transformers(
+    folder: Path,
+    name: str,
+    *,
+    device: torch.device | None = None,
+    dtype: torch.dtype | None = None,
+    allow_pickle: bool = False,
+    trust_remote_code: bool = False,
+    report: ReportStage | None = None,
+    **model_options: Any,
+) -> tuple[Any, Any]:
     """(tokenizer, model) of a checked transformers causal model folder, on `device` (the
     CPU if None) in `dtype`; every problem with the model is a one-line ModelError."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
@@ -197,20 +213,27 @@ def load_transformers(folder: Path, name: str, *, device: torch.device | None = 
         if any(folder.glob("*.safetensors")) and not trust_remote_code:
             config = AutoConfig.from_pretrained(str(folder), **options)
             if type(config) not in MODEL_FOR_CAUSAL_LM_MAPPING:
-                raise ModelError(f"{name} is not a causal language model (it is a "
-                                 f"{config.model_type} model)")  # fmt: skip
+                raise ModelError(
+                    f"{name} is not a causal language model (it is a {config.model_type} model)"
+                )
             model_class = MODEL_FOR_CAUSAL_LM_MAPPING[type(config)]
-            keep = {*(model_class._keep_in_fp32_modules or ()),
-                    *(model_class._keep_in_fp32_modules_strict or ())}  # fmt: skip
+            keep = {
+                *(model_class._keep_in_fp32_modules or ()),
+                *(model_class._keep_in_fp32_modules_strict or ()),
+            }
             weights = read_weights(folder, device or torch.device("cpu"), dtype, keep)
-            model = model_class.from_pretrained(None, config=config, state_dict=weights,
-                                                dtype=dtype, **model_options)  # fmt: skip
+            model = model_class.from_pretrained(
+                None, config=config, state_dict=weights, dtype=dtype, **model_options
+            )
             del weights  # the model holds the very tensors: let go of the name
         else:
             model = AutoModelForCausalLM.from_pretrained(
-                str(folder), dtype=dtype, use_safetensors=None if allow_pickle else True,
-                **options, **model_options,
-            )  # fmt: skip
+                str(folder),
+                dtype=dtype,
+                use_safetensors=None if allow_pickle else True,
+                **options,
+                **model_options,
+            )
             model.to(device or "cpu")
     except pickle.UnpicklingError as error:
         raise ModelError(
@@ -252,10 +275,15 @@ def load_model(
     folder = checked_folder(name, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
     if is_lstm_folder(folder):
         return load_lstm(folder, name, target, torch_dtype, report)
-    tokenizer, model = load_transformers(folder, name, device=target, dtype=torch_dtype,
-                                         allow_pickle=allow_pickle,
-                                         trust_remote_code=trust_remote_code,
-                                         report=report)  # fmt: skip
+    tokenizer, model = load_transformers(
+        folder,
+        name,
+        device=target,
+        dtype=torch_dtype,
+        allow_pickle=allow_pickle,
+        trust_remote_code=trust_remote_code,
+        report=report,
+    )
     model.eval()
     packed = can_pack(model) and pack_linear_layers(model) > 0
     report("checking")
@@ -282,8 +310,10 @@ def choose_path(model: Any, tokenizer: Any, name: str) -> "HFModel | GeneralMode
     except Exception as error:  # the model can't even read a few tokens
         raise refusal(name, kind, error) from error
     if not causal:
-        raise ModelError(f"{name} can't be served: {kind} models are not causal (what one "
-                         "predicts at a point depends on the text after it)")  # fmt: skip
+        raise ModelError(
+            f"{name} can't be served: {kind} models are not causal (what one "
+            "predicts at a point depends on the text after it)"
+        )
     native = model.config._attn_implementation
     model.set_attn_implementation(ATTENTION)  # a model outside the registry keeps its own
     if model.config._attn_implementation == ATTENTION:

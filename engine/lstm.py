@@ -55,8 +55,10 @@ class LSTMLanguageModel(nn.Module):
         folder.mkdir(parents=True, exist_ok=True)
         config = {"model_type": MODEL_TYPE, **asdict(self.config)}
         (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-        save_file({k: v.contiguous() for k, v in self.state_dict().items()},
-                  str(folder / "model.safetensors"))  # fmt: skip
+        save_file(
+            {k: v.contiguous() for k, v in self.state_dict().items()},
+            str(folder / "model.safetensors"),
+        )
 
     @classmethod
     def load(cls, folder: Path) -> "LSTMLanguageModel":

@@ -201,8 +201,9 @@ class SamplingSettings:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in record.items()}
 
 
-def sampling_settings(chosen: Mapping[str, Any], model_defaults: Mapping[str, Any] | None = None,
-                      **extra: Any) -> SamplingSettings:  # fmt: skip
+def sampling_settings(
+    chosen: Mapping[str, Any], model_defaults: Mapping[str, Any] | None = None, **extra: Any
+) -> SamplingSettings:
     """The settings for one request: what was chosen (None: not chosen), else what the model
     suggests, else the engine's fallback. `extra` sets the fields outside the table."""
     model_defaults = model_defaults or {}

@@ -65,14 +65,21 @@ def lore_label(item: Fired) -> str:
     return f"lore: {item.entry.keys[0] if item.entry.keys else 'always'} ({item.key})"
 
 
-def segments(memory: str, body: str, note: str, depth: int, start: int = 0,
-             lore: Sequence[Fired] = ()) -> list[Part]:  # fmt: skip
+def segments(
+    memory: str, body: str, note: str, depth: int, start: int = 0, lore: Sequence[Fired] = ()
+) -> list[Part]:
     """The context's parts, with the story starting at character `start` of the body."""
     parts = [Part("memory", "memory", as_line(memory))] if memory else []
-    parts += [Part("lore", lore_label(f), as_line(f.entry.text))
-              for f in lore if f.entry.placement == "top"]  # fmt: skip
-    inserts = [(f.entry.depth, Part("lore", lore_label(f), f.entry.text))
-               for f in lore if f.entry.placement == "depth"]  # fmt: skip
+    parts += [
+        Part("lore", lore_label(f), as_line(f.entry.text))
+        for f in lore
+        if f.entry.placement == "top"
+    ]
+    inserts = [
+        (f.entry.depth, Part("lore", lore_label(f), f.entry.text))
+        for f in lore
+        if f.entry.placement == "depth"
+    ]
     if note:
         inserts.append((depth, Part("note", "author's note", note)))  # after entries there
     at = start
@@ -93,8 +100,9 @@ def segments(memory: str, body: str, note: str, depth: int, start: int = 0,
     return parts
 
 
-def assemble(memory: str, body: str, note: str, depth: int, start: int = 0,
-             lore: Sequence[Fired] = ()) -> str:  # fmt: skip
+def assemble(
+    memory: str, body: str, note: str, depth: int, start: int = 0, lore: Sequence[Fired] = ()
+) -> str:
     """The context text with the story starting at character `start` of the body."""
     return "".join(part.text for part in segments(memory, body, note, depth, start, lore))
 
@@ -172,8 +180,10 @@ def build_context(
             start = earliest_fitting(words, lambda s: measure(s, kept), budget)
             if start is None:
                 start = len(body)
-    parts = [Part(p.kind, p.label, p.text, len(tokenize(p.text)))
-             for p in segments(memory, body, note, depth, start, kept)]  # fmt: skip
+    parts = [
+        Part(p.kind, p.label, p.text, len(tokenize(p.text)))
+        for p in segments(memory, body, note, depth, start, kept)
+    ]
     text = "".join(part.text for part in parts)
     return Context(text, len(tokenize(text)), start, parts, kept, left_out)
 
@@ -216,5 +226,14 @@ def context_for(
     node = store.node(node_id)
     story = store.story(node.story_id)
     body = store.path_text(node_id)
-    return build_context(story.memory, body, story.note, story.note_depth, tokenize, budget,
-                         trim_step, store.lore(story.id), scan_tokens)  # fmt: skip
+    return build_context(
+        story.memory,
+        body,
+        story.note,
+        story.note_depth,
+        tokenize,
+        budget,
+        trim_step,
+        store.lore(story.id),
+        scan_tokens,
+    )

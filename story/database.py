@@ -140,7 +140,8 @@ def guarded(method: Callable[P, R]) -> Callable[P, R]:
                 raise
             raise described from error
         except UnicodeEncodeError as error:  # text that no check saw, at the last moment
-            raise StoryError(f"text that isn't valid UTF-8 can't be stored ({error.reason}): "
-                             "give it as UTF-8") from error  # fmt: skip
+            raise StoryError(
+                f"text that isn't valid UTF-8 can't be stored ({error.reason}): give it as UTF-8"
+            ) from error
 
     return wrapper

@@ -50,9 +50,16 @@ def local_ids(tree: StoryTree) -> dict[int, int]:
 
 
 def lore_document(entry: LoreEntry) -> dict[str, Any]:
-    return {"keys": list(entry.keys), "text": entry.text, "rank": entry.rank,
-            "always": entry.always, "regex": entry.regex, "case_sensitive": entry.case_sensitive,
-            "placement": entry.placement, "depth": entry.depth}  # fmt: skip
+    return {
+        "keys": list(entry.keys),
+        "text": entry.text,
+        "rank": entry.rank,
+        "always": entry.always,
+        "regex": entry.regex,
+        "case_sensitive": entry.case_sensitive,
+        "placement": entry.placement,
+        "depth": entry.depth,
+    }
 
 
 def to_lorebook_json(entries: list[LoreEntry]) -> str:

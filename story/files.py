@@ -50,18 +50,28 @@ def existing_mode(path: Path, replace: bool) -> int:
     except OSError as error:
         raise StoryError(f"{path} can't be written ({error.strerror})") from error
     if not stat.S_ISREG(found.st_mode):
-        raise StoryError(f"{path} is not a regular file (a {kind_of(found.st_mode)}): it is "
-                         "left as it is; choose a file name")  # fmt: skip
+        raise StoryError(
+            f"{path} is not a regular file (a {kind_of(found.st_mode)}): it is "
+            "left as it is; choose a file name"
+        )
     if found.st_nlink > 1:
-        raise StoryError(f"{path} has other names (hard links), which replacing it would "
-                         "leave behind: choose another file name")  # fmt: skip
+        raise StoryError(
+            f"{path} has other names (hard links), which replacing it would "
+            "leave behind: choose another file name"
+        )
     if not replace:
-        raise StoryError(f"{path} already exists: choose another name, or replace it on purpose "
-                         "(export --force)")  # fmt: skip
+        raise StoryError(
+            f"{path} already exists: choose another name, or replace it on purpose (export --force)"
+        )
     return stat.S_IMODE(found.st_mode)
 
 
 def kind_of(mode: int) -> str:
-    kinds = {stat.S_ISDIR: "folder", stat.S_ISFIFO: "FIFO", stat.S_ISCHR: "device",
-             stat.S_ISBLK: "device", stat.S_ISSOCK: "socket"}  # fmt: skip
+    kinds = {
+        stat.S_ISDIR: "folder",
+        stat.S_ISFIFO: "FIFO",
+        stat.S_ISCHR: "device",
+        stat.S_ISBLK: "device",
+        stat.S_ISSOCK: "socket",
+    }
     return next((name for test, name in kinds.items() if test(mode)), "special file")

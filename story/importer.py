@@ -37,8 +37,9 @@ def expect(value: Any, kind: type | tuple[type, ...], where: str, *, optional: b
         return value
     names = {str: "a string", int: "a whole number", dict: "an object", list: "a list"}
     wanted = names.get(kind, str(kind)) if isinstance(kind, type) else "a value of another kind"
-    raise fail(where, f"should be {wanted}{' or null' if optional else ''}, not "
-                      f"{abbreviated(value)}")  # fmt: skip
+    raise fail(
+        where, f"should be {wanted}{' or null' if optional else ''}, not {abbreviated(value)}"
+    )
 
 
 def checked(check, value: Any, where: str, *args: Any) -> Any:
@@ -80,9 +81,12 @@ def parse_lorebook_json(text: str) -> list[LoreEntry]:
     if document.get("format") == JSON_FORMAT:
         return read_lore(document.get("lorebook", []))
     if document.get("format") != LOREBOOK_FORMAT:
-        raise fail("format", f"expected {LOREBOOK_FORMAT!r}, found "
-                             f"{abbreviated(document.get('format'))}: this is not a Taletree "
-                             "lorebook or story export")  # fmt: skip
+        raise fail(
+            "format",
+            f"expected {LOREBOOK_FORMAT!r}, found "
+            f"{abbreviated(document.get('format'))}: this is not a Taletree "
+            "lorebook or story export",
+        )
     return read_lore(document.get("entries"), "entries")
 
 
@@ -92,12 +96,24 @@ def read_lore(entries: Any, where: str = "lorebook") -> list[LoreEntry]:
         at = f"{where}[{index}]"
         expect(entry, dict, at)
         keys = expect(entry.get("keys", []), list, f"{at}.keys")
-        flags = {name: expect(entry.get(name, False), bool, f"{at}.{name}")
-                 for name in ("always", "regex", "case_sensitive")}  # fmt: skip
-        lore.append(checked(check_entry, LoreEntry(
-            tuple(keys), entry.get("text"), expect(entry.get("rank", 0), int, f"{at}.rank"),
-            placement=entry.get("placement", "top"),
-            depth=expect(entry.get("depth", 0), int, f"{at}.depth"), **flags), at))  # fmt: skip
+        flags = {
+            name: expect(entry.get(name, False), bool, f"{at}.{name}")
+            for name in ("always", "regex", "case_sensitive")
+        }
+        lore.append(
+            checked(
+                check_entry,
+                LoreEntry(
+                    tuple(keys),
+                    entry.get("text"),
+                    expect(entry.get("rank", 0), int, f"{at}.rank"),
+                    placement=entry.get("placement", "top"),
+                    depth=expect(entry.get("depth", 0), int, f"{at}.depth"),
+                    **flags,
+                ),
+                at,
+            )
+        )
     return lore
 
 
@@ -142,8 +158,9 @@ def read_revisions(entries: list[Any]) -> list[Revision]:
     """Each node's earlier texts (nodes are checked already), oldest first."""
     revisions = []
     for index, entry in enumerate(entries):
-        for number, revision in enumerate(expect(entry.get("revisions", []), list,
-                                                 f"nodes[{index}].revisions")):  # fmt: skip
+        for number, revision in enumerate(
+            expect(entry.get("revisions", []), list, f"nodes[{index}].revisions")
+        ):
             where = f"nodes[{index}].revisions[{number}]"
             expect(revision, dict, where)
             text = checked(check_text, revision.get("text"), f"{where}.text")

@@ -55,8 +55,10 @@ class LoreEntry:
                         text, timeout=REGEX_SECONDS
                     )
                 except TimeoutError:
-                    raise StoryError(f"the lore key {key[:80]!r} takes too long to match the "
-                                     "story: simplify it, or unmark regex") from None  # fmt: skip
+                    raise StoryError(
+                        f"the lore key {key[:80]!r} takes too long to match the "
+                        "story: simplify it, or unmark regex"
+                    ) from None
             elif not words.may_hold(key, self.case_sensitive):
                 continue
             else:
@@ -83,8 +85,11 @@ class TextWords:
         first = WORD.match(key)
         if first is None:  # the key starts with a sign, not a word: search for it
             return True
-        return first.group() in self.words if case_sensitive else (
-            first.group().lower() in self.lowered)  # fmt: skip
+        return (
+            first.group() in self.words
+            if case_sensitive
+            else (first.group().lower() in self.lowered)
+        )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -157,8 +162,9 @@ def check_entry(entry: LoreEntry, what: str = "the lore entry") -> LoreEntry:
     """Every field of an entry, checked; a regular expression must compile."""
     if not isinstance(entry.keys, tuple | list) or len(entry.keys) > MAX_KEYS:
         raise StoryError(f"{what}'s keys should be a list of at most {MAX_KEYS}")
-    keys = tuple(check_text(key, f"{what}'s key {index + 1}").strip()
-                 for index, key in enumerate(entry.keys))  # fmt: skip
+    keys = tuple(
+        check_text(key, f"{what}'s key {index + 1}").strip() for index, key in enumerate(entry.keys)
+    )
     keys = tuple(key for key in keys if key)
     if any(len(key) > MAX_KEY_CHARS for key in keys):
         raise StoryError(f"{what} has a key over {MAX_KEY_CHARS:,} characters: shorten it")
@@ -166,8 +172,10 @@ def check_entry(entry: LoreEntry, what: str = "the lore entry") -> LoreEntry:
         raise StoryError(f"{what} needs a key, or to be always on")
     check_text(entry.text, f"{what}'s text")
     if len(entry.text) > MAX_ENTRY_CHARS:
-        raise StoryError(f"{what}'s text is {len(entry.text):,} characters, over the "
-                         f"{MAX_ENTRY_CHARS:,} an entry may hold: shorten or split it")  # fmt: skip
+        raise StoryError(
+            f"{what}'s text is {len(entry.text):,} characters, over the "
+            f"{MAX_ENTRY_CHARS:,} an entry may hold: shorten or split it"
+        )
     check_whole_number(entry.rank, f"{what}'s rank", -(10**6), 10**6)
     if entry.placement not in PLACEMENTS:
         raise StoryError(f"{what}'s placement should be top or depth, not {entry.placement!r}")
@@ -175,16 +183,27 @@ def check_entry(entry: LoreEntry, what: str = "the lore entry") -> LoreEntry:
     for name in ("always", "regex", "case_sensitive"):
         if not isinstance(getattr(entry, name), bool):
             raise StoryError(f"{what}'s {name.replace('_', ' ')} should be true or false")
-    checked = LoreEntry(keys, entry.text, entry.rank, entry.always, entry.regex,
-                        entry.case_sensitive, entry.placement, entry.depth, entry.id,
-                        entry.story_id)  # fmt: skip
+    checked = LoreEntry(
+        keys,
+        entry.text,
+        entry.rank,
+        entry.always,
+        entry.regex,
+        entry.case_sensitive,
+        entry.placement,
+        entry.depth,
+        entry.id,
+        entry.story_id,
+    )
     try:
         if checked.regex:  # (a plain key is escaped: it always compiles)
             for key in keys:
                 regex_pattern(key, checked.case_sensitive)
     except (re.error, timed_re.error) as error:
-        raise StoryError(f"{what} has a key that isn't a valid regular expression "
-                         f"({error}): fix it, or unmark regex") from None  # fmt: skip
+        raise StoryError(
+            f"{what} has a key that isn't a valid regular expression "
+            f"({error}): fix it, or unmark regex"
+        ) from None
     except (RecursionError, OverflowError, MemoryError):
         raise StoryError(
             f"{what} has a key too deeply nested or too large to be a regular "
@@ -196,6 +215,7 @@ def check_entry(entry: LoreEntry, what: str = "the lore entry") -> LoreEntry:
 def fired(entries: Iterable[LoreEntry], text: str) -> list[Fired]:
     """The entries the text puts in, by rank (then as they were added)."""
     words = TextWords(text)
-    found = [Fired(entry, key) for entry in entries
-             if (key := entry.fired_by(text, words)) is not None]  # fmt: skip
+    found = [
+        Fired(entry, key) for entry in entries if (key := entry.fired_by(text, words)) is not None
+    ]
     return sorted(found, key=lambda f: (f.entry.rank, f.entry.id or 0))

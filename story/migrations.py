@@ -126,15 +126,40 @@ def m007_lorebook(db: sqlite_utils.Database) -> None:
     # A story's lorebook (world info): entries whose keys, found near the end of the story,
     # put their text into what the model reads. keys: a JSON list of strings.
     db["lore"].create(
-        {"id": int, "story_id": int, "keys": str, "text": str, "rank": int, "always": int,
-         "regex": int, "case_sensitive": int, "placement": str, "depth": int},
+        {
+            "id": int,
+            "story_id": int,
+            "keys": str,
+            "text": str,
+            "rank": int,
+            "always": int,
+            "regex": int,
+            "case_sensitive": int,
+            "placement": str,
+            "depth": int,
+        },
         pk="id",
-        not_null={"story_id", "keys", "text", "rank", "always", "regex", "case_sensitive",
-                  "placement", "depth"},
-        defaults={"rank": 0, "always": 0, "regex": 0, "case_sensitive": 0, "placement": "top",
-                  "depth": 0},
+        not_null={
+            "story_id",
+            "keys",
+            "text",
+            "rank",
+            "always",
+            "regex",
+            "case_sensitive",
+            "placement",
+            "depth",
+        },
+        defaults={
+            "rank": 0,
+            "always": 0,
+            "regex": 0,
+            "case_sensitive": 0,
+            "placement": "top",
+            "depth": 0,
+        },
         foreign_keys=[("story_id", "stories", "id")],
-    )  # fmt: skip
+    )
     db["lore"].create_index(["story_id"])
 
 

@@ -14,8 +14,9 @@ from story.validation import check_text
 REVISION_COLUMNS = "id, node_id, text, replaced, tokens IS NOT NULL"
 
 
-def cut_records(text: str, records: list[TokenRecord] | None,
-                at: int) -> tuple[list[TokenRecord] | None, list[TokenRecord] | None]:  # fmt: skip
+def cut_records(
+    text: str, records: list[TokenRecord] | None, at: int
+) -> tuple[list[TokenRecord] | None, list[TokenRecord] | None]:
     """A node's token data cut where its text is cut, when the cut falls between two tokens
     (inside a token, neither part can keep it)."""
     if not records:
@@ -42,8 +43,9 @@ class Revisions(Tables):
                 self._replace_text(node, text)
         return self.node(node_id)
 
-    def _replace_text(self, node: Node, text: str,
-                      records: list[TokenRecord] | None = None) -> None:  # fmt: skip
+    def _replace_text(
+        self, node: Node, text: str, records: list[TokenRecord] | None = None
+    ) -> None:
         row = self._one("SELECT data FROM tokens WHERE node_id = ?", (node.id,))
         self.conn.execute(
             "INSERT INTO revisions (node_id, text, tokens, replaced) VALUES (?, ?, ?, ?)",
@@ -69,8 +71,10 @@ class Revisions(Tables):
     @guarded
     def revisions(self, node_id: int) -> list[Revision]:
         """A node's earlier texts, the most recently replaced first."""
-        rows = self._all(f"SELECT {REVISION_COLUMNS} FROM revisions WHERE node_id = ? "
-                         "ORDER BY id DESC", (node_id,))  # fmt: skip
+        rows = self._all(
+            f"SELECT {REVISION_COLUMNS} FROM revisions WHERE node_id = ? ORDER BY id DESC",
+            (node_id,),
+        )
         return [Revision(*row[:4], bool(row[4])) for row in rows]
 
     @guarded
@@ -89,8 +93,9 @@ class Revisions(Tables):
         """Bring back an earlier text of a node, with its token data. The text it replaces is
         kept as a revision too, so a restore can be undone like any edit."""
         with write_transaction(self.conn):
-            row = self._one("SELECT node_id, text, tokens FROM revisions WHERE id = ?",
-                            (revision_id,))  # fmt: skip
+            row = self._one(
+                "SELECT node_id, text, tokens FROM revisions WHERE id = ?", (revision_id,)
+            )
             if row is None:
                 raise NotFound(f"there is no revision {revision_id}")
             node = self.node(row[0])
@@ -104,18 +109,31 @@ class Revisions(Tables):
         with write_transaction(self.conn):
             node = self.node(node_id)
             if not 0 < at < len(node.text):
-                raise StoryError(f"a passage is split inside its text: between characters 1 "
-                                 f"and {len(node.text) - 1}, not at {at}")  # fmt: skip
+                raise StoryError(
+                    f"a passage is split inside its text: between characters 1 "
+                    f"and {len(node.text) - 1}, not at {at}"
+                )
             first, rest = cut_records(node.text, self.token_records(node.id), at)
-            draft = NodeDraft(node.text[at:], node.author, model=node.model,
-                              settings=node.settings, seed=node.seed, tokens=rest)  # fmt: skip
+            draft = NodeDraft(
+                node.text[at:],
+                node.author,
+                model=node.model,
+                settings=node.settings,
+                seed=node.seed,
+                tokens=rest,
+            )
             tail = self._insert_node(node.story_id, node.id, draft)
-            self.conn.execute("UPDATE nodes SET parent_id = ? WHERE parent_id = ? AND id != ?",
-                              (tail, node.id, tail))  # fmt: skip
-            self.conn.execute("UPDATE nodes SET last_child_id = ? WHERE id = ?",
-                              (node.last_child_id, tail))  # fmt: skip
-            self.conn.execute("UPDATE nodes SET text = ?, last_child_id = ? WHERE id = ?",
-                              (node.text[:at], tail, node.id))  # fmt: skip
+            self.conn.execute(
+                "UPDATE nodes SET parent_id = ? WHERE parent_id = ? AND id != ?",
+                (tail, node.id, tail),
+            )
+            self.conn.execute(
+                "UPDATE nodes SET last_child_id = ? WHERE id = ?", (node.last_child_id, tail)
+            )
+            self.conn.execute(
+                "UPDATE nodes SET text = ?, last_child_id = ? WHERE id = ?",
+                (node.text[:at], tail, node.id),
+            )
             self.conn.execute("DELETE FROM tokens WHERE node_id = ?", (node.id,))
             if first:
                 self._insert_tokens(node.id, first)
@@ -135,21 +153,26 @@ class Revisions(Tables):
                 raise StoryError("the opening has no passage above it to join")
             parent = self.node(node.parent_id)
             if len(self.children(parent.id)) > 1:
-                raise StoryError("only a passage without alternatives joins the one above it: "
-                                 "this one has siblings")  # fmt: skip
+                raise StoryError(
+                    "only a passage without alternatives joins the one above it: "
+                    "this one has siblings"
+                )
             above, below = self.token_records(parent.id), self.token_records(node.id)
             joined = above + below if above and below else None
             self._replace_text(parent, parent.text + node.text, joined)
-            self.conn.execute("UPDATE nodes SET parent_id = ? WHERE parent_id = ?",
-                              (parent.id, node.id))  # fmt: skip
-            self.conn.execute("UPDATE nodes SET last_child_id = ? WHERE id = ?",
-                              (node.last_child_id, parent.id))  # fmt: skip
-            self.conn.execute("UPDATE nodes SET revises_id = NULL WHERE revises_id = ?",
-                              (node.id,))  # fmt: skip
-            self.conn.execute("UPDATE revisions SET node_id = ? WHERE node_id = ?",
-                              (parent.id, node.id))  # fmt: skip
-            self.conn.execute("UPDATE OR IGNORE bookmarks SET node_id = ? WHERE node_id = ?",
-                              (parent.id, node.id))  # fmt: skip
+            self.conn.execute(
+                "UPDATE nodes SET parent_id = ? WHERE parent_id = ?", (parent.id, node.id)
+            )
+            self.conn.execute(
+                "UPDATE nodes SET last_child_id = ? WHERE id = ?", (node.last_child_id, parent.id)
+            )
+            self.conn.execute("UPDATE nodes SET revises_id = NULL WHERE revises_id = ?", (node.id,))
+            self.conn.execute(
+                "UPDATE revisions SET node_id = ? WHERE node_id = ?", (parent.id, node.id)
+            )
+            self.conn.execute(
+                "UPDATE OR IGNORE bookmarks SET node_id = ? WHERE node_id = ?", (parent.id, node.id)
+            )
             self.conn.execute("DELETE FROM bookmarks WHERE node_id = ?", (node.id,))
             self.conn.execute("DELETE FROM tokens WHERE node_id = ?", (node.id,))
             if self.story(node.story_id).tip_id == node.id:

@@ -56,8 +56,10 @@ WITH RECURSIVE down(id) AS (
 def row_damage(title: Any, updated: Any) -> str | None:
     """What is wrong with a story's row as the library lists it (a file edited by hand, or
     written by a version that checked less), so the library can show the rest and say so."""
-    for check, value, what in ((check_title, title, "its title"),
-                               (check_time, updated, "its last-edited time")):  # fmt: skip
+    for check, value, what in (
+        (check_title, title, "its title"),
+        (check_time, updated, "its last-edited time"),
+    ):
         try:
             check(value, what)
         except StoryError as error:
@@ -81,8 +83,9 @@ def check_story_fields(fields: dict[str, Any]) -> dict[str, Any]:
         "note_depth": check_note_depth,
         "settings": lambda value, what: settings_json(value or None, what),
     }
-    return {name: checks[name](value, f"the {name.replace('_', ' ')}")
-            for name, value in fields.items()}  # fmt: skip
+    return {
+        name: checks[name](value, f"the {name.replace('_', ' ')}") for name, value in fields.items()
+    }
 
 
 def parents_first(nodes: list[Node]) -> list[Node]:
@@ -104,8 +107,18 @@ def parents_first(nodes: list[Node]) -> list[Node]:
 
 def lore_from_row(row: Sequence[Any]) -> LoreEntry:
     entry_id, story_id, keys, text, rank, always, regex, case_sensitive, placement, depth = row
-    return LoreEntry(tuple(json.loads(keys)), text, rank, bool(always), bool(regex),
-                     bool(case_sensitive), placement, depth, entry_id, story_id)  # fmt: skip
+    return LoreEntry(
+        tuple(json.loads(keys)),
+        text,
+        rank,
+        bool(always),
+        bool(regex),
+        bool(case_sensitive),
+        placement,
+        depth,
+        entry_id,
+        story_id,
+    )
 
 
 LORE_COLUMNS = "id, story_id, keys, text, rank, always, regex, case_sensitive, placement, depth"
@@ -180,10 +193,13 @@ class Store(Revisions):
                FROM stories ORDER BY updated DESC, id DESC"""
         )
         return [
-            StorySummary(*row[:5], words=self.words(row[5]) if count_words else WordCount(),
-                         damage=row_damage(row[1], row[4]))
+            StorySummary(
+                *row[:5],
+                words=self.words(row[5]) if count_words else WordCount(),
+                damage=row_damage(row[1], row[4]),
+            )
             for row in rows
-        ]  # fmt: skip
+        ]
 
     @guarded
     def node_count(self, story_id: int) -> int:
@@ -196,8 +212,10 @@ class Store(Revisions):
         them the writer wrote (the rest are the model's)."""
         # Words are counted per node, so one split across two nodes counts twice: close
         # enough for a size shown in a list, and it never holds a whole long story in memory.
-        rows = self._all(PATH_UP + "SELECT nodes.text, nodes.author FROM up "
-                         "JOIN nodes ON nodes.id = up.id", {"node": node_id})  # fmt: skip
+        rows = self._all(
+            PATH_UP + "SELECT nodes.text, nodes.author FROM up JOIN nodes ON nodes.id = up.id",
+            {"node": node_id},
+        )
         counts = [(len(text.split()), author) for text, author in rows]
         return WordCount(sum(n for n, _ in counts), sum(n for n, a in counts if a == "user"))
 
@@ -315,8 +333,15 @@ class Store(Revisions):
         note: str = "",
         note_depth: int = DEFAULT_NOTE_DEPTH,
     ) -> Story:
-        fields = check_story_fields({"title": title, "genre": genre, "memory": memory,
-                                     "note": note, "note_depth": note_depth})  # fmt: skip
+        fields = check_story_fields(
+            {
+                "title": title,
+                "genre": genre,
+                "memory": memory,
+                "note": note,
+                "note_depth": note_depth,
+            }
+        )
         check_text(opening, "the opening")
         stamp = now()
         with write_transaction(self.conn):
@@ -511,16 +536,23 @@ class Store(Revisions):
     @guarded
     def lore(self, story_id: int) -> list[LoreEntry]:
         """A story's lorebook entries, by rank, then as they were added."""
-        rows = self._all(f"SELECT {LORE_COLUMNS} FROM lore WHERE story_id = ? "
-                         "ORDER BY rank, id", (story_id,))  # fmt: skip
+        rows = self._all(
+            f"SELECT {LORE_COLUMNS} FROM lore WHERE story_id = ? ORDER BY rank, id", (story_id,)
+        )
         return [lore_from_row(row) for row in rows]
 
     def _lore_values(self, entry: LoreEntry) -> dict[str, Any]:
         checked = check_entry(entry)
-        return {"keys": json.dumps(list(checked.keys), ensure_ascii=False), "text": checked.text,
-                "rank": checked.rank, "always": checked.always, "regex": checked.regex,
-                "case_sensitive": checked.case_sensitive, "placement": checked.placement,
-                "depth": checked.depth}  # fmt: skip
+        return {
+            "keys": json.dumps(list(checked.keys), ensure_ascii=False),
+            "text": checked.text,
+            "rank": checked.rank,
+            "always": checked.always,
+            "regex": checked.regex,
+            "case_sensitive": checked.case_sensitive,
+            "placement": checked.placement,
+            "depth": checked.depth,
+        }
 
     @guarded
     def add_lore(self, story_id: int, entry: LoreEntry) -> LoreEntry:
@@ -574,9 +606,16 @@ class Store(Revisions):
             cursor = self.conn.execute(
                 """INSERT INTO stories (title, genre, memory, note, note_depth, created, updated)
                    VALUES (?, ?, ?, ?, ?, ?, ?)""",
-                (title, tree.genre or None, tree.memory, tree.note, tree.note_depth,
-                 tree.created, tree.updated),
-            )  # fmt: skip
+                (
+                    title,
+                    tree.genre or None,
+                    tree.memory,
+                    tree.note,
+                    tree.note_depth,
+                    tree.created,
+                    tree.updated,
+                ),
+            )
             story_id = cursor.lastrowid
             first = self._one("SELECT coalesce(max(id), 0) + 1 FROM nodes")[0]
             new_id = {node.id: first + i for i, node in enumerate(tree.nodes)}

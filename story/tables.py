@@ -122,9 +122,17 @@ class Tables:
             """INSERT INTO nodes (story_id, parent_id, text, author, created, model, settings,
                                   seed)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            (story_id, parent_id, draft.text, draft.author, now(), draft.model, settings,
-             draft.seed),
-        )  # fmt: skip
+            (
+                story_id,
+                parent_id,
+                draft.text,
+                draft.author,
+                now(),
+                draft.model,
+                settings,
+                draft.seed,
+            ),
+        )
         if draft.tokens:
             self._insert_tokens(cursor.lastrowid, draft.tokens)  # type: ignore[arg-type]
         return cursor.lastrowid  # type: ignore[return-value]

@@ -50,14 +50,16 @@ def pack(records: list[TokenRecord]) -> bytes:
         padded = list(r.top) + [(-1, 0.0)] * (width - len(r.top))
         top_ids += [t for t, _ in padded]
         top_probs += [p for _, p in padded]
-    raw = b"".join([
-        HEADER.pack(FORMAT_VERSION, count, width),
-        struct.pack(f"<{count}i", *(r.token_id for r in records)),
-        struct.pack(f"<{count}f", *(r.logprob for r in records)),
-        struct.pack(f"<{count}I", *(r.chars for r in records)),
-        struct.pack(f"<{count * width}i", *top_ids),
-        struct.pack(f"<{count * width}e", *top_probs),
-    ])  # fmt: skip
+    raw = b"".join(
+        [
+            HEADER.pack(FORMAT_VERSION, count, width),
+            struct.pack(f"<{count}i", *(r.token_id for r in records)),
+            struct.pack(f"<{count}f", *(r.logprob for r in records)),
+            struct.pack(f"<{count}I", *(r.chars for r in records)),
+            struct.pack(f"<{count * width}i", *top_ids),
+            struct.pack(f"<{count * width}e", *top_probs),
+        ]
+    )
     return zlib.compress(raw, 6)
 
 
@@ -69,8 +71,13 @@ def unpack(data: bytes) -> list[TokenRecord]:
             raise StoryError(f"token data of version {version} is newer than this Taletree")
         offset = HEADER.size
         columns = []
-        for code, length in (("i", count), ("f", count), ("I", count),
-                             ("i", count * width), ("e", count * width)):  # fmt: skip
+        for code, length in (
+            ("i", count),
+            ("f", count),
+            ("I", count),
+            ("i", count * width),
+            ("e", count * width),
+        ):
             columns.append(struct.unpack_from(f"<{length}{code}", raw, offset))
             offset += struct.calcsize(f"<{length}{code}")
     except (zlib.error, struct.error) as error:
@@ -78,8 +85,11 @@ def unpack(data: bytes) -> list[TokenRecord]:
     ids, logprobs, chars, top_ids, top_probs = columns
     records = []
     for i in range(count):
-        row = zip(top_ids[i * width : (i + 1) * width], top_probs[i * width : (i + 1) * width],
-                  strict=True)  # fmt: skip
+        row = zip(
+            top_ids[i * width : (i + 1) * width],
+            top_probs[i * width : (i + 1) * width],
+            strict=True,
+        )
         top = tuple((t, float(p)) for t, p in row if t >= 0)
         records.append(TokenRecord(ids[i], logprobs[i], chars[i], top))
     return records
@@ -96,8 +106,9 @@ def split_text(text: str, records: list[TokenRecord]) -> list[str]:
     return pieces
 
 
-def forked(text: str, records: list[TokenRecord], position: int, token_id: int,
-           token_text: str) -> tuple[str, list[TokenRecord]]:  # fmt: skip
+def forked(
+    text: str, records: list[TokenRecord], position: int, token_id: int, token_text: str
+) -> tuple[str, list[TokenRecord]]:
     """A node's text and records up to the token at `position`, then another token there
     (one of the alternatives the model offered, with the probability it gave it)."""
     if not 0 <= position < len(records):

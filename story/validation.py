@@ -28,10 +28,14 @@ def check_text(value: Any, what: str) -> str:
         return value
     code = ord(bad.group())
     if 0xDC80 <= code <= 0xDCFF:  # how Python keeps a byte that wasn't UTF-8 (surrogateescape)
-        raise StoryError(f"{what} isn't valid UTF-8 (it holds the byte 0x{code - 0xDC00:02x} at "
-                         f"character {bad.start()}): give it as UTF-8 text")  # fmt: skip
-    raise StoryError(f"{what} holds a lone surrogate (\\u{code:04x}) at character "
-                     f"{bad.start()}, which isn't text: remove it")  # fmt: skip
+        raise StoryError(
+            f"{what} isn't valid UTF-8 (it holds the byte 0x{code - 0xDC00:02x} at "
+            f"character {bad.start()}): give it as UTF-8 text"
+        )
+    raise StoryError(
+        f"{what} holds a lone surrogate (\\u{code:04x}) at character "
+        f"{bad.start()}, which isn't text: remove it"
+    )
 
 
 def check_line(value: Any, what: str) -> str:
@@ -50,8 +54,9 @@ def check_title(title: Any, what: str = "the title") -> str:
 
 def check_whole_number(value: Any, what: str, low: int, high: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise StoryError(f"{what} should be a whole number from {low} to {high}, not "
-                         f"{abbreviated(value)}")  # fmt: skip
+        raise StoryError(
+            f"{what} should be a whole number from {low} to {high}, not {abbreviated(value)}"
+        )
     return value
 
 

@@ -20,18 +20,30 @@ from tui.screens.writing import WritingScreen
 SIZE = (100, 30)
 
 
-def make_session(store, tmp_path: Path, backend: FakeBackend | None = None,
-                 **options) -> WritingSession:  # fmt: skip
+def make_session(
+    store, tmp_path: Path, backend: FakeBackend | None = None, **options
+) -> WritingSession:
     """A writing session over the store whose every model is the fake one, with a config file
     of its own in tmp_path."""
     backend = backend or FakeBackend()
     config_path = tmp_path / "config.toml"
-    return WritingSession(store, read_config(config_path), config_path=config_path,
-                          loader=lambda request, progress: backend, **options)  # fmt: skip
+    return WritingSession(
+        store,
+        read_config(config_path),
+        config_path=config_path,
+        loader=lambda request, progress: backend,
+        **options,
+    )
 
 
-def make_app(store, tmp_path: Path, backend: FakeBackend | None = None, *,
-             story_id: int | None = None, **options) -> TaletreeApp:  # fmt: skip
+def make_app(
+    store,
+    tmp_path: Path,
+    backend: FakeBackend | None = None,
+    *,
+    story_id: int | None = None,
+    **options,
+) -> TaletreeApp:
     session = make_session(store, tmp_path, backend, **options)
     return TaletreeApp(session, story_id=story_id, blink=False)
 

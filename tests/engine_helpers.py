@@ -42,9 +42,12 @@ def reference_greedy(model, ids, max_new_tokens):
     prompt = torch.tensor([ids])
     with torch.inference_mode():
         output = model.generate(
-            prompt, attention_mask=torch.ones_like(prompt), do_sample=False,
-            max_new_tokens=max_new_tokens, pad_token_id=model.config.eos_token_id,
-        )  # fmt: skip
+            prompt,
+            attention_mask=torch.ones_like(prompt),
+            do_sample=False,
+            max_new_tokens=max_new_tokens,
+            pad_token_id=model.config.eos_token_id,
+        )
     new = output[0, len(ids) :].tolist()
     return new[:-1] if new and new[-1] == model.config.eos_token_id else new
 

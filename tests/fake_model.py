@@ -107,9 +107,17 @@ class FakeBackend:
         first drawn seed, and as many tokens as max_new_tokens says by default."""
         return self.text_of(DEFAULT_SEED, branch, SETTING["max_new_tokens"].default)
 
-    def stream(self, ids: Sequence[int], branches: int, settings: SamplingSettings, *,
-               seed: int | None = None, seeds: Sequence[int] | None = None,
-               cancel: threading.Event | None = None, keep: int = 0) -> Iterator:  # fmt: skip
+    def stream(
+        self,
+        ids: Sequence[int],
+        branches: int,
+        settings: SamplingSettings,
+        *,
+        seed: int | None = None,
+        seeds: Sequence[int] | None = None,
+        cancel: threading.Event | None = None,
+        keep: int = 0,
+    ) -> Iterator:
         cancel = cancel or threading.Event()
         self.requests.append(Request(list(ids), keep, branches, settings, seed))
         seed = next(self.unseeded) if seed is None else seed

@@ -12,9 +12,14 @@ import transformers as hf
 
 WINDOW = 128  # every family's position limit (where it has one)
 SLIDE = 16  # the sliding window of the families that have one
-SMALL = {"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
-         "num_attention_heads": 4, "num_key_value_heads": 2,
-         "max_position_embeddings": WINDOW}  # fmt: skip
+SMALL = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": WINDOW,
+}
 MIXED = ["sliding_attention", "full_attention"]  # alternating layers, as Gemma 2 and 3 have
 
 

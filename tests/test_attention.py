@@ -23,8 +23,9 @@ def torch_attention(query, story_keys, story_values, keys, values, scale, window
     for n in range(query.shape[0]):
         k = torch.cat([story_keys[0], keys[n]], dim=1)[None, :, -window:]
         v = torch.cat([story_values[0], values[n]], dim=1)[None, :, -window:]
-        rows.append(F.scaled_dot_product_attention(query[n : n + 1], k, v, scale=scale,
-                                                   enable_gqa=True))  # fmt: skip
+        rows.append(
+            F.scaled_dot_product_attention(query[n : n + 1], k, v, scale=scale, enable_gqa=True)
+        )
     return torch.cat(rows).transpose(1, 2)
 
 

@@ -19,9 +19,12 @@ def seed_story(db_path, title="The Well", opening="Water, deep.") -> int:
 
 def test_help_lists_the_commands_and_needs_no_database(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "tui", "--help"], capture_output=True, text=True, cwd=tmp_path,
+        [sys.executable, "-m", "tui", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+    )
     assert result.returncode == 0
     for command in ("path", "list", "show", "search", "export", "import", "rename", "delete"):
         assert command in result.stdout
@@ -52,8 +55,10 @@ def test_global_db_option_works_before_the_command(db_path):
     seed_story(db_path)
     result = subprocess.run(
         [sys.executable, "-m", "tui", "--db", str(db_path), "list"],
-        capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert "The Well" in result.stdout
 
 

@@ -140,11 +140,20 @@ def test_entries_go_at_the_top_by_rank_or_at_their_depth():
         "Memory.\nFirst by rank.\nSecond by rank.\nOne.\nDeep.\nTwo.\n[Note]\nThree.\n"
     )
     assert [p.kind for p in context.parts] == [
-        "memory", "lore", "lore", "story", "lore", "story", "note", "story",
-    ]  # fmt: skip
+        "memory",
+        "lore",
+        "lore",
+        "story",
+        "lore",
+        "story",
+        "note",
+        "story",
+    ]
     assert [p.label for p in context.parts if p.kind == "lore"] == [
-        "lore: Two (Two)", "lore: One (One)", "lore: Three (Three)",
-    ]  # fmt: skip
+        "lore: Two (Two)",
+        "lore: One (One)",
+        "lore: Three (Three)",
+    ]
     assert all(p.tokens == len(word_tokens(p.text)) for p in context.parts)
 
 

@@ -60,13 +60,17 @@ def test_line_by_line_and_csv(tmp_path):
     lines = tmp_path / "lines.txt"
     lines.write_text("<horror> One dark night.\nA plain story.\n\n", encoding="utf-8")
     stories = read_corpus(str(lines), line_by_line=True)
-    assert [(s.genre, s.text) for s in stories] == [("horror", "One dark night."),
-                                                    (None, "A plain story.")]  # fmt: skip
+    assert [(s.genre, s.text) for s in stories] == [
+        ("horror", "One dark night."),
+        (None, "A plain story."),
+    ]
     table = tmp_path / "stories.csv"
     table.write_text('title,body,kind\nA,"Line one,\nline two",Romance\nB,Second,\n')
     stories = read_corpus(str(table), column="body", genre_column="kind")
-    assert [(s.genre, s.text) for s in stories] == [("romance", "Line one,\nline two"),
-                                                    (None, "Second")]  # fmt: skip
+    assert [(s.genre, s.text) for s in stories] == [
+        ("romance", "Line one,\nline two"),
+        (None, "Second"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -50,18 +50,36 @@ def test_an_old_database_is_upgraded_in_place_keeping_its_stories(db_path):
     old = sqlite_utils.Database(db_path)
     migrations.apply(old, migrations.MIGRATIONS[:1])
     old["stories"].insert(
-        {"id": 1, "title": "From long ago", "root_id": 1, "tip_id": 2,
-         "created": "2020-01-01T00:00:00+00:00", "updated": "2020-01-01T00:00:00+00:00"}
-    )  # fmt: skip
+        {
+            "id": 1,
+            "title": "From long ago",
+            "root_id": 1,
+            "tip_id": 2,
+            "created": "2020-01-01T00:00:00+00:00",
+            "updated": "2020-01-01T00:00:00+00:00",
+        }
+    )
     old["nodes"].insert_all(
         [
-            {"id": 1, "story_id": 1, "text": "An old harbour.", "author": "user",
-             "created": "2020-01-01T00:00:00+00:00"},
-            {"id": 2, "story_id": 1, "parent_id": 1, "text": " Gulls everywhere.",
-             "author": "model", "created": "2020-01-01T00:00:01+00:00", "model": "gpt2",
-             "seed": 5},
+            {
+                "id": 1,
+                "story_id": 1,
+                "text": "An old harbour.",
+                "author": "user",
+                "created": "2020-01-01T00:00:00+00:00",
+            },
+            {
+                "id": 2,
+                "story_id": 1,
+                "parent_id": 1,
+                "text": " Gulls everywhere.",
+                "author": "model",
+                "created": "2020-01-01T00:00:01+00:00",
+                "model": "gpt2",
+                "seed": 5,
+            },
         ]
-    )  # fmt: skip
+    )
     old.close()
     assert run_cli("list", db=db_path).returncode == 0
     with Store.open(db_path) as store:

@@ -21,8 +21,12 @@ def test_the_demo_model_is_small_and_documented():
     size = sum(p.stat().st_size for p in DEMO_MODEL.iterdir())
     assert size < 30 * 2**20
     card = (DEMO_MODEL / "README.md").read_text()
-    for heading in ("## Corpus", "## Compared with LSTMs trained the same way",
-                    "## Generation defaults, chosen by trying them", "## Samples"):  # fmt: skip
+    for heading in (
+        "## Corpus",
+        "## Compared with LSTMs trained the same way",
+        "## Generation defaults, chosen by trying them",
+        "## Samples",
+    ):
         assert heading in card
     defaults = json.loads((DEMO_MODEL / "generation_config.json").read_text())
     assert {"temperature", "top_p", "repetition_penalty"} <= set(defaults)
@@ -41,7 +45,17 @@ def test_it_writes_recognisable_stories_of_the_asked_genre():
 
 
 def test_generate_uses_the_demo_model_by_default():
-    result = run_cli("generate", "--genre", "mystery", "--prompt", "The inspector",
-                     "--max-new-tokens", "20", "--seed", "1", "--json")  # fmt: skip
+    result = run_cli(
+        "generate",
+        "--genre",
+        "mystery",
+        "--prompt",
+        "The inspector",
+        "--max-new-tokens",
+        "20",
+        "--seed",
+        "1",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["text"].startswith("The inspector")

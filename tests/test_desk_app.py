@@ -180,8 +180,12 @@ async def test_more_writes_on_in_the_selected_model_passage(store, story, tmp_pa
         screen = await kept_one(pilot)
         kept = store.tip(story.id)
         await pilot.press("m")
-        await wait_until(pilot, lambda: app.session.generation is None and
-                         len(store.node(kept.id).text) > len(kept.text))  # fmt: skip
+        await wait_until(
+            pilot,
+            lambda: (
+                app.session.generation is None and len(store.node(kept.id).text) > len(kept.text)
+            ),
+        )
         grown = store.node(kept.id)
         assert grown.text.startswith(kept.text)
         assert store.revisions(kept.id)[0].text == kept.text

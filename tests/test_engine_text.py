@@ -36,8 +36,9 @@ def play(tokenizer, script, settings, context="Once"):
 
 
 def settings(**kwargs):
-    return SamplingSettings(temperature=0, max_new_tokens=kwargs.pop("max_new_tokens", 40),
-                            **kwargs)  # fmt: skip
+    return SamplingSettings(
+        temperature=0, max_new_tokens=kwargs.pop("max_new_tokens", 40), **kwargs
+    )
 
 
 def test_utf8_split_over_byte_tokens_holds_back_only_the_incomplete_character(tokenizer):
@@ -103,8 +104,9 @@ def test_banned_strings_remove_every_token_containing_them(tokenizer):
     script = tokenizer.encode(" the lamp", add_special_tokens=False)
     the = tokenizer.convert_tokens_to_ids("Ġthe")
     assert script[0] == the
-    _, finished = play(tokenizer, script, settings(max_new_tokens=len(script),
-                                                  banned_strings=("the",)))  # fmt: skip
+    _, finished = play(
+        tokenizer, script, settings(max_new_tokens=len(script), banned_strings=("the",))
+    )
     assert "the" not in finished[0].text and the not in finished[0].token_ids
 
 

@@ -31,9 +31,17 @@ def branching(store):
     store.update_story(story.id, note="[N]", note_depth=2)
     left = store.append(story.root_id, " Left.")
     store.add_children(
-        story.root_id, [NodeDraft(" Right: [[x]]->y|z", author="model", model="demo", seed=9,
-                            settings={"temperature": 0.7})]
-    )  # fmt: skip
+        story.root_id,
+        [
+            NodeDraft(
+                " Right: [[x]]->y|z",
+                author="model",
+                model="demo",
+                seed=9,
+                settings={"temperature": 0.7},
+            )
+        ],
+    )
     store.append(left.id, "\n:: not a passage\nMore.")
     store.bookmark(left.id, "choice")
     return store.story(story.id)
@@ -69,10 +77,15 @@ def test_json_holds_everything_with_file_local_ids(store, branching):
     assert document["format"] == "taletree-story/1"
     assert [n["id"] for n in document["nodes"]] == [1, 2, 3, 4]
     assert document["nodes"][2] == {
-        "id": 3, "parent": 1, "author": "model", "created": document["nodes"][2]["created"],
-        "text": " Right: [[x]]->y|z", "model": "demo", "settings": {"temperature": 0.7},
+        "id": 3,
+        "parent": 1,
+        "author": "model",
+        "created": document["nodes"][2]["created"],
+        "text": " Right: [[x]]->y|z",
+        "model": "demo",
+        "settings": {"temperature": 0.7},
         "seed": 9,
-    }  # fmt: skip
+    }
     assert document["bookmarks"][0]["node"] == 2 and document["tip"] == 4
     assert (document["memory"], document["note"], document["note_depth"]) == ("M", "[N]", 2)
 
@@ -90,8 +103,9 @@ def test_a_10000_deep_chain_and_1000_children_round_trip(store):
     wide_nodes = [Node(1, 0, None, "", "user", STAMP)] + [
         Node(i, 0, 1, f" child {i}", "model", STAMP, seed=i) for i in range(2, 1002)
     ]
-    wide = StoryTree("Wide", "fantasy", "", "", 3, STAMP, STAMP, 500, wide_nodes,
-                     [Bookmark(7, 0, "", STAMP)])  # fmt: skip
+    wide = StoryTree(
+        "Wide", "fantasy", "", "", 3, STAMP, STAMP, 500, wide_nodes, [Bookmark(7, 0, "", STAMP)]
+    )
     for tree in (deep, wide):
         text = to_json(tree)
         stored = store.add_story_tree(parse_story_json(text))
@@ -127,18 +141,31 @@ def story_trees(draw) -> StoryTree:
         if children and draw(st.booleans()):
             nodes[index] = replace(node, last_child_id=draw(st.sampled_from(children)))
     marked = draw(st.sets(st.integers(1, count), max_size=3))
-    revisions = [Revision(0, node_id, draw(texts), STAMP)
-                 for node_id in draw(st.lists(st.integers(1, count), max_size=4))]  # fmt: skip
+    revisions = [
+        Revision(0, node_id, draw(texts), STAMP)
+        for node_id in draw(st.lists(st.integers(1, count), max_size=4))
+    ]
     revisions.sort(key=lambda r: r.node_id)  # a file lists each node's revisions with it
     keys = st.lists(texts.filter(lambda t: t.strip() == t and t), min_size=1, max_size=3)
-    lore = sorted((LoreEntry(tuple(draw(keys)), draw(texts), draw(st.integers(-5, 5)),
-                             placement=draw(st.sampled_from(["top", "depth"])),
-                             depth=draw(st.integers(0, 5)), case_sensitive=draw(st.booleans()))
-                   for _ in range(draw(st.integers(0, 3)))), key=lambda e: e.rank)  # fmt: skip
+    lore = sorted(
+        (
+            LoreEntry(
+                tuple(draw(keys)),
+                draw(texts),
+                draw(st.integers(-5, 5)),
+                placement=draw(st.sampled_from(["top", "depth"])),
+                depth=draw(st.integers(0, 5)),
+                case_sensitive=draw(st.booleans()),
+            )
+            for _ in range(draw(st.integers(0, 3)))
+        ),
+        key=lambda e: e.rank,
+    )
     settings = draw(st.one_of(st.none(), st.fixed_dictionaries({"branches": st.integers(1, 8)})))
     return StoryTree(
-        title=draw(texts.filter(lambda t: t.strip() == t and t and "\n" not in t
-                                and "\r" not in t)),
+        title=draw(
+            texts.filter(lambda t: t.strip() == t and t and "\n" not in t and "\r" not in t)
+        ),
         genre=draw(st.one_of(st.none(), st.sampled_from(["horror", "romance"]))),
         memory=draw(texts),
         note=draw(texts),
@@ -151,7 +178,7 @@ def story_trees(draw) -> StoryTree:
         revisions=revisions,
         lore=lore,
         settings=settings,
-    )  # fmt: skip
+    )
 
 
 @settings(
@@ -225,17 +252,34 @@ def test_revisions_lore_and_settings_travel_with_the_json(store, db_path, tmp_pa
     story = store.create_story("Kept", opening="Once.")
     node = store.append(story.root_id, " Twice.")
     store.revise(node.id, " Thrice.")
-    store.add_lore(story.id, LoreEntry(("Mara", "keeper"), "Mara keeps the light.", rank=2,
-                                       placement="depth", depth=1, regex=False))  # fmt: skip
+    store.add_lore(
+        story.id,
+        LoreEntry(
+            ("Mara", "keeper"),
+            "Mara keeps the light.",
+            rank=2,
+            placement="depth",
+            depth=1,
+            regex=False,
+        ),
+    )
     store.update_story(story.id, settings={"branches": 2, "temperature": 0.5})
     document = to_json_document(store.story_tree(story.id))
     assert document["nodes"][1]["revisions"] == [
         {"text": " Twice.", "replaced": document["nodes"][1]["revisions"][0]["replaced"]}
     ]
-    assert document["lorebook"] == [{
-        "keys": ["Mara", "keeper"], "text": "Mara keeps the light.", "rank": 2, "always": False,
-        "regex": False, "case_sensitive": False, "placement": "depth", "depth": 1,
-    }]  # fmt: skip
+    assert document["lorebook"] == [
+        {
+            "keys": ["Mara", "keeper"],
+            "text": "Mara keeps the light.",
+            "rank": 2,
+            "always": False,
+            "regex": False,
+            "case_sensitive": False,
+            "placement": "depth",
+            "depth": 1,
+        }
+    ]
     assert document["settings"] == {"branches": 2, "temperature": 0.5}
     copy = store.add_story_tree(parse_story_json(to_json(store.story_tree(story.id))))
     assert [r.text for r in store.revisions(store.path(copy.tip_id)[1].id)] == [" Twice."]

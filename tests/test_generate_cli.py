@@ -18,8 +18,19 @@ def generate(*args, **kwargs):
 
 
 def test_json_samples_and_seeds_that_do_not_depend_on_the_batch_size(model_folder):
-    common = ["--model", model_folder, "--prompt", "The lamp", "-n", "4", "--max-new-tokens",
-              "12", "--seed", "9", "--json"]  # fmt: skip
+    common = [
+        "--model",
+        model_folder,
+        "--prompt",
+        "The lamp",
+        "-n",
+        "4",
+        "--max-new-tokens",
+        "12",
+        "--seed",
+        "9",
+        "--json",
+    ]
     one_by_one = generate(*common, "--batch-size", "1")
     at_once = generate(*common, "--batch-size", "4")
     assert one_by_one.returncode == 0, one_by_one.stderr
@@ -32,9 +43,21 @@ def test_json_samples_and_seeds_that_do_not_depend_on_the_batch_size(model_folde
 
 
 def test_plain_output_separates_samples_and_can_leave_out_the_prompt(model_folder):
-    result = generate("--model", model_folder, "--prompt", "Rain", "-n", "2", "--batch-size",
-                      "2", "--max-new-tokens", "8", "--no-include-prefix",
-                      "--seed", "1")  # fmt: skip
+    result = generate(
+        "--model",
+        model_folder,
+        "--prompt",
+        "Rain",
+        "-n",
+        "2",
+        "--batch-size",
+        "2",
+        "--max-new-tokens",
+        "8",
+        "--no-include-prefix",
+        "--seed",
+        "1",
+    )
     samples = result.stdout.rstrip("\n").split("\n====================\n")
     assert len(samples) == 2 and not samples[0].startswith("Rain")
 
@@ -42,13 +65,34 @@ def test_plain_output_separates_samples_and_can_leave_out_the_prompt(model_folde
 def test_truncate_and_prompt_file(model_folder, tmp_path):
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("The keeper", encoding="utf-8")
-    first = generate("--model", model_folder, "--prompt-file", str(prompt), "--max-new-tokens",
-                     "30", "--seed", "3", "--json", "--no-include-prefix")  # fmt: skip
+    first = generate(
+        "--model",
+        model_folder,
+        "--prompt-file",
+        str(prompt),
+        "--max-new-tokens",
+        "30",
+        "--seed",
+        "3",
+        "--json",
+        "--no-include-prefix",
+    )
     text = json.loads(first.stdout)["text"]
     cut = text[len(text) // 2 : len(text) // 2 + 2]
-    truncated = generate("--model", model_folder, "--prompt-file", str(prompt),
-                         "--max-new-tokens", "30", "--seed", "3", "--json",
-                         "--no-include-prefix", "--truncate", cut)  # fmt: skip
+    truncated = generate(
+        "--model",
+        model_folder,
+        "--prompt-file",
+        str(prompt),
+        "--max-new-tokens",
+        "30",
+        "--seed",
+        "3",
+        "--json",
+        "--no-include-prefix",
+        "--truncate",
+        cut,
+    )
     record = json.loads(truncated.stdout)
     assert record["finish_reason"] == "stop_string"
     assert record["text"] == text[: text.index(cut)]
@@ -56,8 +100,20 @@ def test_truncate_and_prompt_file(model_folder, tmp_path):
 
 def test_to_file_with_a_progress_bar(model_folder, tmp_path):
     target = tmp_path / "samples.txt"
-    result = generate("--model", model_folder, "-n", "3", "--batch-size", "2",
-                      "--max-new-tokens", "6", "--to-file", str(target), "--seed", "2")  # fmt: skip
+    result = generate(
+        "--model",
+        model_folder,
+        "-n",
+        "3",
+        "--batch-size",
+        "2",
+        "--max-new-tokens",
+        "6",
+        "--to-file",
+        str(target),
+        "--seed",
+        "2",
+    )
     assert result.returncode == 0 and result.stdout == ""
     assert "3/3 samples" in result.stderr and "tok/s" in result.stderr
     assert target.read_text(encoding="utf-8").count("====================") == 2
@@ -96,8 +152,9 @@ def test_nothing_but_taletrees_own_output_reaches_stderr(model_folder):
     or notice would show here first."""
     loud = {"PYTHONWARNINGS": "always"}
     for model in ([], ["--model", model_folder]):
-        result = generate(*model, "--prompt", "Mira found the key", "--max-new-tokens", "8",
-                          env=loud)  # fmt: skip
+        result = generate(
+            *model, "--prompt", "Mira found the key", "--max-new-tokens", "8", env=loud
+        )
         assert result.returncode == 0 and result.stdout.startswith("Mira found the key")
         assert result.stderr == ""
 

@@ -47,24 +47,42 @@ def taletree(*args, db: Path, stdin: bytes | None = None, limits=(), env=None):
 
     result = subprocess.run(
         [sys.executable, "-m", "tui", *args, "--db", str(db)],
-        input=stdin, capture_output=True, cwd=ROOT, timeout=120,
-        env={**os.environ, **(env or {})}, preexec_fn=limited,
-    )  # fmt: skip
+        input=stdin,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        preexec_fn=limited,
+    )
     result.stderr = result.stderr.decode(errors="replace")
     return result
 
 
 def story_document(**changes) -> dict:
     document = {
-        "format": "taletree-story/1", "title": "Valid", "genre": None, "memory": "",
-        "note": "", "note_depth": 3, "created": STAMP, "updated": STAMP, "tip": 2,
+        "format": "taletree-story/1",
+        "title": "Valid",
+        "genre": None,
+        "memory": "",
+        "note": "",
+        "note_depth": 3,
+        "created": STAMP,
+        "updated": STAMP,
+        "tip": 2,
         "bookmarks": [],
         "nodes": [
             {"id": 1, "parent": None, "author": "user", "created": STAMP, "text": "Once."},
-            {"id": 2, "parent": 1, "author": "model", "created": STAMP, "text": " Then.",
-             "settings": {"temperature": 0.7}, "seed": 5},
+            {
+                "id": 2,
+                "parent": 1,
+                "author": "model",
+                "created": STAMP,
+                "text": " Then.",
+                "settings": {"temperature": 0.7},
+                "seed": 5,
+            },
         ],
-    }  # fmt: skip
+    }
     document.update(changes)
     return document
 
@@ -86,8 +104,10 @@ def model_with_its_own_code(tmp_path_factory) -> tuple[Path, Path]:
     folder = save_tiny_model(tmp_path_factory.mktemp("sneaky") / "model", "gpt2")
     marker = folder.parent / "the-code-ran"
     config = json.loads((folder / "config.json").read_text())
-    config["auto_map"] = {"AutoConfig": "configuration_sneaky.SneakyConfig",
-                          "AutoModelForCausalLM": "modeling_sneaky.SneakyModel"}  # fmt: skip
+    config["auto_map"] = {
+        "AutoConfig": "configuration_sneaky.SneakyConfig",
+        "AutoModelForCausalLM": "modeling_sneaky.SneakyModel",
+    }
     (folder / "config.json").write_text(json.dumps(config))
     code = f"open({str(marker)!r}, 'w').write('ran')\n"
     (folder / "configuration_sneaky.py").write_text(code)
@@ -140,8 +160,9 @@ def test_an_invalid_time_is_refused_on_import_and_nothing_is_written(tmp_path):
     db = tmp_path / "stories.db"
     bad = tmp_path / "yesterday.json"
     bad.write_text(json.dumps(story_document(updated="yesterday")))
-    one_line_refusal(run_cli("import", str(bad), db=db), "updated should be an ISO 8601 time",
-                     "'yesterday'")  # fmt: skip
+    one_line_refusal(
+        run_cli("import", str(bad), db=db), "updated should be an ISO 8601 time", "'yesterday'"
+    )
     nodes = story_document()["nodes"]
     nodes[1]["created"] = "last tuesday"
     bad.write_text(json.dumps(story_document(nodes=nodes)))
@@ -200,8 +221,12 @@ def extwee() -> Path:
 def read_twee(extwee: Path, twee: str, tmp_path: Path) -> dict:
     file = tmp_path / "story.twee"
     file.write_text(twee, encoding="utf-8")
-    result = subprocess.run(["node", str(ROOT / "tests" / "twee_reader.mjs"), str(extwee),
-                             str(file)], capture_output=True, text=True, check=True)  # fmt: skip
+    result = subprocess.run(
+        ["node", str(ROOT / "tests" / "twee_reader.mjs"), str(extwee), str(file)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(result.stdout)
 
 
@@ -325,12 +350,15 @@ def test_export_to_a_terminal_shows_control_characters_and_to_a_pipe_keeps_them(
 # 6 ----------------------------------------------------------- imports that used to traceback
 
 
-@pytest.mark.parametrize(("name", "document", "phrase"), [
-    ("surrogate text", story_document(memory="\ud800"), "memory holds a lone surrogate"),
-    ("surrogate title", story_document(title="bad\ud800"), "title holds a lone surrogate"),
-    ("huge depth", story_document(note_depth=10**30), "note_depth should be a whole number"),
-    ("NaN", story_document(tip=float("nan")), "NaN is not valid JSON"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "document", "phrase"),
+    [
+        ("surrogate text", story_document(memory="\ud800"), "memory holds a lone surrogate"),
+        ("surrogate title", story_document(title="bad\ud800"), "title holds a lone surrogate"),
+        ("huge depth", story_document(note_depth=10**30), "note_depth should be a whole number"),
+        ("NaN", story_document(tip=float("nan")), "NaN is not valid JSON"),
+    ],
+)
 def test_imports_that_tracebacked_are_one_line(tmp_path, name, document, phrase):
     db = tmp_path / "stories.db"
     bad = tmp_path / "bad.json"
@@ -351,8 +379,7 @@ def test_deeply_nested_settings_are_one_line(tmp_path):
 
 def test_importing_an_endless_file_under_a_memory_limit_is_one_line(tmp_path):
     db = tmp_path / "stories.db"
-    result = taletree("import", "/dev/zero", db=db,
-                      limits=[(resource.RLIMIT_AS, 3 * 2**30)])  # fmt: skip
+    result = taletree("import", "/dev/zero", db=db, limits=[(resource.RLIMIT_AS, 3 * 2**30)])
     message = one_line_refusal(result, "/dev/zero is larger than the 256 MB an import reads")
     assert "Traceback" not in message and story_count(db) == 0
 
@@ -416,11 +443,26 @@ def test_a_cached_hub_id_loads_from_the_cache_without_the_network(tmp_path):
     env = {"HF_HOME": str(tmp_path / "hf"), "PYTHONPATH": f"{blocker}:{ROOT}"}
     env_without_offline = {k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"}
     result = subprocess.run(
-        [sys.executable, "-m", "tui", "generate", "--model", "someone/tiny", "--prompt", "The",
-         "--max-new-tokens", "4", "--seed", "1"],
-        capture_output=True, text=True, cwd=tmp_path, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "generate",
+            "--model",
+            "someone/tiny",
+            "--prompt",
+            "The",
+            "--max-new-tokens",
+            "4",
+            "--seed",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
         env={**env_without_offline, **env},
-    )  # fmt: skip
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("The")
 
@@ -435,10 +477,12 @@ def test_tree_in_line_mode_is_bounded_for_a_100000_node_chain(store):
     from tests.app_helpers import make_session
     from tui.line_mode import LineWriter
 
-    nodes = [Node(i, 0, i - 1 if i > 1 else None, f" step {i}", "user", STAMP)
-             for i in range(1, 100_001)]  # fmt: skip
-    story = store.add_story_tree(StoryTree("Long", None, "", "", 3, STAMP, STAMP, 100_000,
-                                           nodes, []))  # fmt: skip
+    nodes = [
+        Node(i, 0, i - 1 if i > 1 else None, f" step {i}", "user", STAMP) for i in range(1, 100_001)
+    ]
+    story = store.add_story_tree(
+        StoryTree("Long", None, "", "", 3, STAMP, STAMP, 100_000, nodes, [])
+    )
     session = make_session(store, store.db_path.parent)
     session.open_story(story.id)
     out = io.StringIO()
@@ -488,8 +532,9 @@ def test_a_malicious_pickle_is_one_line_even_when_pickle_is_allowed(tmp_path):
     marker = tmp_path / "the-pickle-ran"
     (folder / "model.safetensors").unlink()
     torch.save({"transformer.wte.weight": Payload(marker)}, folder / "pytorch_model.bin")
-    result = run_cli("generate", "--model", str(folder), "--allow-pickle", "--prompt", "x",
-                     db=tmp_path / "s.db")  # fmt: skip
+    result = run_cli(
+        "generate", "--model", str(folder), "--allow-pickle", "--prompt", "x", db=tmp_path / "s.db"
+    )
     one_line_refusal(result, "pickle weights hold more than weights")
     assert not marker.exists()
 
@@ -557,8 +602,7 @@ def test_an_unexpected_error_is_one_line_naming_the_log_and_exit_1(tmp_path):
     assert "taletree list" in log.read_text()
 
 
-async def test_an_unexpected_error_in_the_app_closes_it_with_one_line(store, tmp_path,
-                                                                       monkeypatch):  # fmt: skip
+async def test_an_unexpected_error_in_the_app_closes_it_with_one_line(store, tmp_path, monkeypatch):
     from tests.app_helpers import SIZE, make_app, ready
 
     state = tmp_path / "state"
@@ -586,10 +630,11 @@ async def test_an_unexpected_error_in_the_app_closes_it_with_one_line(store, tmp
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
-)  # fmt: skip
+)
 
 
 def paths_of(value, path=()):
@@ -625,12 +670,15 @@ def damaged_documents(draw) -> str:
 
 
 def counts(store) -> tuple[int, ...]:
-    return tuple(store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                 for table in ("stories", "nodes", "bookmarks"))  # fmt: skip
+    return tuple(
+        store.conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for table in ("stories", "nodes", "bookmarks")
+    )
 
 
-@settings(max_examples=300, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=damaged_documents() | json_values.map(json.dumps) | st.text(max_size=200))
 def test_fuzzed_imports_only_ever_fail_with_the_one_line_import_error(store, text):
     before = counts(store)
@@ -641,8 +689,11 @@ def test_fuzzed_imports_only_ever_fail_with_the_one_line_import_error(store, tex
         assert counts(store) == before
         return
     stored = store.add_story_tree(tree)  # what the import accepts, the store takes whole
-    assert counts(store) == (before[0] + 1, before[1] + len(tree.nodes),
-                             before[2] + len(tree.bookmarks))  # fmt: skip
+    assert counts(store) == (
+        before[0] + 1,
+        before[1] + len(tree.nodes),
+        before[2] + len(tree.bookmarks),
+    )
     assert to_json(store.story_tree(stored.id))
 
 
@@ -661,8 +712,9 @@ def test_a_hostile_config_file_is_one_line_and_exit_2_at_once(tmp_path, make, me
     make(config)
     db = tmp_path / "s.db"
     assert run_cli("new", "Lamp", db=db).returncode == 0
-    result = run_cli("write", "Lamp", db=db, stdin="/quit\n",
-                     env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")})  # fmt: skip
+    result = run_cli(
+        "write", "Lamp", db=db, stdin="/quit\n", env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    )
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert message in result.stderr and "Traceback" not in result.stderr
 
@@ -746,8 +798,10 @@ def test_a_long_or_spoofing_title_is_cut_and_shown_literally_in_one_line_output(
     shown as a mark, not obeyed (it would make what follows it read backwards)."""
     db = tmp_path / "stories.db"
     long_title = "A" * 10_000_000
-    document = json.loads(run_cli("new", "Seed", "--opening", "Once.", db=db).stdout and
-                          run_cli("export", "Seed", "--format", "json", db=db).stdout)  # fmt: skip
+    document = json.loads(
+        run_cli("new", "Seed", "--opening", "Once.", db=db).stdout
+        and run_cli("export", "Seed", "--format", "json", db=db).stdout
+    )
     document["title"] = long_title
     source = tmp_path / "long.json"
     source.write_text(json.dumps(document))

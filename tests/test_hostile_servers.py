@@ -13,9 +13,10 @@ KEY = "sk-hostile-0123456789abcdefghijklmnopqrstuvwxyz"
 # A clipboard write (OSC 52), a screen clear, the key as the server saw it, and Textual markup
 # that would crash the app ([/]) or close it when clicked ([@click=app.quit]).
 HOSTILE = (
-    "\x1b]52;c;cHduZWQ=\x07\x1b[2J bad request; you sent Authorization: Bearer " + KEY
+    "\x1b]52;c;cHduZWQ=\x07\x1b[2J bad request; you sent Authorization: Bearer "
+    + KEY
     + " [@click=app.quit]click me[/] [/]\n\rsecond line \u202eenil driht"
-)  # fmt: skip
+)
 
 
 class Hostile(ListsOneModel):
@@ -53,8 +54,9 @@ def assert_shown_safely(text: str) -> None:
 
 def test_an_error_in_a_stream_is_one_literal_line_without_the_key(hostile):
     Hostile.reply = (200, error_event(HOSTILE))
-    result = run_cli("generate", "--model", hostile, "--prompt", "Once",
-                     env={"TALETREE_API_KEY": KEY})  # fmt: skip
+    result = run_cli(
+        "generate", "--model", hostile, "--prompt", "Once", env={"TALETREE_API_KEY": KEY}
+    )
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "the server stopped with an error" in result.stderr
     assert_shown_safely(result.stderr)
@@ -65,8 +67,9 @@ def test_line_mode_says_the_streams_error_literally(hostile, tmp_path):
     Hostile.reply = (200, error_event(HOSTILE))
     db = tmp_path / "stories.db"
     assert run_cli("new", "Hostile", "--opening", "Once.", db=db).returncode == 0
-    result = run_cli("write", "Hostile", "--model", hostile, db=db, stdin="/gen\n",
-                     env={"TALETREE_API_KEY": KEY})  # fmt: skip
+    result = run_cli(
+        "write", "Hostile", "--model", hostile, db=db, stdin="/gen\n", env={"TALETREE_API_KEY": KEY}
+    )
     assert result.returncode == 0, result.stderr
     [said] = [line for line in result.stdout.splitlines() if line.startswith("! ")]
     assert "the server stopped with an error" in said
@@ -78,8 +81,9 @@ def test_a_key_that_straddles_where_a_refusal_is_cut_leaks_no_part_of_it(hostile
 
     body = ("refused: " + "x" * (SAID_LIMIT - 20) + KEY + " trailing").encode()
     Hostile.reply = (401, body)
-    result = run_cli("generate", "--model", hostile, "--prompt", "Once",
-                     env={"TALETREE_API_KEY": KEY})  # fmt: skip
+    result = run_cli(
+        "generate", "--model", hostile, "--prompt", "Once", env={"TALETREE_API_KEY": KEY}
+    )
     assert result.returncode == 2 and "refused the API key (401" in result.stderr
     assert KEY[:6] not in result.stderr.replace("sk-hostile", "")  # not even its start
     assert "sk-host" not in result.stderr
@@ -100,8 +104,9 @@ async def test_the_app_shows_a_hostile_model_name_and_error_as_text(store, tmp_p
     app = TaletreeApp(session, story_id=story.id, blink=False)
     told = Told()
     async with app.run_test(size=SIZE, message_hook=told) as pilot:
-        await wait_until(pilot, lambda: any("can't be loaded" in n.message
-                                            for n in told.notifications))  # fmt: skip
+        await wait_until(
+            pilot, lambda: any("can't be loaded" in n.message for n in told.notifications)
+        )
         messages = [n.message for n in told.notifications]
         assert any("[@click=app.quit]such[/] [/]␛[2J" in m for m in messages)
         assert any("names no action '[/]'" in m for m in messages)
@@ -125,8 +130,13 @@ def test_at_a_terminal_a_notice_never_lands_inside_a_samples_line(hostile, tmp_p
         terminal.close()
     lines = screen.splitlines()
     assert "Go.Hi. Once" in lines  # the sample, alone on its line
-    assert any(line.startswith("taletree: branch 1 cut off, keeping what it wrote: the server "
-                               "stopped with an error: boom") for line in lines)  # fmt: skip
+    assert any(
+        line.startswith(
+            "taletree: branch 1 cut off, keeping what it wrote: the server "
+            "stopped with an error: boom"
+        )
+        for line in lines
+    )
 
 
 class KeepsAlive(ListsOneModel):
@@ -156,11 +166,13 @@ def test_a_stream_that_never_ends_is_given_up_after_the_limit_in_one_line():
     server, url = serve(KeepsAlive)
     try:
         started = time.monotonic()
-        result = run_cli("generate", "--model", url, "--prompt", "Once",
-                         env={"TALETREE_STREAM_LIMIT": "1"})  # fmt: skip
+        result = run_cli(
+            "generate", "--model", url, "--prompt", "Once", env={"TALETREE_STREAM_LIMIT": "1"}
+        )
         took = time.monotonic() - started
-        bad = run_cli("generate", "--model", url, "--prompt", "Once",
-                      env={"TALETREE_STREAM_LIMIT": "soon"})  # fmt: skip
+        bad = run_cli(
+            "generate", "--model", url, "--prompt", "Once", env={"TALETREE_STREAM_LIMIT": "soon"}
+        )
     finally:
         server.shutdown()
         server.server_close()

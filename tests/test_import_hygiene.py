@@ -76,8 +76,11 @@ def test_no_forbidden_import_statements(package):
 def loaded_modules_after(code: str) -> set[str]:
     result = subprocess.run(
         [sys.executable, "-c", code + "\nimport sys; print(' '.join(sys.modules))"],
-        capture_output=True, text=True, cwd=ROOT, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     return {name.split(".")[0] for name in result.stdout.split()}
 
 

@@ -220,8 +220,9 @@ def test_a_model_that_cant_load_is_one_line_and_the_writing_goes_on(tmp_path):
     assert lines[-1] == "Once. Still writing."
 
 
-def test_an_unexpected_error_in_a_command_is_one_line_saved_to_the_log(store, story, tmp_path,
-                                                                       monkeypatch):  # fmt: skip
+def test_an_unexpected_error_in_a_command_is_one_line_saved_to_the_log(
+    store, story, tmp_path, monkeypatch
+):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
 
     class Broken(FakeBackend):

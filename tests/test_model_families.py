@@ -30,8 +30,7 @@ SAMPLED = SamplingSettings(temperature=2.0, max_new_tokens=12)
 # The ways a model is served: which one a family takes is the load-time check's choice (it
 # moves as transformers routes more families through its attention registry); every one of
 # them must give the model's own numbers.
-PATHS = {"fast path": HFModel, "general path": GeneralModel,
-         "general path, no cache": GeneralModel}  # fmt: skip
+PATHS = {"fast path": HFModel, "general path": GeneralModel, "general path, no cache": GeneralModel}
 
 
 def prompt(length: int, salt: int = 0) -> list[int]:
@@ -115,8 +114,14 @@ def test_seeded_branches_repeat_and_differ(loaded, family):
     assert len(set(texts)) == 4
 
 
-SLIDING_ON_FAST_PATH = ["qwen2-sliding", "mistral-sliding", "gemma2", "gemma3_text", "cohere2",
-                        "starcoder2"]  # fmt: skip
+SLIDING_ON_FAST_PATH = [
+    "qwen2-sliding",
+    "mistral-sliding",
+    "gemma2",
+    "gemma3_text",
+    "cohere2",
+    "starcoder2",
+]
 
 
 class AttentionOfItsOwn:
@@ -176,9 +181,21 @@ def test_the_command_line_matches_and_says_how_the_model_runs(loaded, family):
     text = "The keeper climbed the stairs"
     ids = model.tokenizer.encode(text, add_special_tokens=False)
     expected = model.tokenizer.decode(reference_greedy(reference, ids, 16))
-    result = run_cli("generate", "--model", str(folder), "--prompt", text, "--temperature", "0",
-                     "--max-new-tokens", "16", "--no-include-prefix", "--stop-mode", "tokens",
-                     "--verbose")  # fmt: skip
+    result = run_cli(
+        "generate",
+        "--model",
+        str(folder),
+        "--prompt",
+        text,
+        "--temperature",
+        "0",
+        "--max-new-tokens",
+        "16",
+        "--no-include-prefix",
+        "--stop-mode",
+        "tokens",
+        "--verbose",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.rstrip("\n") == expected
     assert f": cpu, {model.serving_path}, with " in result.stderr

@@ -44,8 +44,13 @@ class OllamaStandIn(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
         if self.path == "/api/show":
-            return self.answer(200, {"parameters": "num_ctx 2048\nstop <eos>",
-                                     "model_info": {"llama.context_length": 8192}})  # fmt: skip
+            return self.answer(
+                200,
+                {
+                    "parameters": "num_ctx 2048\nstop <eos>",
+                    "model_info": {"llama.context_length": 8192},
+                },
+            )
         if self.path != "/api/generate":
             return self.answer(404, {"error": "not found"})
         OllamaStandIn.asked.append(body)
@@ -76,12 +81,17 @@ def test_ollama_is_asked_in_its_own_terms_one_request_a_branch(ollama):
     backend = ServerBackend(ollama)
     assert isinstance(backend.dialect, Ollama) and backend.name == f"{ollama}#tiny:latest"
     assert backend.window == backend.dialect.context == 2048  # the Modelfile's num_ctx
-    settings = SamplingSettings(temperature=0.7, top_k=40, top_p=0.9, min_p=0.05,
-                                repetition_penalty=1.1, max_new_tokens=5,
-                                stop_mode="tokens")  # fmt: skip
+    settings = SamplingSettings(
+        temperature=0.7,
+        top_k=40,
+        top_p=0.9,
+        min_p=0.05,
+        repetition_penalty=1.1,
+        max_new_tokens=5,
+        stop_mode="tokens",
+    )
     ids = backend.tokenize("The lamp went out.")
-    finishes = [e for e in backend.stream(ids, 3, settings, seed=20)
-                if isinstance(e, FinishEvent)]  # fmt: skip
+    finishes = [e for e in backend.stream(ids, 3, settings, seed=20) if isinstance(e, FinishEvent)]
     assert sorted(f.seed for f in finishes) == [20, 21, 22]
     for finish in finishes:
         assert finish.text == "".join(f" w{finish.seed}-{n}" for n in range(5))
@@ -89,20 +99,49 @@ def test_ollama_is_asked_in_its_own_terms_one_request_a_branch(ollama):
     assert len(OllamaStandIn.asked) == 3  # one request a branch: Ollama has no n
     sent = OllamaStandIn.asked[0]
     assert sent["prompt"] == "The lamp went out." and sent["raw"] is True
-    assert {k: sent["options"][k] for k in ("temperature", "top_k", "top_p", "min_p",
-                                            "repeat_penalty", "num_predict", "num_ctx")} == {
-        "temperature": 0.7, "top_k": 40, "top_p": 0.9, "min_p": 0.05, "repeat_penalty": 1.1,
-        "num_predict": 5, "num_ctx": 2048}  # fmt: skip
+    assert {
+        k: sent["options"][k]
+        for k in (
+            "temperature",
+            "top_k",
+            "top_p",
+            "min_p",
+            "repeat_penalty",
+            "num_predict",
+            "num_ctx",
+        )
+    } == {
+        "temperature": 0.7,
+        "top_k": 40,
+        "top_p": 0.9,
+        "min_p": 0.05,
+        "repeat_penalty": 1.1,
+        "num_predict": 5,
+        "num_ctx": 2048,
+    }
 
 
 def test_text_only_tokens_leave_no_token_data_and_the_token_view_says_why(ollama, store):
     backend = ServerBackend(ollama)
-    tokens = [e for e in backend.stream(backend.tokenize("Once"), 1,
-                                        SamplingSettings(max_new_tokens=3, stop_mode="tokens"),
-                                        seed=1) if isinstance(e, TokenEvent)]  # fmt: skip
+    tokens = [
+        e
+        for e in backend.stream(
+            backend.tokenize("Once"),
+            1,
+            SamplingSettings(max_new_tokens=3, stop_mode="tokens"),
+            seed=1,
+        )
+        if isinstance(e, TokenEvent)
+    ]
     assert [t.token_id for t in tokens] == [events.NO_TOKEN] * 3
-    banned = list(backend.stream(backend.tokenize("Once"), 1, SamplingSettings(
-        max_new_tokens=2, banned_tokens=(5,), ban_end_of_text=True), seed=1))  # fmt: skip
+    banned = list(
+        backend.stream(
+            backend.tokenize("Once"),
+            1,
+            SamplingSettings(max_new_tokens=2, banned_tokens=(5,), ban_end_of_text=True),
+            seed=1,
+        )
+    )
     assert banned[0] == events.NoticeEvent(
         "the Ollama server can't honour banned_tokens, "
         "ban_end_of_text: the text is written without it"

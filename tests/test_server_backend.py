@@ -117,16 +117,23 @@ def test_stop_strings_and_sentence_ends_are_decided_as_for_a_local_model(backend
     ids = backend.tokenize(STORY)
     whole = stream(backend, ids, 1, SAMPLED, seed=5)[1][0].text
     stop = whole[6:8]
-    cut = stream(backend, ids, 1, SamplingSettings(temperature=1.0, max_new_tokens=24,
-                                                   stop_mode="tokens", stop_strings=(stop,)),
-                 seed=5)[1][0]  # fmt: skip
+    cut = stream(
+        backend,
+        ids,
+        1,
+        SamplingSettings(
+            temperature=1.0, max_new_tokens=24, stop_mode="tokens", stop_strings=(stop,)
+        ),
+        seed=5,
+    )[1][0]
     assert cut.reason == events.STOP_STRING and cut.text == whole[: whole.index(stop)]
 
 
 def test_cancel_closes_every_stream_within_a_fifth_of_a_second(backend, server):
     cancel = threading.Event()
-    settings = SamplingSettings(temperature=1.0, max_new_tokens=3500, stop_mode="tokens",
-                                ban_end_of_text=True)  # fmt: skip
+    settings = SamplingSettings(
+        temperature=1.0, max_new_tokens=3500, stop_mode="tokens", ban_end_of_text=True
+    )
     seen, cancelled_at = 0, None
     for event in backend.stream(backend.tokenize("Once"), 4, settings, seed=3, cancel=cancel):
         if isinstance(event, TokenEvent):
@@ -156,8 +163,9 @@ def test_more_branches_than_the_server_takes_at_once_go_as_requests_of_their_own
 def test_a_server_killed_mid_stream_leaves_the_branches_their_text(weights):
     server = LlamaServer(weights[1], slots=2, context=4096)
     backend = ServerBackend(server.url)
-    settings = SamplingSettings(temperature=1.0, max_new_tokens=3000, stop_mode="tokens",
-                                ban_end_of_text=True)  # fmt: skip
+    settings = SamplingSettings(
+        temperature=1.0, max_new_tokens=3000, stop_mode="tokens", ban_end_of_text=True
+    )
     tokens, finishes, notices = [], {}, []
     try:
         for event in backend.stream(backend.tokenize("Once"), 2, settings, seed=9):
@@ -187,9 +195,11 @@ def test_a_wrong_address_is_one_line_and_exit_2():
     refused = run_cli("generate", "--model", f"http://127.0.0.1:{free_port()}/v1", "--prompt", "x")
     unknown = run_cli("generate", "--model", "http://no-such-host.invalid:8000", "--prompt", "x")
     credentials = run_cli("generate", "--model", "http://me:secret@127.0.0.1:1/v1", "--prompt", "x")
-    for result, said in ((refused, "nothing answers at http://127.0.0.1:"),
-                         (unknown, "no-such-host.invalid is not a known host name"),
-                         (credentials, "can't hold a user name or password")):  # fmt: skip
+    for result, said in (
+        (refused, "nothing answers at http://127.0.0.1:"),
+        (unknown, "no-such-host.invalid is not a known host name"),
+        (credentials, "can't hold a user name or password"),
+    ):
         assert result.returncode == 2 and result.stdout == ""
         assert result.stderr.count("\n") == 1 and said in result.stderr
     assert "secret" not in credentials.stderr
@@ -200,18 +210,39 @@ def test_an_api_key_is_sent_never_shown_and_never_stored(weights, tmp_path):
     db = tmp_path / "stories.db"
     try:
         missing = run_cli("generate", "--model", server.url, "--prompt", "x", env={})
-        wrong = run_cli("generate", "--model", server.url, "--prompt", "x",
-                        env={"TALETREE_API_KEY": "sk-wrong-key"})  # fmt: skip
-        right = run_cli("generate", "--model", server.url, "--prompt", "x", "--max-new-tokens",
-                        "8", env={"TALETREE_API_KEY": KEY})  # fmt: skip
+        wrong = run_cli(
+            "generate",
+            "--model",
+            server.url,
+            "--prompt",
+            "x",
+            env={"TALETREE_API_KEY": "sk-wrong-key"},
+        )
+        right = run_cli(
+            "generate",
+            "--model",
+            server.url,
+            "--prompt",
+            "x",
+            "--max-new-tokens",
+            "8",
+            env={"TALETREE_API_KEY": KEY},
+        )
         # In the config file instead, writing a story through line mode.
         config = tmp_path / "xdg" / "taletree"
         config.mkdir(parents=True)
         (config / "config.toml").write_text(f'[server]\napi_key = "{KEY}"\n')
         env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
         run_cli("new", "Keyed", "--opening", "The lamp.", db=db, env=env)
-        wrote = run_cli("write", "Keyed", "--model", server.url, db=db, env=env,
-                        stdin="/set max_new_tokens 8\n/gen\n/pick 1\n")  # fmt: skip
+        wrote = run_cli(
+            "write",
+            "Keyed",
+            "--model",
+            server.url,
+            db=db,
+            env=env,
+            stdin="/set max_new_tokens 8\n/gen\n/pick 1\n",
+        )
         exported = run_cli("export", "Keyed", "--format", "json", db=db, env=env)
     finally:
         server.close()
@@ -269,8 +300,7 @@ def test_a_busy_server_is_asked_again_with_backoff_and_the_writer_told(server, m
     finally:
         front.shutdown()
     assert all(f.reason in (events.LENGTH, events.END_OF_TEXT) for f in finishes)
-    assert notices == [f"the server is busy (503): trying again in 0 s ({n} of 4)"
-                       for n in (1, 2)]  # fmt: skip
+    assert notices == [f"the server is busy (503): trying again in 0 s ({n} of 4)" for n in (1, 2)]
 
 
 class Nonsense(ListsOneModel):
@@ -345,9 +375,24 @@ def test_the_writing_core_keeps_a_servers_branches_with_their_token_data(store, 
 
 def test_generate_writes_a_batch_to_a_file_and_says_how_the_model_runs(server, tmp_path):
     out = tmp_path / "samples.txt"
-    result = run_cli("generate", "--model", server.url, "--prompt", "Night.", "-n", "6",
-                     "--batch-size", "3", "--max-new-tokens", "10", "--seed", "4",
-                     "--to-file", str(out), "--verbose")  # fmt: skip
+    result = run_cli(
+        "generate",
+        "--model",
+        server.url,
+        "--prompt",
+        "Night.",
+        "-n",
+        "6",
+        "--batch-size",
+        "3",
+        "--max-new-tokens",
+        "10",
+        "--seed",
+        "4",
+        "--to-file",
+        str(out),
+        "--verbose",
+    )
     assert result.returncode == 0, result.stderr
     assert f"{server.url}#tiny: server, llama.cpp, with a window of 4,096" in result.stderr
     assert out.read_text().count("====================") == 5
@@ -465,8 +510,19 @@ def test_token_data_that_cant_be_true_is_left_out_and_the_text_kept(server, stor
 def test_a_choice_that_isnt_one_is_the_servers_error_in_one_line(server, change, said):
     front, url = corrupted(server, first_token(change))
     try:
-        result = run_cli("generate", "--model", url, "--prompt", "Night.", "-n", "3",
-                         "--max-new-tokens", "6", "--seed", "4")  # fmt: skip
+        result = run_cli(
+            "generate",
+            "--model",
+            url,
+            "--prompt",
+            "Night.",
+            "-n",
+            "3",
+            "--max-new-tokens",
+            "6",
+            "--seed",
+            "4",
+        )
     finally:
         front.shutdown()
         front.server_close()

@@ -22,8 +22,20 @@ from story.corpus import training_texts
 from tests.conftest import ROOT, run_cli
 from tui.cli import build_parser
 
-TINY = ["--steps", "6", "--batch-size", "4", "--context", "48", "--tune-tokens", "6",
-        "--vocab-size", "400", "--checkpoint-every", "3"]  # fmt: skip
+TINY = [
+    "--steps",
+    "6",
+    "--batch-size",
+    "4",
+    "--context",
+    "48",
+    "--tune-tokens",
+    "6",
+    "--vocab-size",
+    "400",
+    "--checkpoint-every",
+    "3",
+]
 TINY_GPT2 = [*TINY, "--layers", "1", "--heads", "2", "--width", "32"]
 TINY_LSTM = [*TINY, "--embedding", "16", "--hidden", "32", "--lstm-layers", "1"]
 
@@ -51,17 +63,25 @@ def stream_branches(folder):
 
 @pytest.mark.parametrize(
     ("arch", "options"),
-    [("gpt2", TINY_GPT2), ("lstm-word", ["--arch", "lstm", "--level", "word", *TINY_LSTM]),
-     ("lstm-char", ["--arch", "lstm", "--level", "char", *TINY_LSTM])],
-)  # fmt: skip
+    [
+        ("gpt2", TINY_GPT2),
+        ("lstm-word", ["--arch", "lstm", "--level", "word", *TINY_LSTM]),
+        ("lstm-char", ["--arch", "lstm", "--level", "char", *TINY_LSTM]),
+    ],
+)
 def test_train_reload_and_stream(tmp_path, corpus_file, arch, options):
     out = tmp_path / arch
     result = run_cli("train", str(corpus_file), "--out", str(out), *options)
     assert result.returncode == 0, result.stderr
     assert "held-out" in result.stdout and "step 6/6" in result.stderr
     files = {p.name for p in out.iterdir()}
-    assert {"config.json", "model.safetensors", "tokenizer.json", "generation_config.json",
-            "README.md"} <= files  # fmt: skip
+    assert {
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "generation_config.json",
+        "README.md",
+    } <= files
     assert not working_folder(out).exists() and not (tmp_path / f".{arch}.staging").exists()
     card = (out / "README.md").read_text()
     assert "held-out bits per character" in card and "### horror" in card
@@ -81,8 +101,18 @@ def test_train_reload_and_stream(tmp_path, corpus_file, arch, options):
 
 
 def tiny_settings(**changes):
-    base = dict(arch="gpt2", layers=1, heads=2, width=32, context=48, vocab_size=400,
-                batch_size=4, steps=6, checkpoint_every=2, tune_tokens=6)  # fmt: skip
+    base = dict(
+        arch="gpt2",
+        layers=1,
+        heads=2,
+        width=32,
+        context=48,
+        vocab_size=400,
+        batch_size=4,
+        steps=6,
+        checkpoint_every=2,
+        tune_tokens=6,
+    )
     return TrainSettings(**{**base, **changes})
 
 
@@ -109,8 +139,18 @@ def test_resume_continues_the_step_count_and_the_loss(tmp_path, corpus_file):
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, corpus_file):
     out = tmp_path / "model"
-    command = [sys.executable, "-m", "tui", "train", str(corpus_file), "--out", str(out),
-               *TINY_GPT2[2:], "--steps", "100000"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "tui",
+        "train",
+        str(corpus_file),
+        "--out",
+        str(out),
+        *TINY_GPT2[2:],
+        "--steps",
+        "100000",
+    ]
     process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True)
     seen = ""
     while "step " not in seen:
@@ -121,8 +161,16 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, corpus_file):
     assert "checkpoint is saved" in rest and "--resume" in rest
     assert (working_folder(out) / "checkpoint" / "state.json").exists() and not out.exists()
     step = json.loads((working_folder(out) / "checkpoint" / "state.json").read_text())["step"]
-    finish = run_cli("train", str(corpus_file), "--out", str(out), *TINY_GPT2[2:], "--steps",
-                     str(step + 2), "--resume")  # fmt: skip
+    finish = run_cli(
+        "train",
+        str(corpus_file),
+        "--out",
+        str(out),
+        *TINY_GPT2[2:],
+        "--steps",
+        str(step + 2),
+        "--resume",
+    )
     assert finish.returncode == 0, finish.stderr
     assert out.is_dir() and not working_folder(out).exists()
 
@@ -151,8 +199,22 @@ def test_fine_tuning_an_existing_model_adds_the_genre_tokens(tmp_path, corpus_fi
 
     base = save_tiny_model(tmp_path / "base", "gpt2", window=64)
     out = tmp_path / "tuned"
-    result = run_cli("train", str(corpus_file), "--from", str(base), "--out", str(out), "--steps",
-                     "3", "--batch-size", "2", "--context", "32", "--tune-tokens", "4")  # fmt: skip
+    result = run_cli(
+        "train",
+        str(corpus_file),
+        "--from",
+        str(base),
+        "--out",
+        str(out),
+        "--steps",
+        "3",
+        "--batch-size",
+        "2",
+        "--context",
+        "32",
+        "--tune-tokens",
+        "4",
+    )
     assert result.returncode == 0, result.stderr
     model = load_model(str(out))
     vocabulary = model.tokenizer.get_vocab()
@@ -221,9 +283,18 @@ def test_the_lstm_state_is_reused_between_turns(tmp_path, corpus_file):
     from engine.training.data import read_corpus
 
     stories = read_corpus(str(corpus_file))
-    settings = TrainSettings(arch="lstm", level="char", embedding=8, hidden=16,
-                             lstm_layers=1, dropout=0.0, steps=2, context=32, batch_size=2,
-                             tune_tokens=4)  # fmt: skip
+    settings = TrainSettings(
+        arch="lstm",
+        level="char",
+        embedding=8,
+        hidden=16,
+        lstm_layers=1,
+        dropout=0.0,
+        steps=2,
+        context=32,
+        batch_size=2,
+        tune_tokens=4,
+    )
     from engine.training.pipeline import train
 
     train(stories, tmp_path / "char", settings, corpus_name="tiny")

@@ -27,8 +27,9 @@ RECORD = json.loads(RECORDING.read_text(encoding="utf-8"))
 
 @pytest.fixture(scope="module")
 def replayed():
-    backend = ServerBackend("http://127.0.0.1:8000/v1",
-                            transport=ReplayTransport(RECORD["exchanges"]))  # fmt: skip
+    backend = ServerBackend(
+        "http://127.0.0.1:8000/v1", transport=ReplayTransport(RECORD["exchanges"])
+    )
     return backend, exercise(backend)
 
 

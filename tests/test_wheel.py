@@ -41,26 +41,47 @@ asyncio.run(main())
 def installed(tmp_path_factory) -> Path:
     """An environment with the wheel installed; the dependencies come from this one's."""
     folder = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(folder / "dist"), str(ROOT)], check=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(folder / "dist"),
+            str(ROOT),
+        ],
+        check=True,
+    )
     [wheel] = (folder / "dist").glob("taletree-*.whl")
     environment = folder / "env"
     subprocess.run([sys.executable, "-m", "venv", str(environment)], check=True)
     python = environment / "bin" / "python"
     where = "import sysconfig; print(sysconfig.get_path('purelib'))"
-    site = subprocess.run([str(python), "-c", where], capture_output=True, text=True,
-                          check=True).stdout.strip()  # fmt: skip
+    site = subprocess.run(
+        [str(python), "-c", where], capture_output=True, text=True, check=True
+    ).stdout.strip()
     # The installed dependencies (torch, transformers, Textual…) are reused, not downloaded.
     (Path(site) / "taletree-test-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                    str(wheel)], check=True)  # fmt: skip
+    subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+    )
     return environment
 
 
 def run(environment: Path, *command: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=300,
-                          env={"PATH": str(environment / "bin"), "HOME": str(cwd),
-                               "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+        env={"PATH": str(environment / "bin"), "HOME": str(cwd), "HF_HUB_OFFLINE": "1"},
+    )
 
 
 def test_the_wheel_holds_every_module_the_stylesheet_and_the_demo_model(installed):
@@ -78,8 +99,18 @@ def test_the_installed_command_line_and_generate(installed, tmp_path):
     assert where.stdout.startswith(str(installed)), where  # the wheel's copy, not the checkout
     help_text = run(installed, "taletree", "--help", cwd=tmp_path)
     assert help_text.returncode == 0 and "usage: taletree" in help_text.stdout
-    generated = run(installed, "taletree", "generate", "--prompt", "The inspector",
-                    "--max-new-tokens", "12", "--seed", "3", cwd=tmp_path)  # fmt: skip
+    generated = run(
+        installed,
+        "taletree",
+        "generate",
+        "--prompt",
+        "The inspector",
+        "--max-new-tokens",
+        "12",
+        "--seed",
+        "3",
+        cwd=tmp_path,
+    )
     assert generated.returncode == 0, generated.stderr
     assert generated.stdout.startswith("The inspector") and len(generated.stdout) > 20
 

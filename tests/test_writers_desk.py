@@ -97,8 +97,9 @@ def test_split_and_join_keep_the_story_and_the_tree(desk):
     assert len(session.path()) == 3 and "".join(path_texts(session)) == text
     said(out)
     writer.handle("/join 3")  # the model's branch has three siblings: it can't join
-    assert said(out) == ["! only a passage without alternatives joins the one above it: this "
-                         "one has siblings"]  # fmt: skip
+    assert said(out) == [
+        "! only a passage without alternatives joins the one above it: this one has siblings"
+    ]
 
 
 def test_edit_as_a_new_branch_keeps_the_original_beside_it(desk):
@@ -258,8 +259,9 @@ def test_ten_thousand_entries_of_64_keys_import_and_the_right_ones_fire(tmp_path
     def key(entry: int, number: int) -> str:
         return f"k{entry}x{number}" + (" stone" if number % 2 else "")
 
-    entries = [{"keys": [key(e, n) for n in range(64)], "text": f"Entry {e}."}
-               for e in range(10_000)]  # fmt: skip
+    entries = [
+        {"keys": [key(e, n) for n in range(64)], "text": f"Entry {e}."} for e in range(10_000)
+    ]
     lore = tmp_path / "lore.json"
     lore.write_text(json.dumps({"format": LOREBOOK_FORMAT, "entries": entries}))
     db = tmp_path / "stories.db"

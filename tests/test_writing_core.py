@@ -41,16 +41,19 @@ def test_every_setting_of_the_table_reaches_every_place(tmp_path):
     assert read_config(write_config(Config(chosen), tmp_path / "config.toml")).writing == chosen
 
 
-@pytest.mark.parametrize(("name", "value", "message"), [
-    ("top_p", "7", "top_p should be above 0 and at most 1, not 7.0"),
-    ("branches", "0", "branches should be from 1 to 8, not 0"),
-    ("branches", "", "branches needs a value (from 1 to 8)"),
-    ("temperature", "nan", "temperature should be a number, not 'nan'"),
-    ("top_k", "2.5", "top_k should be a whole number, not '2.5'"),
-    ("stop_mode", "chapter", "stop_mode should be tokens or sentence or paragraph"),
-    ("device", "gpu", "device should be auto, cpu, cuda, cuda:N or mps, not 'gpu'"),
-    ("colour", "blue", "there is no setting 'colour'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("top_p", "7", "top_p should be above 0 and at most 1, not 7.0"),
+        ("branches", "0", "branches should be from 1 to 8, not 0"),
+        ("branches", "", "branches needs a value (from 1 to 8)"),
+        ("temperature", "nan", "temperature should be a number, not 'nan'"),
+        ("top_k", "2.5", "top_k should be a whole number, not '2.5'"),
+        ("stop_mode", "chapter", "stop_mode should be tokens or sentence or paragraph"),
+        ("device", "gpu", "device should be auto, cpu, cuda, cuda:N or mps, not 'gpu'"),
+        ("colour", "blue", "there is no setting 'colour'"),
+    ],
+)
 def test_one_check_per_setting_everywhere(tmp_path, name, value, message):
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace(")", r"\)")):
         parse(name, value)
@@ -120,16 +123,30 @@ def test_the_app_and_taletree_generate_prompt_a_model_the_same_way(store, tmp_pa
     story = store.create_story("Same", genre="mystery", opening="The inspector opened the door.")
     session = WritingSession(store)
     session.open_story(story.id)
-    for name, value in (("branches", 1), ("temperature", 0), ("max_new_tokens", 16),
-                        ("stop_mode", "tokens")):  # fmt: skip
+    for name, value in (
+        ("branches", 1),
+        ("temperature", 0),
+        ("max_new_tokens", 16),
+        ("stop_mode", "tokens"),
+    ):
         session.set_setting(name, value)
     session.models.load_now(session.model_request(), lambda stage: None)
     session.start_generation().run()
     session.drain()  # the generation is over: its branches are stored
     core_text = session.branches[0].text
-    result = run_cli("generate", "--genre", "mystery", "--prompt", "The inspector opened the door.",
-                     "--temperature", "0", "--max-new-tokens", "16", "--json",
-                     "--no-include-prefix")  # fmt: skip
+    result = run_cli(
+        "generate",
+        "--genre",
+        "mystery",
+        "--prompt",
+        "The inspector opened the door.",
+        "--temperature",
+        "0",
+        "--max-new-tokens",
+        "16",
+        "--json",
+        "--no-include-prefix",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["text"] == core_text and core_text.strip()
     unknown = run_cli("generate", "--genre", "noir", "--prompt", "x")

@@ -40,18 +40,34 @@ def byte_level_tokenizer(vocab_size: int = 400) -> PreTrainedTokenizerFast:
 
 
 def config_for(kind: str, vocab: int, window: int, eos: int):
-    common = {"vocab_size": vocab, "bos_token_id": eos, "eos_token_id": eos,
-              "tie_word_embeddings": False}  # fmt: skip
+    common = {
+        "vocab_size": vocab,
+        "bos_token_id": eos,
+        "eos_token_id": eos,
+        "tie_word_embeddings": False,
+    }
     if kind == "gpt2":
         return GPT2Config(n_positions=window, n_embd=64, n_layer=2, n_head=4, **common)
     if kind == "llama":
-        return LlamaConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                           num_attention_heads=4, num_key_value_heads=2,
-                           max_position_embeddings=window, **common)  # fmt: skip
+        return LlamaConfig(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            num_key_value_heads=2,
+            max_position_embeddings=window,
+            **common,
+        )
     if kind == "neox":
-        return GPTNeoXConfig(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                             num_attention_heads=4, max_position_embeddings=window,
-                             rotary_pct=0.5, **common)  # fmt: skip
+        return GPTNeoXConfig(
+            hidden_size=64,
+            intermediate_size=128,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=window,
+            rotary_pct=0.5,
+            **common,
+        )
     raise ValueError(kind)
 
 

@@ -47,8 +47,14 @@ class TaletreeApp(App):
     TITLE = "Taletree"
     BINDINGS = bindings("app")
 
-    def __init__(self, session: WritingSession, *, story_id: int | None = None,
-                 blink: bool = True, config_problem: Exception | None = None):  # fmt: skip
+    def __init__(
+        self,
+        session: WritingSession,
+        *,
+        story_id: int | None = None,
+        blink: bool = True,
+        config_problem: Exception | None = None,
+    ):
         super().__init__()
         self.session = session
         self.context = Context(session, blink)
@@ -63,13 +69,19 @@ class TaletreeApp(App):
     def on_mount(self) -> None:
         self.theme = "textual-dark"
         if self.config_problem is not None:
-            self.notify(f"{one_line(self.config_problem)}. Using the built-in settings.",
-                        severity="error", timeout=10)  # fmt: skip
+            self.notify(
+                f"{one_line(self.config_problem)}. Using the built-in settings.",
+                severity="error",
+                timeout=10,
+            )
         keys = self.session.config.keys
         unknown = unknown_ids(keys)
         if unknown:
-            self.notify(f"The config's [keys] names no action {unknown[0]!r}: f1 lists them.",
-                        severity="warning", timeout=10)  # fmt: skip
+            self.notify(
+                f"The config's [keys] names no action {unknown[0]!r}: f1 lists them.",
+                severity="warning",
+                timeout=10,
+            )
         self.keymap = {k: v for k, v in keys.items() if k not in unknown}
         self.set_keymap(self.keymap)
         self.push_screen(LibraryScreen(self.context))
@@ -78,8 +90,15 @@ class TaletreeApp(App):
         else:
             self.load_model()
 
-    def notify(self, message: str, *, title: str = "", severity: Any = "information",
-               timeout: float | None = None, markup: bool = False) -> None:  # fmt: skip
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
         """Every notification is plain text: what it says often came from outside (a server's
         error, a model's name, a config key), and as Textual markup `[/]` would crash the app
         and `[@click=app.quit]` would become a link that closes it."""
@@ -124,8 +143,9 @@ class TaletreeApp(App):
 
     # ------------------------------------------------------------------------ error policy
 
-    async def run_action(self, action: Any, default_namespace: Any = None,
-                         namespaces: Any = None) -> bool:  # fmt: skip
+    async def run_action(
+        self, action: Any, default_namespace: Any = None, namespaces: Any = None
+    ) -> bool:
         """Every action runs here (keys, the footer, the palette): a problem the writer can fix
         is shown, and the app goes on."""
         try:
@@ -134,8 +154,9 @@ class TaletreeApp(App):
             show_user_error(self, error)
             return True
 
-    def push_screen(self, screen: Any, callback: Callable | None = None, *args: Any,
-                    **kwargs: Any) -> Any:  # fmt: skip
+    def push_screen(
+        self, screen: Any, callback: Callable | None = None, *args: Any, **kwargs: Any
+    ) -> Any:
         """A dialog's result is handled by its callback: guarded like an action."""
         if callback is not None:
             callback = self.guarded(callback)
@@ -200,8 +221,12 @@ class TaletreeApp(App):
         if message.error is not None:
             if not isinstance(message.error, UserError):
                 bug_report(message.error, f"taletree (loading {message.request.name})")
-            self.notify(f"The model can't be loaded: {one_line(message.error)}. Choose another in "
-                        "settings (f2).", severity="error", timeout=15)  # fmt: skip
+            self.notify(
+                f"The model can't be loaded: {one_line(message.error)}. Choose another in "
+                "settings (f2).",
+                severity="error",
+                timeout=15,
+            )
         self.model_changed()
 
     def model_changed(self) -> None:

@@ -71,20 +71,32 @@ def add_load_options(p: argparse.ArgumentParser, dtype: bool = True) -> None:
     p.add_argument(
         "--allow-pickle", action="store_true", default=unset, help="load .bin weights" + TRUSTED
     )
-    p.add_argument("--trust-remote-code", action="store_true", default=unset,
-                   help="run the model folder's own code" + TRUSTED)  # fmt: skip
+    p.add_argument(
+        "--trust-remote-code",
+        action="store_true",
+        default=unset,
+        help="run the model folder's own code" + TRUSTED,
+    )
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", metavar="M", default=argparse.SUPPRESS,
-                   help="write with this model folder or cached hub id (default: the story's "
-                   "setting, else the bundled demo model)")  # fmt: skip
+    p.add_argument(
+        "--model",
+        metavar="M",
+        default=argparse.SUPPRESS,
+        help="write with this model folder or cached hub id (default: the story's "
+        "setting, else the bundled demo model)",
+    )
     add_load_options(p)
 
 
 def add_corpus_options(p: argparse.ArgumentParser, optional: bool = False) -> None:
-    p.add_argument("corpus", metavar="CORPUS", nargs="?" if optional else None,
-                   help="text file (stories separated by blank lines) or CSV")  # fmt: skip
+    p.add_argument(
+        "corpus",
+        metavar="CORPUS",
+        nargs="?" if optional else None,
+        help="text file (stories separated by blank lines) or CSV",
+    )
     p.add_argument("--line-by-line", action="store_true", help="one story per line")
     p.add_argument("--column", metavar="C", help="the CSV column holding the stories")
     p.add_argument("--genre-column", metavar="G", help="the CSV column holding their genres")
@@ -93,13 +105,20 @@ def add_corpus_options(p: argparse.ArgumentParser, optional: bool = False) -> No
 def add_train(p: argparse.ArgumentParser) -> None:
     add_corpus_options(p, optional=True)
     p.add_argument("--from-db", action="store_true", help="train on your stories in the database")
-    p.add_argument("--include-model-text", action="store_true",
-                   help="with --from-db: keep model-written text too")  # fmt: skip
+    p.add_argument(
+        "--include-model-text",
+        action="store_true",
+        help="with --from-db: keep model-written text too",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="the model folder to write")
     p.add_argument("--arch", choices=ARCHITECTURES, default="gpt2")
     p.add_argument("--level", choices=LEVELS, default="word", help="LSTM tokens")
-    p.add_argument("--from", dest="from_model", metavar="MODEL",
-                   help="fine-tune this causal model folder instead of starting anew")  # fmt: skip
+    p.add_argument(
+        "--from",
+        dest="from_model",
+        metavar="MODEL",
+        help="fine-tune this causal model folder instead of starting anew",
+    )
     for option in train_options():
         flag, help = f"--{option.name.replace('_', '-')}", option.metadata["help"]
         kind = value_type(option)
@@ -117,25 +136,51 @@ def add_generate(p: argparse.ArgumentParser) -> None:
     source.add_argument("--prompt-file", metavar="F", help="continue the text of this file")
     p.add_argument("--genre", metavar="G", help="write in this genre (the model's <G> token)")
     p.add_argument("-n", type=positive_int, default=1, metavar="N", help="samples (default 1)")
-    p.add_argument("--batch-size", type=positive_int, default=1, metavar="B",
-                   help="samples made at once, sharing the prompt (default 1)")  # fmt: skip
-    for name in ("max_new_tokens", "temperature", "top_k", "top_p", "min_p",
-                 "repetition_penalty", "stop_mode", "seed", "context_limit"):  # fmt: skip
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=1,
+        metavar="B",
+        help="samples made at once, sharing the prompt (default 1)",
+    )
+    for name in (
+        "max_new_tokens",
+        "temperature",
+        "top_k",
+        "top_p",
+        "min_p",
+        "repetition_penalty",
+        "stop_mode",
+        "seed",
+        "context_limit",
+    ):
         setting_flag(p, name)
     p.add_argument("--truncate", metavar="STR", help="end each sample before this text")
-    p.add_argument("--include-prefix", action=argparse.BooleanOptionalAction, default=True,
-                   help="start each sample with the prompt (default: yes)")  # fmt: skip
+    p.add_argument(
+        "--include-prefix",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="start each sample with the prompt (default: yes)",
+    )
     p.add_argument("--to-file", metavar="F", help="write the samples here, with a progress bar")
     p.add_argument("--json", action="store_true", help="one JSON object per sample")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="say how the model runs (device, fast or general path)")  # fmt: skip
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="say how the model runs (device, fast or general path)",
+    )
     setting_flag(p, "device")
     add_load_options(p)
 
 
 def add_db_option(p: argparse.ArgumentParser, default: object) -> None:
-    p.add_argument("--db", metavar="PATH", default=default,
-                   help="story database (default: $TALETREE_DB, else ./stories.db)")  # fmt: skip
+    p.add_argument(
+        "--db",
+        metavar="PATH",
+        default=default,
+        help="story database (default: $TALETREE_DB, else ./stories.db)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -176,13 +221,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace FILE if it exists (at a terminal, Taletree asks)",
     )
-    p.add_argument("--lorebook", action="store_true",
-                   help="only the story's lorebook, as JSON (for `import --lorebook`)")  # fmt: skip
+    p.add_argument(
+        "--lorebook",
+        action="store_true",
+        help="only the story's lorebook, as JSON (for `import --lorebook`)",
+    )
     p = command("import", cmd_import, "add a story from a taletree json export")
     p.add_argument("file", metavar="FILE", help="a .json file written by export, or - for stdin")
-    p.add_argument("--lorebook", metavar="STORY",
-                   help="add the file's lorebook entries (a lorebook or a story export) to this "
-                   "story, instead of adding a story")  # fmt: skip
+    p.add_argument(
+        "--lorebook",
+        metavar="STORY",
+        help="add the file's lorebook entries (a lorebook or a story export) to this "
+        "story, instead of adding a story",
+    )
     p = command("new", cmd_new, "start a story")
     p.add_argument("title", metavar="TITLE")
     p.add_argument("--genre", metavar="G")

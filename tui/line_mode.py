@@ -87,10 +87,15 @@ def outline(nodes: list, path: set[int], limit: int = TREE_LINES) -> list[str]:
             if CHAIN_ENDS <= offset < len(chain) - CHAIN_ENDS and len(chain) > 2 * CHAIN_ENDS + 1:
                 if offset == CHAIN_ENDS:
                     hidden = chain[CHAIN_ENDS:-CHAIN_ENDS]
-                    on_path = " (the current path runs through them)" if any(
-                        n.id in path for n in hidden) else ""  # fmt: skip
-                    lines.append(f"{indent(depth + offset)}… {len(hidden):,} more, one below "
-                                 f"the other{on_path}")  # fmt: skip
+                    on_path = (
+                        " (the current path runs through them)"
+                        if any(n.id in path for n in hidden)
+                        else ""
+                    )
+                    lines.append(
+                        f"{indent(depth + offset)}… {len(hidden):,} more, one below "
+                        f"the other{on_path}"
+                    )
                     summarised += len(hidden)
                 continue
             if len(lines) >= limit:
@@ -102,8 +107,10 @@ def outline(nodes: list, path: set[int], limit: int = TREE_LINES) -> list[str]:
         stack.extend((kid, depth + len(chain)) for kid in reversed(children.get(chain[-1].id, [])))
     left = len(nodes) - summarised - printed
     if left > 0:
-        lines.append(f"(… {left:,} more nodes not shown: the outline stops at {limit} lines; "
-                     f"/tree {limit * 5} shows more)")  # fmt: skip
+        lines.append(
+            f"(… {left:,} more nodes not shown: the outline stops at {limit} lines; "
+            f"/tree {limit * 5} shows more)"
+        )
     return lines
 
 
@@ -291,8 +298,9 @@ class LineWriter:
         """Passage N of the current path (from 1, the opening)."""
         path = self.session.path()
         if not number.isdigit() or not 1 <= int(number) <= len(path):
-            raise UserError(f"{command} takes a passage number from 1 to {len(path)} "
-                            "(/passages lists them)")  # fmt: skip
+            raise UserError(
+                f"{command} takes a passage number from 1 to {len(path)} (/passages lists them)"
+            )
         return path[int(number) - 1]
 
     def cmd_passages(self, rest: str) -> None:
@@ -330,8 +338,9 @@ class LineWriter:
         number, _, which = rest.partition(" ")
         revisions = self.session.revisions(self.passage(number, "/restore").id)
         if not which.isdigit() or not 1 <= int(which) <= len(revisions):
-            raise UserError(f"/restore N R takes a revision R of passage N: /history {number} "
-                            "lists them")  # fmt: skip
+            raise UserError(
+                f"/restore N R takes a revision R of passage N: /history {number} lists them"
+            )
         self.session.restore(revisions[int(which) - 1].id)
         self.say(f"passage {number} restored")
 
@@ -344,8 +353,10 @@ class LineWriter:
         node = self.passage(number, "/split")
         at = node.text.find(unescape(before)) if before else -1
         if at <= 0:
-            raise UserError(f"/split N TEXT cuts passage {number} before TEXT, which must be in "
-                            "it, after its start")  # fmt: skip
+            raise UserError(
+                f"/split N TEXT cuts passage {number} before TEXT, which must be in "
+                "it, after its start"
+            )
         self.session.split(node.id, at)
         self.say(f"passage {number} split in two")
 

@@ -37,10 +37,16 @@ SEED_RANGE = 2**31  # seeds stay below this, with room for S + i (llama.cpp's ar
 class ServerRequest:
     """One streaming request, read in a thread of its own into the stream's queue."""
 
-    def __init__(self, backend: "ServerBackend", first: int, count: int, body: dict,
-                 inbox: queue.Queue):  # fmt: skip
+    def __init__(
+        self, backend: "ServerBackend", first: int, count: int, body: dict, inbox: queue.Queue
+    ):
         self.backend, self.first, self.count, self.body, self.inbox = (
-            backend, first, count, body, inbox)  # fmt: skip
+            backend,
+            first,
+            count,
+            body,
+            inbox,
+        )
         self.closed = threading.Event()
         self.received = False  # something arrived: a failure now cuts branches off
         self.response: Any = None
@@ -55,9 +61,12 @@ class ServerRequest:
         dialect = self.backend.dialect
         try:
             with self.backend.client.stream(
-                dialect.path, self.body, at_root=dialect.at_root, framing=dialect.framing,
+                dialect.path,
+                self.body,
+                at_root=dialect.at_root,
+                framing=dialect.framing,
                 on_retry=lambda line: self.inbox.put(("notice", self, line)),
-            ) as (response, answers):  # fmt: skip
+            ) as (response, answers):
                 self.response = response
                 if self.closed.is_set():
                     return
@@ -66,8 +75,9 @@ class ServerRequest:
                         self.inbox.put(("piece", self, checked_piece(piece, self.count)))
             self.inbox.put(("ended", self, None))
         except Exception as error:  # handed to the stream, which decides what it means
-            self.inbox.put(("ended", self, None) if self.closed.is_set() else
-                           ("failed", self, error))  # fmt: skip
+            self.inbox.put(
+                ("ended", self, None) if self.closed.is_set() else ("failed", self, error)
+            )
 
     def close(self) -> None:
         """Stop reading and drop the connection, even while a read waits: the server sees its
@@ -81,9 +91,14 @@ class ServerRequest:
 
 
 class ServerBackend:
-    def __init__(self, address: str, *, api_key: str | None = None,
-                 progress: Callable[[str], None] | None = None,
-                 transport: Any = None):  # fmt: skip
+    def __init__(
+        self,
+        address: str,
+        *,
+        api_key: str | None = None,
+        progress: Callable[[str], None] | None = None,
+        transport: Any = None,
+    ):
         report = progress or (lambda stage: None)
         base, wanted = split_address(address)
         report("connecting")
@@ -129,13 +144,23 @@ class ServerBackend:
 
     # ------------------------------------------------------------------------- the stream
 
-    def stream(self, ids: Sequence[int], branches: int, settings: SamplingSettings, *,
-               seed: int | None = None, seeds: Sequence[int] | None = None,
-               cancel: threading.Event | None = None,
-               keep: int = 0) -> Iterator[Event]:  # fmt: skip
+    def stream(
+        self,
+        ids: Sequence[int],
+        branches: int,
+        settings: SamplingSettings,
+        *,
+        seed: int | None = None,
+        seeds: Sequence[int] | None = None,
+        cancel: threading.Event | None = None,
+        keep: int = 0,
+    ) -> Iterator[Event]:
         check_branches(branches, seeds)
-        seeds = list(seeds) if seeds is not None else self.branch_seeds(
-            secrets.randbits(31) if seed is None else seed, branches)  # fmt: skip
+        seeds = (
+            list(seeds)
+            if seeds is not None
+            else self.branch_seeds(secrets.randbits(31) if seed is None else seed, branches)
+        )
         ids = fit_window(list(ids), self.window, settings.max_new_tokens, keep)
         prompt = ids if self.dialect.gives_ids else self.counter.decode(ids)
         yield from self.warnings(settings)
@@ -182,26 +207,34 @@ class ServerBackend:
         groups, first = [], 0
         while first < len(seeds):
             count = 1
-            while (first + count < len(seeds) and count < self.dialect.most_choices
-                   and seeds[first + count] == seeds[first] + count):  # fmt: skip
+            while (
+                first + count < len(seeds)
+                and count < self.dialect.most_choices
+                and seeds[first + count] == seeds[first] + count
+            ):
                 count += 1
             groups.append((first, count))
             first += count
         return groups
 
-    def take(self, branch: DecodingBranch, piece: Piece,
-             settings: SamplingSettings) -> Iterator[Event]:  # fmt: skip
+    def take(
+        self, branch: DecodingBranch, piece: Piece, settings: SamplingSettings
+    ) -> Iterator[Event]:
         if piece.text or piece.token_id != events.NO_TOKEN:
             # (vLLM adds the chosen token to the alternatives when it isn't among them.)
             top = piece.top[: settings.top_alternatives]
-            yield from take_token(branch, piece.text, piece.token_id, piece.logprob, top,
-                                  settings)  # fmt: skip
+            yield from take_token(branch, piece.text, piece.token_id, piece.logprob, top, settings)
         if piece.finish is not None and not branch.finished:
             yield branch.finish(piece.finish, branch.pending())
 
-    def ended(self, request: ServerRequest, error: Exception | None,
-              states: list[DecodingBranch], requests: list[ServerRequest],
-              send: Callable[[int, int], None]) -> Iterator[Event]:  # fmt: skip
+    def ended(
+        self,
+        request: ServerRequest,
+        error: Exception | None,
+        states: list[DecodingBranch],
+        requests: list[ServerRequest],
+        send: Callable[[int, int], None],
+    ) -> Iterator[Event]:
         """A request is over: it ended, or failed. Its branches still open are cut off."""
         open_branches = [states[i] for i in request.branches if not states[i].finished]
         if error is not None and not request.received:
@@ -212,8 +245,11 @@ class ServerBackend:
                     send(i, 1)
                 return
             if not any(r.received for r in requests):
-                raise error if isinstance(error, ServerError) else ServerError(
-                    f"{self.client.root} failed: {error}")  # fmt: skip
+                raise (
+                    error
+                    if isinstance(error, ServerError)
+                    else ServerError(f"{self.client.root} failed: {error}")
+                )
         if not open_branches:
             return
         numbers = ", ".join(str(b.index + 1) for b in open_branches)

@@ -50,8 +50,12 @@ def origin(url: str) -> str:
 class ServerClient:
     """One server: its API base (…/v1) and its root, with the API key on every request."""
 
-    def __init__(self, base_url: str, api_key: str | None = None,
-                 transport: httpx.BaseTransport | None = None):  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
         """`transport` replaces the network (tests replay recorded answers through it)."""
         self.base = base_url.rstrip("/")
         self.root = origin(base_url)
@@ -70,8 +74,14 @@ class ServerClient:
     def post(self, path: str, body: dict, *, at_root: bool = False) -> Any:
         return self.call("POST", path, body, at_root)
 
-    def call(self, method: str, path: str, body: dict | None, at_root: bool,
-             on_retry: Retried | None = None) -> Any:  # fmt: skip
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict | None,
+        at_root: bool,
+        on_retry: Retried | None = None,
+    ) -> Any:
         url = self.url(path, at_root)
         for attempt in range(RETRIES + 1):
             try:
@@ -85,14 +95,22 @@ class ServerClient:
             try:
                 return response.json()
             except ValueError:
-                raise ServerError(f"{self.root}{path} answered with something that isn't JSON: "
-                                  "is this an OpenAI-compatible server?") from None  # fmt: skip
+                raise ServerError(
+                    f"{self.root}{path} answered with something that isn't JSON: "
+                    "is this an OpenAI-compatible server?"
+                ) from None
         raise AssertionError("unreachable")
 
     @contextmanager
-    def stream(self, path: str, body: dict, *, at_root: bool = False, framing: str = "sse",
-               on_retry: Retried | None = None,
-               ) -> Iterator[tuple[httpx.Response, Iterator[dict]]]:  # fmt: skip
+    def stream(
+        self,
+        path: str,
+        body: dict,
+        *,
+        at_root: bool = False,
+        framing: str = "sse",
+        on_retry: Retried | None = None,
+    ) -> Iterator[tuple[httpx.Response, Iterator[dict]]]:
         """A streamed request: (the response, to close it early; its events as JSON objects).
         framing: "sse" (server-sent events, `data: {…}` lines up to `data: [DONE]`) or
         "ndjson" (one JSON object a line, as Ollama sends). A busy server is asked again,
@@ -126,9 +144,11 @@ class ServerClient:
         deadline = time.monotonic() + limit
         for line in lines:
             if time.monotonic() > deadline:
-                raise ServerError(f"{self.root} kept one answer going for over {limit:.0f} s "
-                                  f"without finishing it: given up ({STREAM_LIMIT_VARIABLE} "
-                                  "sets how long to wait)")  # fmt: skip
+                raise ServerError(
+                    f"{self.root} kept one answer going for over {limit:.0f} s "
+                    f"without finishing it: given up ({STREAM_LIMIT_VARIABLE} "
+                    "sets how long to wait)"
+                )
             yield line
 
     def wait(self, response: httpx.Response, attempt: int, on_retry: Retried | None) -> None:
@@ -136,8 +156,10 @@ class ServerClient:
         with suppress(ValueError):
             delay = max(delay, min(float(response.headers.get("retry-after", 0)), 60.0))
         if on_retry is not None:
-            on_retry(f"the server is busy ({response.status_code}): trying again in "
-                     f"{delay:.0f} s ({attempt + 1} of {RETRIES})")  # fmt: skip
+            on_retry(
+                f"the server is busy ({response.status_code}): trying again in "
+                f"{delay:.0f} s ({attempt + 1} of {RETRIES})"
+            )
         time.sleep(delay)
 
     def check(self, response: httpx.Response) -> None:
@@ -148,11 +170,17 @@ class ServerClient:
         said = self.said(server_message(response))
         if status in (401, 403):
             what = "refused the API key" if self.has_key else "needs an API key"
-            raise ServerError(f"{self.root} {what} ({status}: {said}): set {KEY_VARIABLE}, or "
-                              "api_key under [server] in config.toml", status)  # fmt: skip
+            raise ServerError(
+                f"{self.root} {what} ({status}: {said}): set {KEY_VARIABLE}, or "
+                "api_key under [server] in config.toml",
+                status,
+            )
         if status in (429, 503):
-            raise Busy(f"{self.root} is still busy after {RETRIES} retries ({status}: {said}): "
-                       "try again later, or ask for fewer branches", status)  # fmt: skip
+            raise Busy(
+                f"{self.root} is still busy after {RETRIES} retries ({status}: {said}): "
+                "try again later, or ask for fewer branches",
+                status,
+            )
         raise ServerError(f"{self.root} refused the request ({status}: {said})", status)
 
     def failure(self, error: httpx.HTTPError) -> ServerError:
@@ -160,11 +188,14 @@ class ServerClient:
         text = self.said(str(error)) or type(error).__name__
         host = urlsplit(self.root).hostname
         if isinstance(error, httpx.ConnectTimeout):
-            return ServerError(f"{self.root} did not answer within {CONNECT_TIMEOUT:.0f} s: is "
-                               "the address right, and the server up?")  # fmt: skip
+            return ServerError(
+                f"{self.root} did not answer within {CONNECT_TIMEOUT:.0f} s: is "
+                "the address right, and the server up?"
+            )
         if isinstance(error, httpx.ReadTimeout):
-            return ServerError(f"{self.root} sent nothing for {READ_TIMEOUT:.0f} s: the server "
-                               "may be overloaded")  # fmt: skip
+            return ServerError(
+                f"{self.root} sent nothing for {READ_TIMEOUT:.0f} s: the server may be overloaded"
+            )
         if isinstance(error, httpx.ConnectError):
             unknown = ("Name or service not known", "name resolution", "nodename", "getaddrinfo")
             if any(words in text for words in unknown):
@@ -191,8 +222,10 @@ def stream_limit() -> float:
     except ValueError:
         limit = -1.0
     if not 0 < limit < float("inf"):
-        raise ServerError(f"{STREAM_LIMIT_VARIABLE} should be a number of seconds above 0, "
-                          f"not {shown_line(given, 40)!r}")  # fmt: skip
+        raise ServerError(
+            f"{STREAM_LIMIT_VARIABLE} should be a number of seconds above 0, "
+            f"not {shown_line(given, 40)!r}"
+        )
     return limit
 
 

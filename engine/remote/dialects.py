@@ -54,11 +54,14 @@ def checked_piece(piece: Piece, count: int) -> Piece:
     an id past any vocabulary) is left out, and the text kept."""
     index = piece.index
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < count:
-        raise ServerError(f"the server answered for choice {index!r} of a request for {count}: "
-                          "it isn't one, so the answer can't be used")  # fmt: skip
+        raise ServerError(
+            f"the server answered for choice {index!r} of a request for {count}: "
+            "it isn't one, so the answer can't be used"
+        )
     if not isinstance(piece.text, str):
-        raise ServerError(f"the server sent a choice's text as {type(piece.text).__name__}, "
-                          "not as text")  # fmt: skip
+        raise ServerError(
+            f"the server sent a choice's text as {type(piece.text).__name__}, not as text"
+        )
     if piece.token_id == events.NO_TOKEN or sound_token(piece):
         return piece
     return replace(piece, token_id=events.NO_TOKEN, logprob=math.nan, top=())
@@ -94,25 +97,40 @@ class Dialect:
     gives_ids = False  # prompt as token ids, and the chosen tokens' ids in the answer
     most_choices = 1  # the largest n one request may ask for (1: one request per branch)
 
-    def body(self, model: str, prompt: Sequence[int] | str, settings: SamplingSettings,
-             seed: int, choices: int) -> dict[str, Any]:  # fmt: skip
+    def body(
+        self,
+        model: str,
+        prompt: Sequence[int] | str,
+        settings: SamplingSettings,
+        seed: int,
+        choices: int,
+    ) -> dict[str, Any]:
         """An OpenAI text-completion request with the sampling settings under vLLM's names,
         which most other servers also read."""
         body = {
-            "model": model, "prompt": prompt, "stream": True, "n": choices, "seed": seed,
-            "max_tokens": settings.max_new_tokens, "temperature": settings.temperature,
-            "top_p": settings.top_p, "top_k": settings.top_k, "min_p": settings.min_p,
+            "model": model,
+            "prompt": prompt,
+            "stream": True,
+            "n": choices,
+            "seed": seed,
+            "max_tokens": settings.max_new_tokens,
+            "temperature": settings.temperature,
+            "top_p": settings.top_p,
+            "top_k": settings.top_k,
+            "min_p": settings.min_p,
             "repetition_penalty": settings.repetition_penalty,
-        }  # fmt: skip
+        }
         if settings.top_alternatives:
             body["logprobs"] = settings.top_alternatives
         return body
 
     def unhonoured(self, settings: SamplingSettings) -> list[str]:
         """The settings asked for that this kind of server can't honour (or may not)."""
-        unsure = [name for name, off in (("top_k", 0), ("min_p", 0.0),
-                                         ("repetition_penalty", 1.0))
-                  if getattr(settings, name) != off]  # fmt: skip
+        unsure = [
+            name
+            for name, off in (("top_k", 0), ("min_p", 0.0), ("repetition_penalty", 1.0))
+            if getattr(settings, name) != off
+        ]
         return unsure + self.cant_ban(settings)
 
     def warning(self, names: list[str]) -> str:
@@ -123,8 +141,11 @@ class Dialect:
         )
 
     def cant_ban(self, settings: SamplingSettings) -> list[str]:
-        return [name for name in ("banned_tokens", "banned_strings", "ban_end_of_text")
-                if getattr(settings, name)]  # fmt: skip
+        return [
+            name
+            for name in ("banned_tokens", "banned_strings", "ban_end_of_text")
+            if getattr(settings, name)
+        ]
 
     def pieces(self, event: dict) -> list[Piece]:
         """The tokens of one streamed event of an OpenAI-style stream. A chunk's text goes
@@ -155,8 +176,14 @@ class TokenServer(Dialect):
 
     gives_ids = True
 
-    def body(self, model: str, prompt: Sequence[int] | str, settings: SamplingSettings,
-             seed: int, choices: int) -> dict[str, Any]:  # fmt: skip
+    def body(
+        self,
+        model: str,
+        prompt: Sequence[int] | str,
+        settings: SamplingSettings,
+        seed: int,
+        choices: int,
+    ) -> dict[str, Any]:
         body = super().body(model, prompt, settings, seed, choices)
         body["logprobs"] = max(1, settings.top_alternatives)  # the chosen token's, at least
         if settings.banned_tokens:
@@ -187,8 +214,14 @@ class LlamaCpp(TokenServer):
         self.most_choices = max(1, slots)
         self.context = context  # tokens per slot
 
-    def body(self, model: str, prompt: Sequence[int] | str, settings: SamplingSettings,
-             seed: int, choices: int) -> dict[str, Any]:  # fmt: skip
+    def body(
+        self,
+        model: str,
+        prompt: Sequence[int] | str,
+        settings: SamplingSettings,
+        seed: int,
+        choices: int,
+    ) -> dict[str, Any]:
         body = super().body(model, prompt, settings, seed, choices)
         body["repeat_penalty"] = body.pop("repetition_penalty")
         body["repeat_last_n"] = self.context  # the whole context, as Taletree's penalty counts
@@ -199,17 +232,28 @@ class LlamaCpp(TokenServer):
         return [[token, False] for token in banned]
 
     def tokens(self, choice: dict) -> list[tuple[int, float, Top]]:
-        return [(int(t["id"]), float(t["logprob"]),
-                 tuple((int(a["id"]), math.exp(a["logprob"])) for a in t.get("top_logprobs") or ()))
-                for t in (choice.get("logprobs") or {}).get("content") or []]  # fmt: skip
+        return [
+            (
+                int(t["id"]),
+                float(t["logprob"]),
+                tuple((int(a["id"]), math.exp(a["logprob"])) for a in t.get("top_logprobs") or ()),
+            )
+            for t in (choice.get("logprobs") or {}).get("content") or []
+        ]
 
 
 class VLLM(TokenServer):
     kind = "vLLM"
     most_choices = 1024
 
-    def body(self, model: str, prompt: Sequence[int] | str, settings: SamplingSettings,
-             seed: int, choices: int) -> dict[str, Any]:  # fmt: skip
+    def body(
+        self,
+        model: str,
+        prompt: Sequence[int] | str,
+        settings: SamplingSettings,
+        seed: int,
+        choices: int,
+    ) -> dict[str, Any]:
         body = super().body(model, prompt, settings, seed, choices)
         body["return_tokens_as_token_ids"] = True  # tokens named "token_id:N", not by text
         return body
@@ -218,11 +262,21 @@ class VLLM(TokenServer):
         logprobs = choice.get("logprobs") or {}
         names = logprobs.get("tokens") or []
         tops = logprobs.get("top_logprobs") or [{}] * len(names)
-        return [(token_number(name), float(logprob),
-                 tuple(sorted(((token_number(t), math.exp(p)) for t, p in (top or {}).items()),
-                              key=lambda pair: -pair[1])))
-                for name, logprob, top in zip(names, logprobs.get("token_logprobs") or [],
-                                              tops, strict=False)]  # fmt: skip
+        return [
+            (
+                token_number(name),
+                float(logprob),
+                tuple(
+                    sorted(
+                        ((token_number(t), math.exp(p)) for t, p in (top or {}).items()),
+                        key=lambda pair: -pair[1],
+                    )
+                ),
+            )
+            for name, logprob, top in zip(
+                names, logprobs.get("token_logprobs") or [], tops, strict=False
+            )
+        ]
 
 
 def token_number(name: str) -> int:
@@ -242,17 +296,27 @@ class Ollama(Dialect):
     def __init__(self, context: int):
         self.context = context  # num_ctx: sent every time, as a change reloads the model
 
-    def body(self, model: str, prompt: Sequence[int] | str, settings: SamplingSettings,
-             seed: int, choices: int) -> dict[str, Any]:  # fmt: skip
+    def body(
+        self,
+        model: str,
+        prompt: Sequence[int] | str,
+        settings: SamplingSettings,
+        seed: int,
+        choices: int,
+    ) -> dict[str, Any]:
         options = {
-            "num_predict": settings.max_new_tokens, "temperature": settings.temperature,
-            "top_k": settings.top_k, "top_p": settings.top_p, "min_p": settings.min_p,
-            "repeat_penalty": settings.repetition_penalty, "repeat_last_n": -1, "seed": seed,
+            "num_predict": settings.max_new_tokens,
+            "temperature": settings.temperature,
+            "top_k": settings.top_k,
+            "top_p": settings.top_p,
+            "min_p": settings.min_p,
+            "repeat_penalty": settings.repetition_penalty,
+            "repeat_last_n": -1,
+            "seed": seed,
             "num_ctx": self.context,
-        }  # fmt: skip
+        }
         # (Its log-probabilities name tokens by text alone, so they can't be token data.)
-        return {"model": model, "prompt": prompt, "raw": True, "stream": True,
-                "options": options}  # fmt: skip
+        return {"model": model, "prompt": prompt, "raw": True, "stream": True, "options": options}
 
     def unhonoured(self, settings: SamplingSettings) -> list[str]:
         return self.cant_ban(settings)

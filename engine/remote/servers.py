@@ -26,13 +26,17 @@ def split_address(address: str) -> tuple[str, str | None]:
     url, _, model = address.partition("#")
     parts = urlsplit(url)
     if parts.username or parts.password:
-        raise ServerError("a server address can't hold a user name or password (it would be "
-                          f"kept with the story): put the API key in {KEY_VARIABLE}, or "
-                          "api_key under [server] in config.toml")  # fmt: skip
+        raise ServerError(
+            "a server address can't hold a user name or password (it would be "
+            f"kept with the story): put the API key in {KEY_VARIABLE}, or "
+            "api_key under [server] in config.toml"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ServerError(f"{address!r} is not a server address: give one like "
-                          "http://gpu-box:8000/v1, with #model after it if it serves "
-                          "several")  # fmt: skip
+        raise ServerError(
+            f"{address!r} is not a server address: give one like "
+            "http://gpu-box:8000/v1, with #model after it if it serves "
+            "several"
+        )
     path = parts.path.rstrip("/") or "/v1"
     return urlunsplit((parts.scheme, parts.netloc, path, "", "")), model.strip() or None
 
@@ -47,8 +51,10 @@ class Served:
 def detect(client: ServerClient, wanted: str | None) -> Served:
     """Ask the server what it is and what it serves."""
     if is_ollama(client):
-        names = [m.get("name") or m.get("model") for m in client.get("/api/tags", at_root=True)
-                 .get("models", [])]  # fmt: skip
+        names = [
+            m.get("name") or m.get("model")
+            for m in client.get("/api/tags", at_root=True).get("models", [])
+        ]
         model = choose(client, names, wanted)
         context = ollama_context(client, model)
         return Served(Ollama(context), model, context)
@@ -60,8 +66,10 @@ def detect(client: ServerClient, wanted: str | None) -> Served:
         listed = None
     entries = listed.get("data") if isinstance(listed, dict) else None
     if not isinstance(entries, list):
-        raise ServerError(f"{client.base}/models doesn't list models: is this an OpenAI-"
-                          "compatible server's API base (usually ending in /v1)?")  # fmt: skip
+        raise ServerError(
+            f"{client.base}/models doesn't list models: is this an OpenAI-"
+            "compatible server's API base (usually ending in /v1)?"
+        )
     model = choose(client, [e.get("id") for e in entries if isinstance(e, dict)], wanted)
     entry = next(e for e in entries if e.get("id") == model)
     owner = entry.get("owned_by")
@@ -90,14 +98,17 @@ def choose(client: ServerClient, names: list[Any], wanted: str | None) -> str:
     if wanted is not None:
         if wanted in names:
             return wanted
-        raise ServerError(f"{client.base} serves no model {wanted!r}: it serves "
-                          f"{', '.join(names) or 'none'}")  # fmt: skip
+        raise ServerError(
+            f"{client.base} serves no model {wanted!r}: it serves {', '.join(names) or 'none'}"
+        )
     if len(names) == 1:
         return names[0]
     if not names:
         raise ServerError(f"{client.base} serves no model yet: load one there first")
-    raise ServerError(f"{client.base} serves several models ({', '.join(names)}): name one "
-                      "after a #, as in URL#model")  # fmt: skip
+    raise ServerError(
+        f"{client.base} serves several models ({', '.join(names)}): name one "
+        "after a #, as in URL#model"
+    )
 
 
 def ollama_context(client: ServerClient, model: str) -> int:
@@ -107,8 +118,11 @@ def ollama_context(client: ServerClient, model: str) -> int:
     found = re.search(r"\bnum_ctx\s+(\d+)", str(shown.get("parameters", "")))
     if found:
         return int(found[1])
-    limits = [v for k, v in (shown.get("model_info") or {}).items()
-              if k.endswith(".context_length") and isinstance(v, int)]  # fmt: skip
+    limits = [
+        v
+        for k, v in (shown.get("model_info") or {}).items()
+        if k.endswith(".context_length") and isinstance(v, int)
+    ]
     return min([OLLAMA_CONTEXT, *limits])
 
 
@@ -123,14 +137,16 @@ class ServerTokens:
         if not text:
             return []
         body: dict[str, Any] = (
-            {"content": text, "add_special": False, "parse_special": False} if self.llama
+            {"content": text, "add_special": False, "parse_special": False}
+            if self.llama
             else {"model": self.served.model, "prompt": text, "add_special_tokens": False}
-        )  # fmt: skip
+        )
         return [int(t) for t in self.client.post("/tokenize", body, at_root=True)["tokens"]]
 
     def decode(self, ids: list[int]) -> str:
-        body: dict[str, Any] = {"tokens": ids} if self.llama else {"model": self.served.model,
-                                                                   "tokens": ids}  # fmt: skip
+        body: dict[str, Any] = (
+            {"tokens": ids} if self.llama else {"model": self.served.model, "tokens": ids}
+        )
         answer = self.client.post("/detokenize", body, at_root=True)
         return answer.get("content", answer.get("prompt", ""))
 

@@ -349,8 +349,9 @@ def write_story(genre: str, rng: random.Random) -> str:
     for number, templates in enumerate(kit.beats):
         names = cast if number == 0 else {**cast, **short}  # full names first, then first names
         chosen = sorted(rng.sample(range(len(templates)), k=rng.randint(1, len(templates))))
-        sentences = [capital(templates[i].format(mood=rng.choice(kit.moods), **names))
-                     for i in chosen]  # fmt: skip
+        sentences = [
+            capital(templates[i].format(mood=rng.choice(kit.moods), **names)) for i in chosen
+        ]
         if number and rng.random() < 0.35 and can_take_opener(sentences[0]):
             sentences[0] = rng.choice(OPENERS) + lower_first(sentences[0])
         if rng.random() < 0.55:
@@ -389,8 +390,9 @@ def lower_first(sentence: str) -> str:
 def generate_corpus(stories: int, seed: int = 0) -> list[tuple[str, str]]:
     """(genre, text) pairs, genres taking turns, the same for the same seed."""
     rng = random.Random(seed)
-    return [(GENRES[i % len(GENRES)], write_story(GENRES[i % len(GENRES)], rng))
-            for i in range(stories)]  # fmt: skip
+    return [
+        (GENRES[i % len(GENRES)], write_story(GENRES[i % len(GENRES)], rng)) for i in range(stories)
+    ]
 
 
 def format_corpus(stories: list[tuple[str, str]]) -> str:

@@ -42,8 +42,13 @@ def split_tag(text: str) -> TrainingText:
     return TrainingText(None, text)
 
 
-def read_corpus(path: str, *, line_by_line: bool = False, column: str | None = None,
-                genre_column: str | None = None) -> list[TrainingText]:  # fmt: skip
+def read_corpus(
+    path: str,
+    *,
+    line_by_line: bool = False,
+    column: str | None = None,
+    genre_column: str | None = None,
+) -> list[TrainingText]:
     """Stories from a text file (blank-line separated, or one per line) or a CSV column."""
     file = Path(path)
     if not file.is_file():
@@ -71,10 +76,12 @@ def read_csv(path: str, raw: str, column: str, genre_column: str | None) -> list
             listed = ", ".join(header) or "none"
             raise TrainingError(f"{path} has no column {wanted!r} (its columns: {listed})")
     return [
-        TrainingText((row[genre_column] or "").strip().lower() or None if genre_column else None,
-              (row[column] or "").strip())
+        TrainingText(
+            (row[genre_column] or "").strip().lower() or None if genre_column else None,
+            (row[column] or "").strip(),
+        )
         for row in rows
-    ]  # fmt: skip
+    ]
 
 
 def split_held_out(stories: list[TrainingText]) -> tuple[list[TrainingText], list[TrainingText]]:

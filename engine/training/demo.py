@@ -24,15 +24,40 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "models" / "taletree-demo"
 STORIES = 4000
 CONTENDERS = {
-    "GPT-2 (bundled)": TrainSettings(arch="gpt2", layers=4, heads=4, width=256, context=256,
-                                     vocab_size=4096, batch_size=16, learning_rate=1e-3),
-    "word-level LSTM": TrainSettings(arch="lstm", level="word", embedding=100, hidden=512,
-                                     lstm_layers=3, dropout=0.3, vocab_size=4096, context=100,
-                                     batch_size=16, learning_rate=2e-3),
-    "character-level LSTM": TrainSettings(arch="lstm", level="char", embedding=32, hidden=128,
-                                          lstm_layers=1, dropout=0.0, context=100, batch_size=32,
-                                          learning_rate=2e-3),
-}  # fmt: skip
+    "GPT-2 (bundled)": TrainSettings(
+        arch="gpt2",
+        layers=4,
+        heads=4,
+        width=256,
+        context=256,
+        vocab_size=4096,
+        batch_size=16,
+        learning_rate=1e-3,
+    ),
+    "word-level LSTM": TrainSettings(
+        arch="lstm",
+        level="word",
+        embedding=100,
+        hidden=512,
+        lstm_layers=3,
+        dropout=0.3,
+        vocab_size=4096,
+        context=100,
+        batch_size=16,
+        learning_rate=2e-3,
+    ),
+    "character-level LSTM": TrainSettings(
+        arch="lstm",
+        level="char",
+        embedding=32,
+        hidden=128,
+        lstm_layers=1,
+        dropout=0.0,
+        context=100,
+        batch_size=32,
+        learning_rate=2e-3,
+    ),
+}
 
 
 def progress_printer(name: str):
@@ -68,30 +93,54 @@ def main() -> None:
         settings.minutes = args.minutes
         out = args.build / name.split(" (")[0].replace(" ", "-").lower()
         print(f"training {name} for {args.minutes} minutes", flush=True)
-        result = train(stories, out, settings, corpus_name=name_of_corpus,
-                       progress=progress_printer(name))  # fmt: skip
+        result = train(
+            stories, out, settings, corpus_name=name_of_corpus, progress=progress_printer(name)
+        )
         results[name] = (out, result)
-        rows.append([name, f"{result.parameters:,}", f"{result.seconds / 60:.1f} min",
-                     str(result.steps), f"{result.evaluation.bits_per_character:.4f}"])  # fmt: skip
-    comparison = "\n\n".join([
-        "## Compared with LSTMs trained the same way",
-        f"Trained on the same corpus, each for the same wall time ({args.minutes} minutes on "
-        "the same machine), and scored on the same held-out stories:",
-        table(["model", "parameters", "training time", "steps", "held-out bits per character"],
-              rows),
-    ])  # fmt: skip
+        rows.append(
+            [
+                name,
+                f"{result.parameters:,}",
+                f"{result.seconds / 60:.1f} min",
+                str(result.steps),
+                f"{result.evaluation.bits_per_character:.4f}",
+            ]
+        )
+    comparison = "\n\n".join(
+        [
+            "## Compared with LSTMs trained the same way",
+            f"Trained on the same corpus, each for the same wall time ({args.minutes} minutes on "
+            "the same machine), and scored on the same held-out stories:",
+            table(
+                ["model", "parameters", "training time", "steps", "held-out bits per character"],
+                rows,
+            ),
+        ]
+    )
     bundled, _ = results["GPT-2 (bundled)"]
     card = bundled / "README.md"
     card.write_text(card.read_text().replace(COMPARISON_MARK, comparison), encoding="utf-8")
-    (args.build / "comparison.json").write_text(json.dumps(
-        {name: {"parameters": r.parameters, "seconds": round(r.seconds, 1), "steps": r.steps,
-                "bits_per_character": round(r.evaluation.bits_per_character, 4)}
-         for name, (_, r) in results.items()}, indent=2) + "\n")  # fmt: skip
+    (args.build / "comparison.json").write_text(
+        json.dumps(
+            {
+                name: {
+                    "parameters": r.parameters,
+                    "seconds": round(r.seconds, 1),
+                    "steps": r.steps,
+                    "bits_per_character": round(r.evaluation.bits_per_character, 4),
+                }
+                for name, (_, r) in results.items()
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     shutil.rmtree(DEMO, ignore_errors=True)
     DEMO.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(bundled, DEMO)
-    (DEMO / "README.md").write_text(card.read_text().replace(f"# {bundled.name}",
-                                                              "# taletree-demo", 1))  # fmt: skip
+    (DEMO / "README.md").write_text(
+        card.read_text().replace(f"# {bundled.name}", "# taletree-demo", 1)
+    )
     print(f"demo model written to {DEMO}", file=sys.stderr)
     print(comparison)
 

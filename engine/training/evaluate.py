@@ -21,8 +21,9 @@ class Evaluation:
     stories: int
 
 
-def evaluate(token_logprobs: Callable[[Sequence[int]], torch.Tensor], tokenizer,
-             stories: list[TrainingText]) -> Evaluation:  # fmt: skip
+def evaluate(
+    token_logprobs: Callable[[Sequence[int]], torch.Tensor], tokenizer, stories: list[TrainingText]
+) -> Evaluation:
     """Score each story's text given its <BOS> and genre token; the end token is not counted,
     so every model is scored on exactly the characters of the text."""
     nats, tokens, characters = 0.0, 0, 0

@@ -16,18 +16,24 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 def describe_model(trainer) -> list[list[str]]:
     s = trainer.settings
     if s.arch == "lstm":
-        shape = (f"{s.level}-level LSTM: embedding {s.embedding}, {s.lstm_layers} layer(s) of "
-                 f"{s.hidden}, dropout {s.dropout}")  # fmt: skip
+        shape = (
+            f"{s.level}-level LSTM: embedding {s.embedding}, {s.lstm_layers} layer(s) of "
+            f"{s.hidden}, dropout {s.dropout}"
+        )
     else:
         shape = f"GPT-2: {s.layers} layers, {s.heads} heads, width {s.width}, context {s.context}"
-    return [["architecture", shape], ["vocabulary", f"{len(trainer.tokenizer)} tokens"],
-            ["batch", f"{s.batch_size} × {trainer.context} tokens"],
-            ["learning rate", f"{s.learning_rate} (warm-up, then cosine to a tenth)"],
-            ["seed", str(s.seed)]]  # fmt: skip
+    return [
+        ["architecture", shape],
+        ["vocabulary", f"{len(trainer.tokenizer)} tokens"],
+        ["batch", f"{s.batch_size} × {trainer.context} tokens"],
+        ["learning rate", f"{s.learning_rate} (warm-up, then cosine to a tenth)"],
+        ["seed", str(s.seed)],
+    ]
 
 
-def write_model_card(folder: Path, *, trainer, result, corpus_name: str, trials, chosen,
-                     samples) -> None:  # fmt: skip
+def write_model_card(
+    folder: Path, *, trainer, result, corpus_name: str, trials, chosen, samples
+) -> None:
     training, held_out = trainer.training, trainer.held_out
     genres = sorted({s.genre for s in training if s.genre})
     evaluation = result.evaluation
@@ -36,41 +42,60 @@ def write_model_card(folder: Path, *, trainer, result, corpus_name: str, trials,
         f"A {trainer.settings.arch.upper() if trainer.settings.arch == 'lstm' else 'GPT-2'} "
         f"language model trained by Taletree (`taletree train`) on {corpus_name}.",
         "## Corpus",
-        table(["", ""], [
-            ["source", corpus_name],
-            ["stories", f"{len(training)} for training, {len(held_out)} held out (every 20th)"],
-            ["characters", f"{sum(len(s.text) for s in training):,} for training"],
-            ["genres", ", ".join(genres) or "none"],
-            ["format", "`<BOS> <genre> story <EOS>`, one special token per genre"],
-        ]),
+        table(
+            ["", ""],
+            [
+                ["source", corpus_name],
+                ["stories", f"{len(training)} for training, {len(held_out)} held out (every 20th)"],
+                ["characters", f"{sum(len(s.text) for s in training):,} for training"],
+                ["genres", ", ".join(genres) or "none"],
+                ["format", "`<BOS> <genre> story <EOS>`, one special token per genre"],
+            ],
+        ),
         "## Model",
         table(["", ""], [*describe_model(trainer), ["parameters", f"{result.parameters:,}"]]),
         "## Training and held-out score",
-        table(["", ""], [
-            ["steps", str(result.steps)],
-            ["time", f"{result.seconds / 60:.1f} minutes on {trainer.device}"],
-            ["final training loss", f"{result.losses[-1][1]:.3f}" if result.losses else "-"],
-            ["held-out bits per character", f"{evaluation.bits_per_character:.4f}"],
-            ["held-out perplexity per token", f"{evaluation.perplexity:.3f}"],
-        ]),
+        table(
+            ["", ""],
+            [
+                ["steps", str(result.steps)],
+                ["time", f"{result.seconds / 60:.1f} minutes on {trainer.device}"],
+                ["final training loss", f"{result.losses[-1][1]:.3f}" if result.losses else "-"],
+                ["held-out bits per character", f"{evaluation.bits_per_character:.4f}"],
+                ["held-out perplexity per token", f"{evaluation.perplexity:.3f}"],
+            ],
+        ),
         "## Generation defaults, chosen by trying them",
         "Each candidate wrote three samples per genre. A sample counts as recognisable when "
         "the words it uses most belong to the asked genre (words that, in the corpus, only "
         "that genre uses); distinct word pairs measure how little it repeats. The score is "
         "0.6 × recognisable + 0.4 × distinct pairs.",
-        table(["temperature", "top-p", "repetition penalty", "recognisable", "distinct pairs",
-               "score"], [
-            [str(t.settings["temperature"]), str(t.settings["top_p"]),
-             str(t.settings["repetition_penalty"]),
-             "-" if t.genre_accuracy is None else f"{t.genre_accuracy:.2f}",
-             f"{t.distinct_bigrams:.2f}", f"**{t.score:.3f}**" if t is chosen else f"{t.score:.3f}"]
-            for t in trials
-        ]),
+        table(
+            [
+                "temperature",
+                "top-p",
+                "repetition penalty",
+                "recognisable",
+                "distinct pairs",
+                "score",
+            ],
+            [
+                [
+                    str(t.settings["temperature"]),
+                    str(t.settings["top_p"]),
+                    str(t.settings["repetition_penalty"]),
+                    "-" if t.genre_accuracy is None else f"{t.genre_accuracy:.2f}",
+                    f"{t.distinct_bigrams:.2f}",
+                    f"**{t.score:.3f}**" if t is chosen else f"{t.score:.3f}",
+                ]
+                for t in trials
+            ],
+        ),
         f"Chosen: `{asdict(chosen)['settings']}` (in `generation_config.json`).",
         COMPARISON_MARK,
         "## Samples",
         "Written with the chosen defaults from `<BOS> <genre>` alone.",
-    ]  # fmt: skip
+    ]
     for genre, texts in samples.items():
         parts.append(f"### {genre or 'no genre'}")
         parts += ["> " + text.replace("\n", "\n>\n> ") for text in texts]

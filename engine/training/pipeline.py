@@ -35,29 +35,49 @@ def train(
     from engine.loading import load_model
 
     say = stage or (lambda text: None)
-    trainer = Trainer(stories, out, settings, from_model=from_model, allow_pickle=allow_pickle,
-                      trust_remote_code=trust_remote_code, resume=resume, overwrite=overwrite,
-                      progress=progress)  # fmt: skip
+    trainer = Trainer(
+        stories,
+        out,
+        settings,
+        from_model=from_model,
+        allow_pickle=allow_pickle,
+        trust_remote_code=trust_remote_code,
+        resume=resume,
+        overwrite=overwrite,
+        progress=progress,
+    )
     result = trainer.run()
     staging = out.with_name(f".{out.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         trainer.save(staging, {})
         say("choosing generation defaults")
-        model = load_model(str(staging), device=settings.device,
-                           trust_remote_code=trust_remote_code)  # fmt: skip
+        model = load_model(
+            str(staging), device=settings.device, trust_remote_code=trust_remote_code
+        )
         genres = sorted({s.genre for s in stories if s.genre})
-        trials = try_settings(model, genres, genre_vocabulary(trainer.training),
-                              max_new_tokens=settings.tune_tokens)  # fmt: skip
+        trials = try_settings(
+            model, genres, genre_vocabulary(trainer.training), max_new_tokens=settings.tune_tokens
+        )
         chosen = best(trials)
         write_defaults(staging, chosen.settings)
         say("writing samples")
-        samples = write_samples(model, genres or [None],
-                                SamplingSettings(max_new_tokens=room(model, 120),
-                                                 **chosen.settings),
-                                SAMPLES_PER_GENRE, seed=7)  # fmt: skip
-        write_model_card(staging, trainer=trainer, result=result, corpus_name=corpus_name,
-                         trials=trials, chosen=chosen, samples=samples)  # fmt: skip
+        samples = write_samples(
+            model,
+            genres or [None],
+            SamplingSettings(max_new_tokens=room(model, 120), **chosen.settings),
+            SAMPLES_PER_GENRE,
+            seed=7,
+        )
+        write_model_card(
+            staging,
+            trainer=trainer,
+            result=result,
+            corpus_name=corpus_name,
+            trials=trials,
+            chosen=chosen,
+            samples=samples,
+        )
         trainer.finish(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

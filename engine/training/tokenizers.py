@@ -72,8 +72,12 @@ def train_chars(stories: list[TrainingText], genres: list[str]) -> PreTrainedTok
 def encode_story(tokenizer: PreTrainedTokenizerFast, story: TrainingText) -> list[int]:
     """<BOS> <genre> text <EOS>, as the seed article formats its training stories. A model not
     trained by Taletree reads the text after its own start token."""
-    start = [tokenizer.bos_token_id if tokenizer.bos_token_id is not None
-             else tokenizer.eos_token_id]  # fmt: skip
+    start = [
+        tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+    ]
     prefix = genre_prefix(tokenizer, story.genre) or start
-    return [*prefix, *tokenizer.encode(story.text, add_special_tokens=False),
-            tokenizer.eos_token_id]  # fmt: skip
+    return [
+        *prefix,
+        *tokenizer.encode(story.text, add_special_tokens=False),
+        tokenizer.eos_token_id,
+    ]

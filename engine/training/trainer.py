@@ -340,8 +340,9 @@ class Trainer:
             self.losses,
         )
 
-    def train_steps(self, stop: threading.Event, total: int | None, autocast: Any,
-                    started: float) -> None:  # fmt: skip
+    def train_steps(
+        self, stop: threading.Event, total: int | None, autocast: Any, started: float
+    ) -> None:
         """Train until the step budget or time is spent, or Ctrl+C asks to stop (checked
         between steps, so a checkpoint is always of a whole step)."""
         settings = self.settings

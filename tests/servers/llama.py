@@ -19,8 +19,12 @@ HERE = Path(__file__).resolve().parent
 @functools.cache
 def server_binary() -> Path:
     """The llama-server binary (built here the first time, which takes minutes)."""
-    built = subprocess.run([str(HERE / "build-llama-server.sh")], capture_output=True, text=True,
-                           env={**os.environ, "PYTHON": sys.executable})  # fmt: skip
+    built = subprocess.run(
+        [str(HERE / "build-llama-server.sh")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHON": sys.executable},
+    )
     if built.returncode != 0:
         raise RuntimeError(f"llama-server could not be built:\n{built.stderr[-3000:]}")
     return Path(built.stdout.strip().splitlines()[-1])
@@ -29,8 +33,11 @@ def server_binary() -> Path:
 def to_gguf(folder: Path, out: Path) -> Path:
     """A transformers GPT-2 folder as a float32 GGUF file, by llama.cpp's converter."""
     converter = server_binary().parent.parent
-    converted = subprocess.run([sys.executable, str(HERE / "to_gguf.py"), str(converter),
-                                str(folder), str(out)], capture_output=True, text=True)  # fmt: skip
+    converted = subprocess.run(
+        [sys.executable, str(HERE / "to_gguf.py"), str(converter), str(folder), str(out)],
+        capture_output=True,
+        text=True,
+    )
     if converted.returncode != 0:
         raise RuntimeError(f"the GGUF conversion failed:\n{converted.stderr[-3000:]}")
     return out
@@ -61,16 +68,32 @@ class LlamaServer:
     """llama-server on a free loopback port, `slots` requests at a time, each with `context`
     tokens; up when constructed, gone after close() (or kill())."""
 
-    def __init__(self, model: Path, *, slots: int = 4, context: int = 1024,
-                 extra: tuple[str, ...] = ()):  # fmt: skip
+    def __init__(
+        self, model: Path, *, slots: int = 4, context: int = 1024, extra: tuple[str, ...] = ()
+    ):
         self.port = free_port()
         self.root = f"http://127.0.0.1:{self.port}"
         self.url = f"{self.root}/v1"
-        command = [str(server_binary()), "-m", str(model), "--host", "127.0.0.1",
-                   "--port", str(self.port), "-np", str(slots), "-c", str(slots * context),
-                   "-t", "2", "--no-webui", *extra]  # fmt: skip
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)  # fmt: skip
+        command = [
+            str(server_binary()),
+            "-m",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "-np",
+            str(slots),
+            "-c",
+            str(slots * context),
+            "-t",
+            "2",
+            "--no-webui",
+            *extra,
+        ]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.wait_until_up()
 
     def wait_until_up(self) -> None:

@@ -29,13 +29,29 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         folder = save_served_model(Path(work) / "tiny-gpt2")
         port = free_port()
-        command = [python, "-m", "vllm.entrypoints.openai.api_server", "--model", str(folder),
-                   "--served-model-name", "tiny-gpt2", "--host", "127.0.0.1",
-                   "--port", str(port), "--max-model-len", "512", "--dtype", "float32",
-                   "--seed", "0"]  # fmt: skip
+        command = [
+            python,
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(folder),
+            "--served-model-name",
+            "tiny-gpt2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--max-model-len",
+            "512",
+            "--dtype",
+            "float32",
+            "--seed",
+            "0",
+        ]
         env = {**os.environ, "VLLM_CPU_KVCACHE_SPACE": "1"}
-        server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)  # fmt: skip
+        server = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             wait_until_healthy(server, f"http://127.0.0.1:{port}", seconds=300)
             version = httpx.get(f"http://127.0.0.1:{port}/version").json()["version"]

@@ -30,9 +30,16 @@ def save_served_model(folder: Path) -> Path:
     """The model vLLM serves: a tiny GPT-2 (head size 64, which vLLM's CPU attention takes),
     the same weights every time it is made."""
     tokenizer = byte_level_tokenizer()
-    config = GPT2Config(n_positions=512, n_embd=128, n_layer=2, n_head=2,
-                        vocab_size=len(tokenizer), bos_token_id=tokenizer.eos_token_id,
-                        eos_token_id=tokenizer.eos_token_id, tie_word_embeddings=False)  # fmt: skip
+    config = GPT2Config(
+        n_positions=512,
+        n_embd=128,
+        n_layer=2,
+        n_head=2,
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        tie_word_embeddings=False,
+    )
     return save_random_model(folder, config, tokenizer, seed=0)
 
 
@@ -49,8 +56,13 @@ class RecordingTransport(httpx.HTTPTransport):
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = super().handle_request(request)
         body = response.read()
-        self.exchanges.append({"request": json.loads(key_of(request)),
-                               "status": response.status_code, "body": body.decode()})  # fmt: skip
+        self.exchanges.append(
+            {
+                "request": json.loads(key_of(request)),
+                "status": response.status_code,
+                "body": body.decode(),
+            }
+        )
         return httpx.Response(response.status_code, headers=response.headers, content=body)
 
 
@@ -58,22 +70,26 @@ class ReplayTransport(httpx.BaseTransport):
     def __init__(self, exchanges: list[dict]) -> None:
         self.waiting: dict[str, list[dict]] = {}
         for exchange in exchanges:
-            self.waiting.setdefault(json.dumps(exchange["request"], sort_keys=True),
-                                    []).append(exchange)  # fmt: skip
+            self.waiting.setdefault(json.dumps(exchange["request"], sort_keys=True), []).append(
+                exchange
+            )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         answers = self.waiting.get(key_of(request))
         if not answers:
-            raise AssertionError(f"a request vLLM was never asked when recording: "
-                                 f"{key_of(request)}")  # fmt: skip
+            raise AssertionError(
+                f"a request vLLM was never asked when recording: {key_of(request)}"
+            )
         answer = answers.pop(0)
         kind = "text/event-stream" if answer["body"].startswith("data:") else "application/json"
-        return httpx.Response(answer["status"], headers={"content-type": kind},
-                              content=answer["body"].encode())  # fmt: skip
+        return httpx.Response(
+            answer["status"], headers={"content-type": kind}, content=answer["body"].encode()
+        )
 
 
-def run(backend: ServerBackend, ids: list[int], branches: int, settings: SamplingSettings,
-        **kwargs: Any) -> dict[str, Any]:  # fmt: skip
+def run(
+    backend: ServerBackend, ids: list[int], branches: int, settings: SamplingSettings, **kwargs: Any
+) -> dict[str, Any]:
     tokens, finishes, notices = collect(backend.stream(ids, branches, settings, **kwargs))
     return {"tokens": tokens, "finishes": finishes, "notices": notices}
 
@@ -97,9 +113,23 @@ def exercise(backend: ServerBackend) -> dict[str, Any]:
     banned = run(backend, ids, 2, shaped, seed=7)
     # The first branch again, told to stop at a piece of what it wrote.
     stop = four["finishes"][0].text[4:6]
-    stopped = run(backend, ids, 1, SamplingSettings(temperature=1.0, max_new_tokens=16,
-                                                    stop_mode="tokens", stop_strings=(stop,)),
-                  seed=7)  # fmt: skip
-    return {"ids": ids, "four": four, "alone": alone, "greedy": greedy, "banned": banned,
-            "stopped": stopped, "stop": stop, "first_token": first_token,
-            "first_token_text": backend.token_text(first_token)}  # fmt: skip
+    stopped = run(
+        backend,
+        ids,
+        1,
+        SamplingSettings(
+            temperature=1.0, max_new_tokens=16, stop_mode="tokens", stop_strings=(stop,)
+        ),
+        seed=7,
+    )
+    return {
+        "ids": ids,
+        "four": four,
+        "alone": alone,
+        "greedy": greedy,
+        "banned": banned,
+        "stopped": stopped,
+        "stop": stop,
+        "first_token": first_token,
+        "first_token_text": backend.token_text(first_token),
+    }

@@ -137,12 +137,16 @@ def progress_line(done: int, total: int, tokens: int, started: float) -> str:
 
 def describe(backend: Any, context_limit: int, prompt_tokens: int) -> str:
     """How the model runs, for --verbose."""
-    reads = (f"a window of {backend.window:,} tokens" if backend.window else
-             f"no window of its own, so it reads up to {context_limit:,} tokens "
-             "(--context-limit)")  # fmt: skip
+    reads = (
+        f"a window of {backend.window:,} tokens"
+        if backend.window
+        else f"no window of its own, so it reads up to {context_limit:,} tokens (--context-limit)"
+    )
     name = shown_line(backend.name, NAME_LIMIT)
-    return (f"{name}: {backend.device}, {backend.serving_path}, with {reads}; the prompt is "
-            f"{prompt_tokens:,} tokens")  # fmt: skip
+    return (
+        f"{name}: {backend.device}, {backend.serving_path}, with {reads}; the prompt is "
+        f"{prompt_tokens:,} tokens"
+    )
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -179,8 +183,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         ids = fit_window(ids, context_limit, settings.max_new_tokens, keep=len(prefix))
     if args.verbose:
         sys.stderr.write(describe(backend, context_limit, len(ids)) + "\n")
-    seeds = backend.branch_seeds(args.seed if args.seed is not None else secrets.randbits(63),
-                                 args.n)  # fmt: skip
+    seeds = backend.branch_seeds(
+        args.seed if args.seed is not None else secrets.randbits(63), args.n
+    )
 
     to_file = args.to_file is not None
     out: TextIO = sys.stdout

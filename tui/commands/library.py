@@ -124,8 +124,10 @@ def read_capped(name: str, limit: int = IMPORT_LIMIT) -> bytes:
     except MemoryError:
         raise UserError(f"{name} can't be read: there isn't enough memory for it") from None
     if len(raw) > limit:
-        raise UserError(f"{name} is larger than the {limit // 2**20} MB an import reads: "
-                        "is it a Taletree JSON export?")  # fmt: skip
+        raise UserError(
+            f"{name} is larger than the {limit // 2**20} MB an import reads: "
+            "is it a Taletree JSON export?"
+        )
     return raw
 
 

@@ -16,15 +16,21 @@ def stories_of(args: argparse.Namespace):
         with open_store(args.db) as store:
             texts = training_texts(store, include_model_text=args.include_model_text)
         if not texts:
-            raise TrainingError("the database has no story text to train on (model text is "
-                                "left out unless --include-model-text)")  # fmt: skip
+            raise TrainingError(
+                "the database has no story text to train on (model text is "
+                "left out unless --include-model-text)"
+            )
         return [
             TrainingText(genre.lower() if genre else None, text) for genre, text in texts
         ], "stories.db"
     if not args.corpus:
         raise TrainingError("give a CORPUS file, or --from-db to train on your stories")
-    stories = read_corpus(args.corpus, line_by_line=args.line_by_line, column=args.column,
-                          genre_column=args.genre_column)  # fmt: skip
+    stories = read_corpus(
+        args.corpus,
+        line_by_line=args.line_by_line,
+        column=args.column,
+        genre_column=args.genre_column,
+    )
     return stories, f"`{Path(args.corpus).name}`"
 
 
@@ -48,11 +54,15 @@ class Bar:
         bar = "#" * int(width * done) + "." * (width - int(width * done))
         left = f"{p.seconds_left / 60:.1f} min left" if p.seconds_left is not None else ""
         total = f"/{p.total_steps}" if p.total_steps else ""
-        sys.stderr.write(f"\r[{bar}] step {p.step}{total}  loss {p.loss:.3f}  "
-                         f"{p.tokens_per_second:,.0f} tok/s  {left}   ")  # fmt: skip
+        sys.stderr.write(
+            f"\r[{bar}] step {p.step}{total}  loss {p.loss:.3f}  "
+            f"{p.tokens_per_second:,.0f} tok/s  {left}   "
+        )
         if p.evaluation is not None:
-            sys.stderr.write(f"\n  epoch {p.epoch:.0f}: held-out "
-                             f"{p.evaluation.bits_per_character:.4f} bits/char\n")  # fmt: skip
+            sys.stderr.write(
+                f"\n  epoch {p.epoch:.0f}: held-out "
+                f"{p.evaluation.bits_per_character:.4f} bits/char\n"
+            )
         sys.stderr.flush()
 
 
@@ -68,17 +78,28 @@ def cmd_train(args: argparse.Namespace) -> int:
         sys.stderr.write(f"\n{text}…\n")
 
     try:
-        result = train(stories, out, settings, corpus_name=corpus_name,
-                       from_model=args.from_model, allow_pickle=args.allow_pickle,
-                       trust_remote_code=args.trust_remote_code, resume=args.resume,
-                       overwrite=args.overwrite, progress=Bar(), stage=stage)  # fmt: skip
+        result = train(
+            stories,
+            out,
+            settings,
+            corpus_name=corpus_name,
+            from_model=args.from_model,
+            allow_pickle=args.allow_pickle,
+            trust_remote_code=args.trust_remote_code,
+            resume=args.resume,
+            overwrite=args.overwrite,
+            progress=Bar(),
+            stage=stage,
+        )
     except TrainingInterrupted as stopped:
         print(f"\ntaletree: {stopped}", file=sys.stderr)
         return 130
     e = result.evaluation
-    print(f"\ntrained {result.steps} steps in {result.seconds / 60:.1f} min: held-out "
-          f"{e.bits_per_character:.4f} bits/char, perplexity {e.perplexity:.3f}; "
-          f"model in {out}")  # fmt: skip
+    print(
+        f"\ntrained {result.steps} steps in {result.seconds / 60:.1f} min: held-out "
+        f"{e.bits_per_character:.4f} bits/char, perplexity {e.perplexity:.3f}; "
+        f"model in {out}"
+    )
     return 0
 
 
@@ -89,16 +110,26 @@ def cmd_eval(args: argparse.Namespace) -> None:
     from engine.training.data import read_corpus, split_held_out
     from engine.training.evaluate import evaluate
 
-    stories = read_corpus(args.corpus, line_by_line=args.line_by_line, column=args.column,
-                          genre_column=args.genre_column)  # fmt: skip
+    stories = read_corpus(
+        args.corpus,
+        line_by_line=args.line_by_line,
+        column=args.column,
+        genre_column=args.genre_column,
+    )
     chosen = stories if args.all else split_held_out(stories)[1]
-    model = load_model(args.model, device=args.device, dtype=args.dtype,
-                       allow_pickle=args.allow_pickle,
-                       trust_remote_code=args.trust_remote_code)  # fmt: skip
+    model = load_model(
+        args.model,
+        device=args.device,
+        dtype=args.dtype,
+        allow_pickle=args.allow_pickle,
+        trust_remote_code=args.trust_remote_code,
+    )
     result = evaluate(model.token_logprobs, model.tokenizer, chosen)
     if args.json:
         print(json.dumps({"model": args.model, **result.__dict__}))
     else:
-        print(f"{result.bits_per_character:.4f} bits per character, perplexity "
-              f"{result.perplexity:.3f} per token ({result.stories} stories, "
-              f"{result.tokens} tokens, {result.characters} characters)")  # fmt: skip
+        print(
+            f"{result.bits_per_character:.4f} bits per character, perplexity "
+            f"{result.perplexity:.3f} per token ({result.stories} stories, "
+            f"{result.tokens} tokens, {result.characters} characters)"
+        )

@@ -17,9 +17,12 @@ def writing_session(args: argparse.Namespace, store, config):
     from tui.core.model_holder import LoadOptions
     from tui.core.session import WritingSession
 
-    options = LoadOptions(dtype=args.dtype, allow_pickle=args.allow_pickle,
-                          trust_remote_code=args.trust_remote_code,
-                          api_key=config.server_key())  # fmt: skip
+    options = LoadOptions(
+        dtype=args.dtype,
+        allow_pickle=args.allow_pickle,
+        trust_remote_code=args.trust_remote_code,
+        api_key=config.server_key(),
+    )
     return WritingSession(store, config, model=args.model, load_options=options)
 
 
@@ -34,8 +37,9 @@ def run_app(args: argparse.Namespace, story_id: int | None = None) -> int:
     except UserError as error:
         config, config_problem = Config(), error  # the app says so, and runs on the defaults
     with open_store(args.db) as store:
-        app = TaletreeApp(writing_session(args, store, config), story_id=story_id,
-                          config_problem=config_problem)  # fmt: skip
+        app = TaletreeApp(
+            writing_session(args, store, config), story_id=story_id, config_problem=config_problem
+        )
         app.run()
     if app.bug_report:
         print(f"taletree: {app.bug_report}", file=sys.stderr)

@@ -57,8 +57,10 @@ def read_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{path} is not a regular file: replace it with a config file")
     try:
         if path.stat().st_size > CONFIG_LIMIT:
-            raise ConfigError(f"{path} is over {CONFIG_LIMIT // 1000} kB, too big for a config "
-                              "file: fix or remove it")  # fmt: skip
+            raise ConfigError(
+                f"{path} is over {CONFIG_LIMIT // 1000} kB, too big for a config "
+                "file: fix or remove it"
+            )
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return Config()

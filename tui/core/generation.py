@@ -54,8 +54,13 @@ class Branch:
         self.tokens = max(self.tokens, len(event.token_ids))
 
 
-def store_branches(store: "Store", parent_id: int, branches: list[Branch], model: str | None,
-                   settings: SamplingSettings | None) -> None:  # fmt: skip
+def store_branches(
+    store: "Store",
+    parent_id: int,
+    branches: list[Branch],
+    model: str | None,
+    settings: SamplingSettings | None,
+) -> None:
     """Store every branch that wrote something and isn't stored yet, in one transaction, as
     children of parent_id. If the database refuses (locked, say) they stay unstored, so
     storing can be tried again."""
@@ -63,10 +68,16 @@ def store_branches(store: "Store", parent_id: int, branches: list[Branch], model
     if not unsaved:
         return
     drafts = [
-        NodeDraft(b.text, "model", model=model, settings=settings.as_record() if settings else None,
-                  seed=b.seed, tokens=b.records or None)
+        NodeDraft(
+            b.text,
+            "model",
+            model=model,
+            settings=settings.as_record() if settings else None,
+            seed=b.seed,
+            tokens=b.records or None,
+        )
         for b in unsaved
-    ]  # fmt: skip
+    ]
     nodes = store.add_children(parent_id, drafts)
     for branch, node in zip(unsaved, nodes, strict=True):
         branch.node_id = node.id
@@ -98,9 +109,15 @@ def is_out_of_memory(error: BaseException) -> bool:
 
 
 class Generation:
-    def __init__(self, backend: "Backend", prompt: Prompt, branches: int,
-                 settings: SamplingSettings, seed: int | None = None,
-                 slots: list[int] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        backend: "Backend",
+        prompt: Prompt,
+        branches: int,
+        settings: SamplingSettings,
+        seed: int | None = None,
+        slots: list[int] | None = None,
+    ):
         self.backend = backend
         self.prompt = prompt
         self.branches = branches
@@ -120,9 +137,13 @@ class Generation:
             while True:
                 try:
                     for event in self.backend.stream(
-                        self.prompt.ids, self.branches, self.settings, seed=self.seed,
-                        cancel=self.cancel, keep=self.prompt.keep,
-                    ):  # fmt: skip
+                        self.prompt.ids,
+                        self.branches,
+                        self.settings,
+                        seed=self.seed,
+                        cancel=self.cancel,
+                        keep=self.prompt.keep,
+                    ):
                         notice = isinstance(event, NoticeEvent)
                         self.buffer.append(Notice(event.text, "warning") if notice else event)
                     return

@@ -34,8 +34,9 @@ def export_format(fmt: str | None, target: str | None) -> str:
     return EXPORT_SUFFIXES.get(suffix, "md")
 
 
-def export_story(store: "Store", story_id: int, fmt: str, target: Path | None = None, *,
-                 replace: bool = False) -> str:  # fmt: skip
+def export_story(
+    store: "Store", story_id: int, fmt: str, target: Path | None = None, *, replace: bool = False
+) -> str:
     """A story in a format; written whole to `target` (or not at all) when one is given. A
     file already there is replaced only if `replace` says so, and only if it is a regular
     file."""

@@ -43,11 +43,15 @@ def local_loader(options: LoadOptions) -> Loader:
         from engine.backend import load_backend
 
         return load_backend(
-            request.name, label=request.label,
-            device=None if request.device == "auto" else request.device, dtype=options.dtype,
-            allow_pickle=options.allow_pickle, trust_remote_code=options.trust_remote_code,
-            api_key=options.api_key, progress=progress,
-        )  # fmt: skip
+            request.name,
+            label=request.label,
+            device=None if request.device == "auto" else request.device,
+            dtype=options.dtype,
+            allow_pickle=options.allow_pickle,
+            trust_remote_code=options.trust_remote_code,
+            api_key=options.api_key,
+            progress=progress,
+        )
 
     return load
 

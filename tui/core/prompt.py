@@ -21,8 +21,15 @@ class Prompt:
     prefix: tuple[int, ...] = ()  # the model's own tokens before it (its genre prefix)
 
 
-def build_prompt(backend: "Backend", store: "Store", node_id: int, *, window: int,
-                 max_new_tokens: int, scan_tokens: int) -> Prompt:  # fmt: skip
+def build_prompt(
+    backend: "Backend",
+    store: "Store",
+    node_id: int,
+    *,
+    window: int,
+    max_new_tokens: int,
+    scan_tokens: int,
+) -> Prompt:
     """The prompt at a node, within `window` tokens (the model's own window, or the
     context_limit setting for a model without one) less the new tokens."""
     story = store.story(store.node(node_id).story_id)
@@ -35,8 +42,13 @@ def build_prompt(backend: "Backend", store: "Store", node_id: int, *, window: in
     budget = max(1, window - max_new_tokens - len(prefix))
     context = context_for(store, node_id, backend.tokenize, budget, scan_tokens=scan_tokens)
     memory = len(backend.tokenize(story.memory)) if story.memory else 0
-    return Prompt([*prefix, *backend.tokenize(context.text)], len(prefix) + memory, notice,
-                  context, tuple(prefix))  # fmt: skip
+    return Prompt(
+        [*prefix, *backend.tokenize(context.text)],
+        len(prefix) + memory,
+        notice,
+        context,
+        tuple(prefix),
+    )
 
 
 @dataclass(frozen=True)
@@ -73,8 +85,10 @@ def context_report(prompt: Prompt, window: int | None) -> ContextReport:
         rows += [ContextRow(part.label, part.tokens, part.text) for part in context.parts]
         if context.dropped:
             notes.append(f"the story's first {context.dropped:,} characters are cut: no room")
-        notes += [f"lore entry #{item.entry.id} fired on {item.key!r} but had no room"
-                  for item in context.left_out]  # fmt: skip
+        notes += [
+            f"lore entry #{item.entry.id} fired on {item.key!r} but had no room"
+            for item in context.left_out
+        ]
     if prompt.notice:
         notes.append(prompt.notice)
     return ContextReport(rows, len(prompt.ids), window, notes)

@@ -55,10 +55,16 @@ class Drained:
 
 
 class WritingSession:
-    def __init__(self, store: "Store", config: Config | None = None, *,
-                 config_path: Path | None = None, model: str | None = None,
-                 loader: Loader | None = None,
-                 load_options: LoadOptions | None = None):  # fmt: skip
+    def __init__(
+        self,
+        store: "Store",
+        config: Config | None = None,
+        *,
+        config_path: Path | None = None,
+        model: str | None = None,
+        loader: Loader | None = None,
+        load_options: LoadOptions | None = None,
+    ):
         self.store = store
         self.config = config or Config()
         self.config_path = config_path  # None: the config folder's config.toml
@@ -135,8 +141,9 @@ class WritingSession:
         if story is None and self.story_id is not None:
             story = self.story()
         saved = story.settings if story else None
-        return story_settings(self.config.writing, saved,
-                              self.cli_model if with_cli_model else None)  # fmt: skip
+        return story_settings(
+            self.config.writing, saved, self.cli_model if with_cli_model else None
+        )
 
     def set_setting(self, name: str, value: Any) -> Any:
         """One setting for the open story; a blank value goes back to the default."""
@@ -216,8 +223,9 @@ class WritingSession:
         self.branches = [Branch() for _ in range(settings["branches"])]
         return generation
 
-    def request(self, node_id: int, branches: int, seed: int | None,
-                slots: list[int] | None = None) -> Generation:  # fmt: skip
+    def request(
+        self, node_id: int, branches: int, seed: int | None, slots: list[int] | None = None
+    ) -> Generation:
         """A generation continuing a node, made the one in flight."""
         backend = self.backend
         if backend is None:
@@ -487,9 +495,14 @@ class WritingSession:
     def prompt_at(self, backend: "Backend", node_id: int) -> tuple[Prompt, "SamplingSettings"]:
         settings = self.settings()
         sampling = sampling_settings(settings, backend.generation_defaults())
-        prompt = build_prompt(backend, self.store, node_id, window=self.window(backend, settings),
-                              max_new_tokens=sampling.max_new_tokens,
-                              scan_tokens=settings["lore_scan_tokens"])  # fmt: skip
+        prompt = build_prompt(
+            backend,
+            self.store,
+            node_id,
+            window=self.window(backend, settings),
+            max_new_tokens=sampling.max_new_tokens,
+            scan_tokens=settings["lore_scan_tokens"],
+        )
         return prompt, sampling
 
     def delete_subtree(self, node_id: int) -> int:
@@ -509,11 +522,15 @@ class WritingSession:
         if not records:
             node = self.store.node(node_id)
             if node.author == "model" and node.model and is_server_address(node.model):
-                raise UserError(f"this text has no token data: the server that wrote it "
-                                f"({node.model}) gives text only, not the tokens it "
-                                "chose")  # fmt: skip
-            raise UserError("this text has no token data: it was written or edited by you, or "
-                            "by a Taletree from before token data was kept")  # fmt: skip
+                raise UserError(
+                    f"this text has no token data: the server that wrote it "
+                    f"({node.model}) gives text only, not the tokens it "
+                    "chose"
+                )
+            raise UserError(
+                "this text has no token data: it was written or edited by you, or "
+                "by a Taletree from before token data was kept"
+            )
         return records
 
     def next_with_tokens(self, node_id: int, step: int) -> tuple[int, list[TokenRecord]] | None:
@@ -550,8 +567,10 @@ class WritingSession:
         records = self.token_records(node_id)
         alternative = self.token_text(node, token_id)
         if alternative is None:
-            raise UserError(f"this text was written by {node.model}, which isn't loaded: load "
-                            "it (settings) to fork here")  # fmt: skip
+            raise UserError(
+                f"this text was written by {node.model}, which isn't loaded: load "
+                "it (settings) to fork here"
+            )
         if node.parent_id is None:
             raise UserError("there is no token to fork at there")
         text, tokens = forked(node.text, records, position, token_id, alternative)

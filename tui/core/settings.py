@@ -22,8 +22,9 @@ def laid_over(base: Mapping[str, Any], values: Mapping[str, Any]) -> Settings:
     return {**base, **{name: parse(name, value) for name, value in values.items()}}
 
 
-def story_settings(defaults: Mapping[str, Any], saved: Mapping[str, Any] | None,
-                   model: str | None = None) -> Settings:  # fmt: skip
+def story_settings(
+    defaults: Mapping[str, Any], saved: Mapping[str, Any] | None, model: str | None = None
+) -> Settings:
     """A story's settings: its saved ones over the defaults, and `model` (from the command
     line) over both. A saved value that no longer checks (an older version's, say) is dropped
     rather than stopping the story from opening."""

@@ -22,8 +22,12 @@ CANCEL = Binding("escape", "cancel", "Cancel")
 
 def genre_input(genres: list[str], value: str = "", **options) -> Input:
     """A genre: any the writer types, the model's own genres suggested as they type."""
-    return Input(value, placeholder="Genre (optional)", suggester=SuggestFromList(
-        [g.replace("_", " ") for g in genres], case_sensitive=False), **options)  # fmt: skip
+    return Input(
+        value,
+        placeholder="Genre (optional)",
+        suggester=SuggestFromList([g.replace("_", " ") for g in genres], case_sensitive=False),
+        **options,
+    )
 
 
 class Dialog(TaletreeDialog):
@@ -122,8 +126,12 @@ class PassageDialog(EditDialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog wide"):
-            yield Label(Text(self.title_text + "  (ctrl+s keeps it, ctrl+b splits it at the "
-                             "cursor, escape cancels)"))  # fmt: skip
+            yield Label(
+                Text(
+                    self.title_text + "  (ctrl+s keeps it, ctrl+b splits it at the "
+                    "cursor, escape cancels)"
+                )
+            )
             yield TextArea(self.text, id="text", soft_wrap=True)
             yield buttons("Keep")
 

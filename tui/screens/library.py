@@ -78,8 +78,11 @@ class LibraryScreen(TaletreeScreen):
         for s in stories:
             if s.damage and s.id not in self.damage_told:
                 self.damage_told.add(s.id)
-                self.notify(f"Story {s.id} is damaged: {safe_line(s.damage)}", severity="warning",
-                            timeout=10)  # fmt: skip
+                self.notify(
+                    f"Story {s.id} is damaged: {safe_line(s.damage)}",
+                    severity="warning",
+                    timeout=10,
+                )
 
     def show_hint(self, stories: list[StorySummary], query: str) -> None:
         hint = self.query_one("#library-hint", Static)

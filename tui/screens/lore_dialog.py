@@ -28,14 +28,17 @@ class LoreDialog(Dialog):
         entry = self.entry
         with Vertical(classes="dialog wide"):
             yield Label(Text("Lore entry  (ctrl+s saves, escape cancels)"))
-            yield Input(shown_keys(entry), placeholder="Keys, separated by commas",
-                        id="keys")  # fmt: skip
+            yield Input(shown_keys(entry), placeholder="Keys, separated by commas", id="keys")
             yield TextArea(entry.text, id="lore-text", soft_wrap=True, classes="short")
             with Horizontal(classes="field"):
                 yield Label("Rank")
                 yield Input(str(entry.rank), id="rank")
-                yield Select([("at the top", "top"), ("at a depth", "depth")],
-                             value=entry.placement, allow_blank=False, id="placement")  # fmt: skip
+                yield Select(
+                    [("at the top", "top"), ("at a depth", "depth")],
+                    value=entry.placement,
+                    allow_blank=False,
+                    id="placement",
+                )
                 yield Label("Depth")
                 yield Input(str(entry.depth), id="depth")
             with Horizontal(classes="field"):
@@ -54,17 +57,19 @@ class LoreDialog(Dialog):
     async def action_save(self) -> None:
         await settled(self)
         try:
-            entry = check_entry(replace(
-                self.entry,
-                keys=split_keys(self.typed("keys")),
-                text=self.query_one("#lore-text", TextArea).text,
-                rank=whole_number("rank", self.typed("rank")),
-                placement=self.query_one("#placement", Select).value,
-                depth=whole_number("depth", self.typed("depth")),
-                always=self.query_one("#always", Checkbox).value,
-                regex=self.query_one("#regex", Checkbox).value,
-                case_sensitive=self.query_one("#case", Checkbox).value,
-            ))  # fmt: skip
+            entry = check_entry(
+                replace(
+                    self.entry,
+                    keys=split_keys(self.typed("keys")),
+                    text=self.query_one("#lore-text", TextArea).text,
+                    rank=whole_number("rank", self.typed("rank")),
+                    placement=self.query_one("#placement", Select).value,
+                    depth=whole_number("depth", self.typed("depth")),
+                    always=self.query_one("#always", Checkbox).value,
+                    regex=self.query_one("#regex", Checkbox).value,
+                    case_sensitive=self.query_one("#case", Checkbox).value,
+                )
+            )
         except UserError as error:
             show_user_error(self, error)  # the dialog stays open, with what was typed
             return

@@ -42,11 +42,14 @@ class LorebookScreen(TaletreeScreen):
         for entry in self.entries:
             key = fires.get(entry.id)
             table.add_row(
-                Text(safe_line(shown_keys(entry))), where(entry), str(entry.rank),
-                " ".join(flags(entry)), Text(safe_line(entry.text)[:40]),
+                Text(safe_line(shown_keys(entry))),
+                where(entry),
+                str(entry.rank),
+                " ".join(flags(entry)),
+                Text(safe_line(entry.text)[:40]),
                 Text(f"yes ({key})" if key else "no", style="bold" if key else "dim"),
                 key=str(entry.id),
-            )  # fmt: skip
+            )
         if select is not None:
             table.move_cursor(row=table.get_row_index(str(select)))
         hint = "" if self.entries else "No entries yet: press n to add one."

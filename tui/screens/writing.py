@@ -142,8 +142,10 @@ class WritingScreen(TaletreeScreen):
             return
         generation = session.generate_when_ready()
         if generation is None:
-            self.notify(f"The model is still loading ({session.models.state}): the branches "
-                        "start as soon as it is ready.")  # fmt: skip
+            self.notify(
+                f"The model is still loading ({session.models.state}): the branches "
+                "start as soon as it is ready."
+            )
             return
         self.start(generation)
 
@@ -153,8 +155,9 @@ class WritingScreen(TaletreeScreen):
         if panes:
             self.panel.show(len(self.session.branches))
         self.started = clock()
-        self.run_worker(generation.run, name="generation", group="generation", thread=True,
-                        exit_on_error=False)  # fmt: skip
+        self.run_worker(
+            generation.run, name="generation", group="generation", thread=True, exit_on_error=False
+        )
         self.frames.resume()
         self.panel.focus()
         self.update_status()
@@ -230,8 +233,9 @@ class WritingScreen(TaletreeScreen):
                 self.back_to_composer()
 
         text = self.session.node(node_id).text
-        self.app.push_screen(EditDialog(self.context, text, "Edit the branch, then keep it"),
-                             edited)  # fmt: skip
+        self.app.push_screen(
+            EditDialog(self.context, text, "Edit the branch, then keep it"), edited
+        )
 
     def action_token_view(self) -> None:
         """The highlighted branch token by token; from the story view, the selected passage
@@ -278,8 +282,7 @@ class WritingScreen(TaletreeScreen):
     def action_look_ahead(self) -> None:
         number = self.panel.highlighted + 1
         self.start(self.session.look_ahead(number - 1))
-        self.notify(f"Looking ahead from branch {number}: escape goes back to it and its "
-                    "siblings.")  # fmt: skip
+        self.notify(f"Looking ahead from branch {number}: escape goes back to it and its siblings.")
 
     def back_to_composer(self) -> None:
         self.refresh_story()
