@@ -45,6 +45,7 @@ class Setting:
     sampling: bool = True  # a field of SamplingSettings
 
 
+# Laid out by hand (the formatter skips it): a setting's row reads across, like a table's.
 SETTINGS: tuple[Setting, ...] = (
     Setting("model", str, "Model", "the bundled demo model, a model folder, a cached hub id, "
             "or a server's address (http://gpu-box:8000/v1)", "", "",

@@ -27,6 +27,7 @@ def rope(kind: str, **extra: Any) -> dict:
     return {"rope_parameters": {"rope_type": kind, "rope_theta": 10000.0, **extra}}
 
 
+# Laid out by hand (fmt: off): one family a row, its config read across.
 # fmt: off
 FAMILIES: dict[str, tuple[Callable[..., Any], dict]] = {
     "gpt2": (hf.GPT2Config, {"n_positions": WINDOW, "n_embd": 64, "n_layer": 2, "n_head": 4}),
