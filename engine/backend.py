@@ -42,6 +42,7 @@ class Backend(Protocol):
         cancel: threading.Event | None = None,
         keep: int = 0,
     ) -> Iterator[Event]: ...
+    def answer_logprobs(self, ids: Sequence[int], answers: Sequence[int]) -> list[float]: ...
 
 
 class LocalBackend:
@@ -92,6 +93,11 @@ class LocalBackend:
         return generate(
             self.model, ids, branches, settings, seed=seed, seeds=seeds, cancel=cancel, keep=keep
         )
+
+    def answer_logprobs(self, ids: Sequence[int], answers: Sequence[int]) -> list[float]:
+        """log p(answer | ids) for each answer token, exactly: one forward pass."""
+        logprobs = self.model.next_logprobs(ids)
+        return [float(logprobs[answer]) for answer in answers]
 
 
 def load_backend(

@@ -97,6 +97,13 @@ class TransformersModel:
         )
 
     @torch.inference_mode()
+    def next_logprobs(self, ids: Sequence[int]) -> torch.Tensor:
+        """log p(token | ids) for every token of the vocabulary: one pass, no cache (the story
+        cache stays as it is). A text longer than the window is read from its end."""
+        ids = list(ids)[-self.window :] if self.window else list(ids)
+        return full_logits(self.model, ids, self.device)[-1].log_softmax(-1)
+
+    @torch.inference_mode()
     def matches(self, reference: Callable[[list[int]], torch.Tensor]) -> bool:
         """Prefill a few tokens and decode two branches one step, and compare with
         `reference` (a sequence's logits at every position) on the same sequences: True if

@@ -135,5 +135,10 @@ class LSTMModel:
         """log p(ids[i] | ids[:i]) for i = 1 … len - 1."""
         return windowed_logprobs(self.logits_of, ids, None, self.device)
 
+    @torch.inference_mode()
+    def next_logprobs(self, ids: Sequence[int]) -> torch.Tensor:
+        """log p(token | ids) for every token: one pass, the branches' state untouched."""
+        return self.logits_of(list(ids))[-1].log_softmax(-1)
+
     def logits_of(self, ids: list[int]) -> torch.Tensor:
         return self.model(torch.tensor([ids], device=self.device))[0][0].float()

@@ -91,6 +91,8 @@ def to_json_document(tree: StoryTree) -> dict[str, Any]:
             "revises": local.get(node.revises_id),  # type: ignore[arg-type]
             "last_child": local.get(node.last_child_id),  # type: ignore[arg-type]
             "revisions": revisions.get(node.id),
+            "explored": True if node.explored else None,
+            "score": node.score,
         }
         entry.update({key: value for key, value in optional.items() if value is not None})
         nodes.append(entry)

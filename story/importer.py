@@ -13,6 +13,7 @@ from story.validation import (
     abbreviated,
     check_line,
     check_note_depth,
+    check_score,
     check_seed,
     check_settings,
     check_text,
@@ -223,6 +224,8 @@ def read_nodes(entries: list[Any]) -> list[Node]:
                 last_child_id=expect(
                     entry.get("last_child"), int, f"{where}.last_child", optional=True
                 ),
+                explored=expect(entry.get("explored", False), bool, f"{where}.explored"),
+                score=checked(check_score, entry.get("score"), f"{where}.score"),
             )
         )
     parent_of = {node.id: node.parent_id for node in nodes}

@@ -163,6 +163,15 @@ def m007_lorebook(db: sqlite_utils.Database) -> None:
     db["lore"].create_index(["story_id"])
 
 
+@migration
+def m008_explored_nodes(db: sqlite_utils.Database) -> None:
+    # Passages written by an exploration ahead of the story: kept in the tree but not part of
+    # the story until the writer stands on one (explored = 1), each with the score the search
+    # gave it (a higher score is better; NULL for a passage nothing scored).
+    db["nodes"].add_column("explored", int, not_null_default=0)
+    db["nodes"].add_column("score", float)
+
+
 def refuse_foreign(db: sqlite_utils.Database, path: Path) -> None:
     """An SQLite database holding tables, none of them Taletree's record of its upgrades, is
     another program's: refused before anything is written to it."""

@@ -67,6 +67,9 @@ class Node:
     revises_id: int | None = None
     # The child the writer last stood on below this node: "forward" (redo) follows it.
     last_child_id: int | None = None
+    # Written by an exploration ahead and not yet part of the story; its score there.
+    explored: bool = False
+    score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ class NodeDraft:
     settings: dict[str, Any] | None = field(default=None)
     seed: int | None = None
     tokens: list[TokenRecord] | None = None  # what the model chose at each token, if known
+    explored: bool = False  # written by an exploration ahead (not part of the story yet)
+    score: float | None = None  # the score the exploration gave it
 
 
 @dataclass(frozen=True)

@@ -315,7 +315,8 @@ class Store(Revisions):
                       snippet(nodes_fts, 0, :open, :close, '…', 12)
                FROM nodes_fts JOIN nodes ON nodes.rowid = nodes_fts.rowid
                JOIN stories ON stories.id = nodes.story_id
-               WHERE nodes_fts MATCH :match ORDER BY nodes_fts.rank LIMIT :limit""",
+               WHERE nodes_fts MATCH :match AND NOT nodes.explored
+               ORDER BY nodes_fts.rank LIMIT :limit""",
             {"match": match, "open": marks[0], "close": marks[1], "limit": limit - len(hits)},
         )
         return hits + [SearchHit(s, title, n, snippet.strip()) for s, title, n, snippet in texts]
@@ -454,7 +455,7 @@ class Store(Revisions):
     def tip_to_child(self, story_id: int) -> Node | None:
         """Step forward (redo) along the child last stood on, else the first; None at a leaf."""
         tip = self.tip(story_id)
-        children = self.children(tip.id)
+        children = [c for c in self.children(tip.id) if not c.explored]
         if not children:
             return None
         chosen = next((c for c in children if c.id == tip.last_child_id), children[0])
@@ -463,7 +464,7 @@ class Store(Revisions):
     def tip_to_sibling(self, story_id: int, step: int) -> Node | None:
         """Move to the previous (-1) or next (+1) alternative; None past either end."""
         tip = self.tip(story_id)
-        siblings = self.siblings(tip.id)
+        siblings = [s for s in self.siblings(tip.id) if not s.explored or s.id == tip.id]
         index = [s.id for s in siblings].index(tip.id) + step
         if not 0 <= index < len(siblings):
             return None
@@ -620,7 +621,7 @@ class Store(Revisions):
             first = self._one("SELECT coalesce(max(id), 0) + 1 FROM nodes")[0]
             new_id = {node.id: first + i for i, node in enumerate(tree.nodes)}
             self.conn.executemany(
-                f"INSERT INTO nodes ({NODE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO nodes ({NODE_COLUMNS}) VALUES ({', '.join('?' * 13)})",
                 (
                     (
                         new_id[node.id],
@@ -634,6 +635,8 @@ class Store(Revisions):
                         node.seed,
                         new_id.get(node.revises_id),  # type: ignore[arg-type]
                         new_id.get(node.last_child_id),  # type: ignore[arg-type]
+                        int(node.explored),
+                        node.score,
                     )
                     for node in tree.nodes
                 ),

@@ -17,7 +17,7 @@ from story.validation import check_seed, check_settings, check_text
 
 NODE_COLUMNS = (
     "id, story_id, parent_id, text, author, created, model, settings, seed, revises_id, "
-    "last_child_id"
+    "last_child_id, explored, score"
 )
 STORY_COLUMNS = (
     "id, title, genre, memory, note, note_depth, root_id, tip_id, created, updated, settings, draft"
@@ -52,7 +52,16 @@ def settings_from_json(text: str | None) -> dict[str, Any] | None:
 
 
 def node_from_row(row: Sequence[Any]) -> Node:
-    return Node(*row[:7], settings_from_json(row[7]), *row[8:])  # type: ignore[arg-type]
+    *fields, settings, seed, revises_id, last_child_id, explored, score = row
+    return Node(
+        *fields,
+        settings_from_json(settings),
+        seed,
+        revises_id,
+        last_child_id,
+        bool(explored),
+        score,
+    )
 
 
 def check_draft(draft: NodeDraft) -> None:
@@ -120,8 +129,8 @@ class Tables:
         settings = settings_json(draft.settings, "the settings")
         cursor = self.conn.execute(
             """INSERT INTO nodes (story_id, parent_id, text, author, created, model, settings,
-                                  seed)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                                  seed, explored, score)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             (
                 story_id,
                 parent_id,
@@ -131,6 +140,8 @@ class Tables:
                 draft.model,
                 settings,
                 draft.seed,
+                int(draft.explored),
+                draft.score,
             ),
         )
         if draft.tokens:
@@ -145,8 +156,13 @@ class Tables:
         )
 
     def _set_tip(self, story_id: int, node_id: int) -> None:
-        """Stand on a node, and make every node above it remember the way down to it."""
+        """Stand on a node, and make every node above it remember the way down to it. Explored
+        passages on the way become part of the story."""
         self.conn.execute("UPDATE stories SET tip_id = ? WHERE id = ?", (node_id, story_id))
+        self.conn.execute(
+            PATH_UP + "UPDATE nodes SET explored = 0 WHERE explored AND id IN (SELECT id FROM up)",
+            {"node": node_id},
+        )
         self.conn.execute(
             PATH_UP + "UPDATE nodes SET last_child_id = up.id FROM up "
             "WHERE nodes.id = up.parent_id AND nodes.last_child_id IS NOT up.id",

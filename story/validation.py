@@ -15,6 +15,7 @@ from story.errors import StoryError
 
 SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_NOTE_DEPTH = 10_000
+MAX_SCORE = 1_000_000
 MAX_SEED = 2**63 - 1
 MAX_SETTINGS = 64  # entries in one node's or story's settings
 Scalar = str | int | float | bool | None
@@ -66,6 +67,17 @@ def check_note_depth(depth: Any, what: str = "the author's note depth") -> int:
 
 def check_seed(seed: Any, what: str = "the seed") -> int:
     return check_whole_number(seed, what, 0, MAX_SEED)
+
+
+def check_score(score: Any, what: str = "the score") -> float | None:
+    """An explored passage's score, where it has one: a finite number."""
+    if score is None:
+        return None
+    if isinstance(score, bool) or not isinstance(score, int | float) or not math.isfinite(score):
+        raise StoryError(f"{what} should be a finite number or null, not {str(score)[:40]!r}")
+    if abs(score) > MAX_SCORE:
+        raise StoryError(f"{what} should be between -{MAX_SCORE:,} and {MAX_SCORE:,}")
+    return float(score)
 
 
 def check_time(stamp: Any, what: str) -> str:

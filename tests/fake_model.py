@@ -107,6 +107,10 @@ class FakeBackend:
         first drawn seed, and as many tokens as max_new_tokens says by default."""
         return self.text_of(DEFAULT_SEED, branch, SETTING["max_new_tokens"].default)
 
+    def answer_logprobs(self, ids: Sequence[int], answers: Sequence[int]) -> list[float]:
+        """Each answer's log-probability after `ids`: a fixed function of both."""
+        return [-1.0 - zlib.crc32(repr([*ids, answer]).encode()) % 400 / 100 for answer in answers]
+
     def stream(
         self,
         ids: Sequence[int],

@@ -27,8 +27,9 @@ from tui.commands.library import (
     cmd_show,
 )
 from tui.commands.train import cmd_eval, cmd_train
-from tui.commands.writing import cmd_default, cmd_new, cmd_open, cmd_write
+from tui.commands.writing import cmd_default, cmd_explore, cmd_new, cmd_open, cmd_write
 from tui.core.bugs import bug_report, keep_warnings_in_the_log
+from tui.core.explore import ExploreSettings
 
 TRUSTED = " (it can run code: only for sources you trust)"
 
@@ -245,6 +246,30 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_options(p)
     p = command("write", cmd_write, "write a story line by line, without the full-screen app")
     p.add_argument("story", metavar="STORY", help="story id or exact title")
+    add_model_options(p)
+    p = command("explore", cmd_explore, "search ahead from a story's tip for the best paths on")
+    p.add_argument("story", metavar="STORY", help="story id or exact title")
+    defaults = ExploreSettings()
+    for flag, metavar, what in (
+        ("budget", "B", "expansions (N alternatives each) to spend"),
+        ("depth", "D", "passages below the tip, at most"),
+    ):
+        default = getattr(defaults, flag)
+        p.add_argument(
+            f"--{flag}",
+            type=positive_int,
+            default=default,
+            metavar=metavar,
+            help=f"{what} (default {default})",
+        )
+    p.add_argument(
+        "--question",
+        metavar="Q",
+        help="score each passage by the model's yes to this question (else: likely)",
+    )
+    p.add_argument("--json", action="store_true", help="the result as one JSON object")
+    for name in ("max_new_tokens", "temperature", "seed"):
+        setting_flag(p, name)
     add_model_options(p)
     p = command("rename", cmd_rename, "give a story a new title")
     p.add_argument("story", metavar="STORY", help="story id or exact title")

@@ -24,10 +24,12 @@ from engine.settings import SETTING
 from story.export import FORMATS
 from story.lorebook import LoreEntry, flags, shown_keys, split_keys, where, with_field
 from tui.core.bugs import bug_report
+from tui.core.explore import ExploreDrained, ExploreSettings, Progress
+from tui.core.generation import Notice
 from tui.core.library import export_story
 from tui.core.paths import config_dir
 from tui.core.prompt import ContextReport
-from tui.core.session import WritingSession
+from tui.core.session import Drained, WritingSession
 from tui.display import local_time
 
 COMMANDS = {
@@ -40,6 +42,7 @@ COMMANDS = {
     "/tree": "[N]: the story as an indented outline (at most N lines, 200 unless given)",
     "/show": "the story so far",
     "/reroll": "N: a new alternative N in place of the one listed (that one stays in the tree)",
+    "/explore": "[BUDGET] [DEPTH] [ask QUESTION]: search ahead for the best paths (/pick N)",
     "/ahead": "N: continue alternative N several ways without keeping it (/return goes back)",
     "/return": "back to the alternatives /ahead started from",
     "/passages": "the story's passages, numbered, for the commands below",
@@ -177,28 +180,21 @@ class LineWriter:
         session = self.session
         self.load_model()
         generation = start()
-        worker = threading.Thread(target=generation.run, name="generation", daemon=True)
-        # Ctrl+C stops the model, not the program: the branches keep what they wrote.
-        previous = signal.signal(signal.SIGINT, lambda *_: generation.cancel.set())
         shown = 0
-        try:
-            worker.start()
-            while True:
-                drained = session.drain()
-                if drained.notices and self.live:
-                    self.erase(shown)  # the live lines go below the notices, not through them
-                    shown = 0
-                for notice in drained.notices:
-                    text = shown_line(notice.text)
-                    self.say(f"! {text}" if notice.severity == "error" else f"({text})")
-                if self.live:
-                    shown = self.draw_lines(shown)
-                if drained.ended:
-                    break
-                time.sleep(FRAME)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            worker.join()
+
+        def frame() -> bool:
+            nonlocal shown, drained
+            drained = session.drain()
+            if drained.notices and self.live:
+                self.erase(shown)  # the live lines go below the notices, not through them
+                shown = 0
+            self.tell(drained.notices)
+            if self.live:
+                shown = self.draw_lines(shown)
+            return drained.ended
+
+        drained = Drained()
+        self.run_worker(generation.run, generation.cancel, frame)
         if self.live:
             self.erase(shown)
         if generation.cancel.is_set():
@@ -209,6 +205,54 @@ class LineWriter:
         for number, branch in enumerate(session.branches, 1):
             self.say(f"[{number}]{self.show(branch.text)}")
         self.say("(/pick N keeps one, /retry asks again)")
+
+    def run_worker(
+        self, work: Callable[[], None], cancel: threading.Event, frame: Callable[[], bool]
+    ) -> None:
+        """Run the model's work in a thread, calling `frame` about 30 times a second until it
+        says the work has ended. Ctrl+C stops the model, not the program: what it wrote stays."""
+        worker = threading.Thread(target=work, name="model", daemon=True)
+        previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+        try:
+            worker.start()
+            while not frame():
+                time.sleep(FRAME)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            worker.join()
+
+    def tell(self, notices: list[Notice]) -> None:
+        for notice in notices:
+            text = shown_line(notice.text)
+            self.say(f"! {text}" if notice.severity == "error" else f"({text})")
+
+    def cmd_explore(self, rest: str) -> None:
+        settings = explore_settings(rest)
+        session = self.session
+        self.load_model()
+        exploration = session.explore(settings)
+
+        def frame() -> bool:
+            nonlocal drained
+            drained = session.drain_exploration()
+            self.tell(drained.notices)
+            if drained.progress is not None and self.live:
+                self.out.write(f"\r{progress_line(drained.progress)}\x1b[K")
+                self.out.flush()
+            return drained.ended
+
+        drained = ExploreDrained()
+        self.run_worker(exploration.run, exploration.cancel, frame)
+        if self.live:
+            self.out.write("\r\x1b[K")
+        done = f"{exploration.expansions} of {settings.budget} expansions"
+        stopped = ", stopped" if exploration.cancel.is_set() else ""
+        self.say(f"(explored: {done}, {len(exploration.nodes)} passages{stopped})")
+        for number, path in enumerate(drained.paths, 1):
+            passages = f"{len(path.node_ids)} passage{'s' if len(path.node_ids) > 1 else ''}"
+            self.say(f"[{number}] (score {path.score:.2f}, {passages}){self.show(path.text)}")
+        if drained.paths:
+            self.say("(/pick N keeps a whole path; every explored passage stays in the tree)")
 
     def draw_lines(self, shown: int) -> int:
         """One line per branch, redrawn in place: the end of each as it grows."""
@@ -456,6 +500,27 @@ class LineWriter:
         self.say("Type text to add it to the story. Commands:")
         for command, text in COMMANDS.items():
             self.say(f"  {command:<10} {text}")
+
+
+def explore_settings(rest: str) -> ExploreSettings:
+    """/explore [BUDGET] [DEPTH], or /explore [BUDGET] [DEPTH] ask QUESTION."""
+    numbers, asks, question = rest.partition("ask")
+    if asks and not question.strip():
+        raise UserError("/explore ask takes a yes/no question: /explore ask Is Mira still acting?")
+    given = numbers.split()
+    if len(given) > 2 or not all(n.isdigit() for n in given):
+        raise UserError("/explore takes a budget and a depth, whole numbers: /explore 12 3")
+    defaults = ExploreSettings()
+    budget = int(given[0]) if given else defaults.budget
+    depth = int(given[1]) if len(given) > 1 else defaults.depth
+    return ExploreSettings(depth, budget, question.strip() or None)
+
+
+def progress_line(progress: Progress) -> str:
+    left = progress.seconds_left
+    time_left = f", about {left:.0f} s left" if left is not None else ""
+    done = f"{progress.expansions} of {progress.budget} expansions"
+    return f"exploring: {done}, {progress.passages} passages{time_left}"
 
 
 def unescape(text: str) -> str:

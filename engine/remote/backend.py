@@ -11,6 +11,7 @@ branch cut off mid-way keeps what it wrote and ends with reason "error", said in
 """
 
 import functools
+import math
 import queue
 import secrets
 import socket
@@ -143,6 +144,23 @@ class ServerBackend:
         return [base + i for i in range(count)]
 
     # ------------------------------------------------------------------------- the stream
+
+    def answer_logprobs(self, ids: Sequence[int], answers: Sequence[int]) -> list[float]:
+        """log p(answer | ids) for each answer token, as far as the server says: one greedy
+        token asked for, and its top alternatives read. An answer below them all counts as
+        half as likely as the least of them."""
+        settings = SamplingSettings(
+            max_new_tokens=1, temperature=0.0, stop_mode="tokens", top_alternatives=20
+        )
+        tops = [e.top for e in self.stream(ids, 1, settings) if isinstance(e, events.TokenEvent)]
+        if not tops or not tops[0]:
+            raise ServerError(
+                f"{self.name} gives no token probabilities: its answer can't be read (use "
+                "the likely scorer with this server)"
+            )
+        top = dict(tops[0])
+        floor = min(top.values()) / 2
+        return [math.log(top.get(answer, floor)) for answer in answers]
 
     def stream(
         self,

@@ -94,3 +94,83 @@ def cmd_write(args: argparse.Namespace) -> int:
         session = writing_session(args, store, config)
         session.open_story(args.story)
         return write(session)
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    """Search ahead from a story's tip and print the best paths (text, or JSON)."""
+    import json
+    import signal
+    import threading
+
+    from engine.settings import SETTINGS
+    from tui.core.config_file import read_config
+    from tui.core.explore import ExploreSettings
+    from tui.core.library import open_store
+    from tui.line_mode import progress_line
+
+    config = read_config()
+    with open_store(args.db) as store:
+        session = writing_session(args, store, config)
+        session.cli_settings = {
+            s.name: getattr(args, s.name)
+            for s in SETTINGS
+            if getattr(args, s.name, None) is not None
+        }
+        story = session.open_story(args.story)
+        session.models.load_now(session.model_request(), lambda stage: None)
+        settings = ExploreSettings(args.depth, args.budget, args.question)
+        exploration = session.explore(settings)
+        worker = threading.Thread(target=exploration.run, name="explore", daemon=True)
+        previous = signal.signal(signal.SIGINT, lambda *_: exploration.cancel.set())
+        bar = sys.stderr.isatty()
+        try:
+            worker.start()
+            while worker.is_alive():
+                worker.join(0.25)
+                drained = exploration.drain()
+                if bar and drained.progress is not None:
+                    sys.stderr.write(f"\r{progress_line(drained.progress)}\x1b[K")
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            worker.join()
+        if bar:
+            sys.stderr.write("\r\x1b[K")
+        drained = session.drain_exploration()
+        for notice in drained.notices:
+            raise UserError(notice.text)
+        session.close_story()
+    stopped = exploration.cancel.is_set()
+    if args.json:
+        paths = [
+            {
+                "score": p.score,
+                "node_ids": list(p.node_ids),
+                "passages": list(p.texts),
+                "text": p.text,
+            }
+            for p in drained.paths
+        ]
+        found = {
+            "story": story.id,
+            "start": exploration.start_id,
+            "seed": exploration.seed,
+            "expansions": exploration.expansions,
+            "passages": len(exploration.nodes),
+            "stopped": stopped,
+            "paths": paths,
+        }
+        print(json.dumps(found, ensure_ascii=False))
+    else:
+        from common.text import safe_prose
+
+        show = safe_prose if sys.stdout.isatty() else (lambda text: text)
+        for number, path in enumerate(drained.paths, 1):
+            print(f"[{number}] score {path.score:.3f}, {len(path.node_ids)} passages")
+            print(show(path.text.strip()) + "\n")
+        print(
+            f"explored {exploration.expansions} of {settings.budget} expansions, "
+            f"{len(exploration.nodes)} passages kept in the tree as explored; keep a path "
+            f"from the app or `taletree write` (/explore, /pick)",
+            file=sys.stderr,
+        )
+    return 130 if stopped else 0

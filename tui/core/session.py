@@ -7,6 +7,8 @@ forks and navigates. The app draws what it does; line mode prints it. Anything t
 fix comes out as a UserError.
 """
 
+import functools
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,6 +24,7 @@ from story.lorebook import Fired, LoreEntry, fired
 from story.models import Node, NodeDraft, Revision, Story, StoryTree, WordCount
 from story.tokens import TokenMean, TokenRecord, forked
 from tui.core.config_file import Config, write_config
+from tui.core.explore import Exploration, ExploreDrained, ExploreSettings
 from tui.core.generation import Branch, Failed, Generation, Notice, Retrying, store_branches
 from tui.core.model_holder import Loader, LoadOptions, ModelHolder, ModelRequest, local_loader
 from tui.core.prompt import ContextReport, Prompt, build_prompt, context_report
@@ -69,6 +72,8 @@ class WritingSession:
         self.config = config or Config()
         self.config_path = config_path  # None: the config folder's config.toml
         self.cli_model = model  # --model: over every story's own setting
+        # Other settings given on the command line for this run: over the story's, never saved.
+        self.cli_settings: Settings = {}
         self.models = ModelHolder(loader or local_loader(load_options or LoadOptions()))
         self.story_id: int | None = None
         self.branches: list[Branch] = []  # on offer below parent_id
@@ -85,6 +90,7 @@ class WritingSession:
         # Where look-ahead came from, the latest last: the node, and the branches on offer.
         self.looked_from: list[tuple[int, list[int]]] = []
         self.extending: int | None = None  # the passage "more" is writing onto
+        self.exploration: Exploration | None = None  # a search ahead, while it runs
 
     # ------------------------------------------------------------------------------ stories
 
@@ -118,7 +124,9 @@ class WritingSession:
 
     def offer_stored(self, parent_id: int) -> None:
         """The model's alternatives already stored below a node become the branches on offer."""
-        offered = [c for c in self.store.children(parent_id) if c.author == "model"]
+        offered = [
+            c for c in self.store.children(parent_id) if c.author == "model" and not c.explored
+        ]
         self.offer(parent_id, offered[-MAX_BRANCHES:])
 
     def offer_siblings(self) -> list[Node]:
@@ -136,18 +144,19 @@ class WritingSession:
 
     # ----------------------------------------------------------------------------- settings
 
-    def settings(self, story: Story | None = None, *, with_cli_model: bool = True) -> Settings:
-        """A story's settings (the open one's by default) over the defaults."""
+    def settings(self, story: Story | None = None, *, with_command_line: bool = True) -> Settings:
+        """A story's settings (the open one's by default) over the defaults, and (unless
+        asked not to) what the command line gave over them."""
         if story is None and self.story_id is not None:
             story = self.story()
         saved = story.settings if story else None
-        return story_settings(
-            self.config.writing, saved, self.cli_model if with_cli_model else None
-        )
+        if not with_command_line:
+            return story_settings(self.config.writing, saved)
+        return {**story_settings(self.config.writing, saved, self.cli_model), **self.cli_settings}
 
     def set_setting(self, name: str, value: Any) -> Any:
         """One setting for the open story; a blank value goes back to the default."""
-        settings = self.settings(with_cli_model=False)
+        settings = self.settings(with_command_line=False)
         if is_blank(value) and name in settings:
             settings[name] = self.config.writing[name]
         else:
@@ -290,7 +299,9 @@ class WritingSession:
 
     def stop_generation(self) -> Drained | None:
         """Stop the model now (within one step), keeping what each branch wrote: the drain
-        says what it wrote last, for the face to show; None when none was running."""
+        says what it wrote last, for the face to show; None when none was running. An
+        exploration stops too, its best paths on offer."""
+        self.stop_exploration()
         generation = self.generation
         if generation is None:
             return None
@@ -387,6 +398,66 @@ class WritingSession:
         generation = self.request(node_id, 1, None)
         self.extending, self.parent_id, self.branches = node_id, node_id, [Branch()]
         return generation
+
+    # --------------------------------------------------------------------- exploring ahead
+
+    def explore(self, settings: ExploreSettings, start_id: int | None = None) -> Exploration:
+        """Search ahead from a node (the tip by default) for the best paths on: the face runs
+        `exploration.run` in a worker thread and calls drain_exploration() while it runs."""
+        self.stop_generation()
+        backend = self.backend
+        if backend is None:
+            raise UserError("no model is loaded yet: wait for it, or choose one in the settings")
+        settings = settings.check()
+        chosen = self.settings()
+        start = start_id if start_id is not None else self.story().tip_id
+        sampling = sampling_settings(chosen, backend.generation_defaults())
+        prompt_at = functools.partial(
+            build_prompt,
+            backend,
+            window=self.window(backend, chosen),
+            max_new_tokens=sampling.max_new_tokens,
+            scan_tokens=chosen["lore_scan_tokens"],
+        )
+        seed = chosen["seed"] if chosen["seed"] is not None else secrets.randbelow(2**31)
+        self.exploration = Exploration(
+            backend,
+            self.store.db_path,
+            start,
+            settings,
+            sampling,
+            chosen["branches"],
+            seed,
+            prompt_at,
+        )
+        self.sampling, self.written_by = sampling, backend.name
+        return self.exploration
+
+    def drain_exploration(self) -> ExploreDrained:
+        """What the search did since the last drain; once it has ended, its best paths are
+        the branches on offer (keeping one stands on its last passage: the whole path joins
+        the story)."""
+        exploration = self.exploration
+        if exploration is None:
+            return ExploreDrained(ended=True)
+        drained = exploration.drain()
+        if drained.ended:
+            self.exploration = None
+            self.parent_id = exploration.start_id
+            self.branches = [
+                Branch(p.text, reason="explored", node_id=p.end) for p in drained.paths
+            ]
+        return drained
+
+    def stop_exploration(self) -> ExploreDrained | None:
+        """Stop the search (within one step of the model): everything it wrote stays."""
+        exploration = self.exploration
+        if exploration is None:
+            return None
+        exploration.stop()
+        drained = self.drain_exploration()
+        self.exploration = None
+        return drained
 
     # ---------------------------------------------------------------- passages in place
 

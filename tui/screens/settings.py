@@ -39,7 +39,7 @@ class SettingsScreen(TaletreeScreen):
 
     def compose(self) -> ComposeResult:
         session = self.session
-        settings = session.settings(self.story, with_cli_model=False)
+        settings = session.settings(self.story, with_command_line=False)
         model_defaults = session.backend.generation_defaults() if session.backend else {}
         title = "Settings"
         if self.story is not None:
