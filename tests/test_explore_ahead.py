@@ -11,11 +11,12 @@ import torch
 
 from story.export import render
 from story.importer import parse_story_json
-from tests.app_helpers import make_session
+from tests.app_helpers import make_app, make_session, screen_text, wait_until, write_and_generate
 from tests.conftest import run_cli
 from tests.fake_model import FakeBackend
 from tui.core.explore import ExploreError, ExploreSettings, repeated_share
 from tui.line_mode import LineWriter
+from tui.screens.writing import WritingScreen
 
 
 @pytest.fixture
@@ -295,3 +296,67 @@ def test_taletree_explore_prints_the_best_paths(tmp_path, db_path):
     assert "no single token for yes and for no" in refused.stderr
     missing = run_cli("explore", "Nope", "--model", str(folder), db=db_path)
     assert missing.returncode == 2 and "no story has the id or title 'Nope'" in missing.stderr
+
+
+# --------------------------------------------------------------------------------- the app
+
+
+async def explore_in_app(pilot, budget: str, depth: str) -> None:
+    from tui.screens.dialogs import ExploreDialog
+
+    await pilot.press("x")
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ExploreDialog))
+    dialog = pilot.app.screen
+    dialog.query_one("#budget").value = budget
+    dialog.query_one("#depth").value = depth
+    await pilot.press("enter")
+
+
+async def test_the_app_explores_from_a_branch_and_keeps_a_whole_path(store, tmp_path):
+    from tui.screens.explore import ExploreScreen
+    from tui.screens.tree import TreeScreen
+
+    story = store.create_story("Lamp", opening="The lamp went out.")
+    app = make_app(store, tmp_path, story_id=story.id)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await write_and_generate(pilot)
+        session = app.session
+        start = session.branches[1].node_id
+        await pilot.press("down")  # branch 2 is highlighted: explore from it
+        await explore_in_app(pilot, "3", "2")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExploreScreen))
+        screen = app.screen
+        await wait_until(pilot, lambda: screen.paths and not screen.running)
+        shown = screen_text(app)
+        assert "score " in shown and all(f"─ {n} ─" in shown for n in "123")
+        assert store.node(screen.paths[0].node_ids[0]).parent_id == start
+        best = screen.paths[0]
+        await pilot.press("1")
+        await wait_until(pilot, lambda: store.tip(story.id).id == best.end)
+        assert store.path_text(best.end).endswith(store.node(start).text + best.text)
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TreeScreen))
+        assert "explored" in screen_text(app)
+        await pilot.press("v")  # hide what explorations wrote
+        await pilot.pause()
+        assert "explored" not in screen_text(app)
+
+
+async def test_escape_stops_exploring_and_keeps_what_was_written(store, tmp_path):
+    from tui.screens.explore import ExploreScreen
+
+    story = store.create_story("Slow", opening="The lamp went out.")
+    app = make_app(store, tmp_path, FakeBackend(rate=40), story_id=story.id)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await write_and_generate(pilot)
+        await explore_in_app(pilot, "50", "3")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExploreScreen))
+        screen = app.screen
+        await wait_until(pilot, lambda: "passages written" in screen_text(app))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not screen.running)
+        explored = [n for n in store.story_tree(story.id).nodes if n.explored]
+        assert explored and len(explored) < 50 * 4  # stopped early, nothing lost
+        assert screen.paths and all(store.node(p.end).explored for p in screen.paths)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen))

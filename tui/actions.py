@@ -22,6 +22,7 @@ SCOPES = {
     "context": "What the model reads",
     "tokens": "Token view",
     "compare": "Compare",
+    "explore": "Explore ahead",
     "tree": "Tree",
     "settings": "Settings",
 }
@@ -39,10 +40,10 @@ class Action:
     palette: bool = True
 
 
-def keep_actions(scope: str, prefix: str, last: int) -> list[Action]:
+def keep_actions(scope: str, prefix: str, last: int, what: str = "branch") -> list[Action]:
     return [
         Action(
-            f"{prefix}{n}", str(n), f"screen.keep({n})", f"Keep branch {n}", scope, footer=n == 1
+            f"{prefix}{n}", str(n), f"screen.keep({n})", f"Keep {what} {n}", scope, footer=n == 1
         )
         for n in range(1, last + 1)
     ]
@@ -178,6 +179,13 @@ ACTIONS: list[Action] = [
     ),
     Action("compare", "c", "screen.compare", "Compare the alternatives side by side", "branches"),
     Action(
+        "explore",
+        "x",
+        "screen.explore",
+        "Explore ahead from the highlighted branch: the model searches for the best paths",
+        "branches",
+    ),
+    Action(
         "passage_previous",
         "up",
         "passage(-1)",
@@ -241,6 +249,13 @@ ACTIONS: list[Action] = [
         "story",
         palette=False,
     ),
+    Action(
+        "story_explore",
+        "x",
+        "screen.explore",
+        "Explore ahead from the selected passage (none selected: the story's end)",
+        "story",
+    ),
     Action("token_previous", "left", "screen.token(-1)", "Previous token", "tokens"),
     Action("token_next", "right", "screen.token(1)", "Next token", "tokens"),
     Action(
@@ -299,7 +314,23 @@ ACTIONS: list[Action] = [
     Action(
         "tree_compare", "c", "screen.compare", "Compare this node with its alternatives", "tree"
     ),
+    Action("tree_explore", "x", "screen.explore", "Explore ahead from this node", "tree"),
+    Action(
+        "show_explored",
+        "v",
+        "screen.toggle_explored",
+        "Show or hide the passages explorations wrote",
+        "tree",
+    ),
     Action("back", "escape", "screen.back", "Back to writing", "tree"),
+    *keep_actions("explore", "explore_keep_", 3, "path"),
+    Action(
+        "explore_back",
+        "escape",
+        "screen.back",
+        "Stop exploring (what was written stays), or back to writing",
+        "explore",
+    ),
     Action(
         "save_story_settings",
         "ctrl+s",

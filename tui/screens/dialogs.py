@@ -1,4 +1,5 @@
-"""Small modal dialogs: confirm, a line of text, a longer text, a new story, an export.
+"""Small modal dialogs: confirm, a line of text, a longer text, a new story, an export, an
+exploration.
 
 Each dismisses with its result, or None when the writer presses escape.
 """
@@ -14,10 +15,13 @@ from textual.containers import Horizontal, Vertical
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, TextArea
 
+from common.errors import UserError
 from story.export import FORMATS
-from tui.screens.base import Context, TaletreeDialog, settled
+from tui.core.explore import ExploreError, ExploreSettings
+from tui.screens.base import Context, TaletreeDialog, settled, show_user_error
 
 CANCEL = Binding("escape", "cancel", "Cancel")
+SCORER_CHOICES = [("likely, and not repeating itself", "likely"), ("yes to my question", "ask")]
 
 
 def genre_input(genres: list[str], value: str = "", **options) -> Input:
@@ -205,3 +209,53 @@ class ExportDialog(Dialog):
         self.dismiss(
             (self.query_one("#format", Select).value, self.query_one("#path", Input).value)
         )
+
+
+class ExploreDialog(Dialog):
+    """How far to look, how much to spend, and what good means. Dismisses with the
+    exploration's settings, checked, or None."""
+
+    def compose(self) -> ComposeResult:
+        defaults = ExploreSettings()
+        with Vertical(classes="dialog"):
+            yield Label("Explore ahead: the model writes paths on and brings back the best")
+            with Horizontal(classes="field"):
+                yield Label("Depth (passages)")
+                yield Input(str(defaults.depth), id="depth")
+            with Horizontal(classes="field"):
+                yield Label("Budget (expansions)")
+                yield Input(str(defaults.budget), id="budget")
+            with Horizontal(classes="field"):
+                yield Label("Good means")
+                yield Select(SCORER_CHOICES, value="likely", allow_blank=False, id="scorer")
+            yield Input(placeholder="A yes/no question: Does this raise the stakes?", id="question")
+            yield buttons("Explore")
+
+    def on_mount(self) -> None:
+        self.query_one("#budget").focus()
+
+    @on(Select.Changed, "#scorer")
+    def scorer_changed(self, event: Select.Changed) -> None:
+        if event.value == "ask":
+            self.query_one("#question").focus()
+
+    def number(self, field: str) -> int:
+        typed = self.query_one(f"#{field}", Input).value.strip()
+        if not typed.isdigit():
+            raise ExploreError(f"the {field} should be a whole number, not {typed!r}")
+        return int(typed)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    async def explore(self) -> None:
+        await settled(self)
+        asking = self.query_one("#scorer", Select).value == "ask"
+        question = self.query_one("#question", Input).value
+        try:
+            settings = ExploreSettings(
+                self.number("depth"), self.number("budget"), question if asking else None
+            ).check()
+        except UserError as error:
+            show_user_error(self, error)  # the dialog stays open, with what was typed
+            return
+        self.dismiss(settings)

@@ -31,11 +31,14 @@ def label_of(
         "you   " if node.author == "user" else "model ",
         "bold" if node.author == "user" else "italic",
     )
-    label.append(preview, "bold" if on_path else "")
+    label.append(preview, "bold" if on_path else ("dim" if node.explored else ""))
     if children:
         label.append(f"  ({children})", "dim")
     if mean is not None:  # weak and strong branches stand out
         label.append(f"  {mean.probability:.0%}", f"on {tint(mean.probability)}")
+    if node.explored:  # written by an exploration, not part of the story until kept
+        score = f" {node.score:.2f}" if node.score is not None else ""
+        label.append(f"  explored{score}", "dim italic")
     return label
 
 
@@ -48,6 +51,7 @@ class TreeScreen(TaletreeScreen):
         self.story_id = self.session.story().id
         self.items: dict[int, TreeNode] = {}
         self.labels: dict[int, Text] = {}
+        self.show_explored = True  # the passages explorations wrote (v shows or hides them)
 
     def compose(self) -> ComposeResult:
         yield Static(id="tree-title")
@@ -72,18 +76,19 @@ class TreeScreen(TaletreeScreen):
         story = session.story()
         tree = self.query_one(Tree)
         self.query_one("#tree-title", Static).update(Text(f"{safe_line(story.title)} — the tree"))
-        nodes = {n.id: n for n in snapshot.nodes}
+        shown = [n for n in snapshot.nodes if self.show_explored or not n.explored]
+        nodes = {n.id: n for n in shown}
         for gone in [i for i in self.items if i not in nodes]:
             if gone in self.items:
                 self.forget(self.items[gone])
         children: dict[int, int] = {}
-        for n in snapshot.nodes:
+        for n in shown:
             if n.parent_id is not None:
                 children[n.parent_id] = children.get(n.parent_id, 0) + 1
         path = {n.id for n in session.path()}
         marked = {b.node_id for b in snapshot.bookmarks}
         means = session.token_means()
-        for n in snapshot.nodes:  # parents come before their children
+        for n in shown:  # parents come before their children
             label = label_of(
                 n,
                 children.get(n.id, 0),
@@ -159,6 +164,20 @@ class TreeScreen(TaletreeScreen):
         # The node itself first, then its nearest alternatives.
         others = sorted((s for s in siblings if s != node_id), key=lambda s: abs(s - node_id))
         self.app.push_screen(CompareScreen(self.context, [node_id, *others]))
+
+    def action_explore(self) -> None:
+        """Explore ahead from the node under the cursor."""
+        from tui.screens.explore import explore_from
+
+        node_id = self.current_id()
+        if node_id is not None:
+            explore_from(self, node_id)
+
+    def action_toggle_explored(self) -> None:
+        self.show_explored = not self.show_explored
+        self.sync()
+        shown = "shown" if self.show_explored else "hidden"
+        self.notify(f"Passages explorations wrote are {shown}.")
 
     def action_back(self) -> None:
         self.post_message(BackToWriting())

@@ -264,6 +264,22 @@ class WritingScreen(TaletreeScreen):
             return
         self.app.push_screen(CompareScreen(self.context, stored))
 
+    def action_explore(self) -> None:
+        """Explore ahead from the highlighted branch (from the panel), the selected passage
+        (from the story), else the story's end."""
+        from tui.screens.explore import explore_from
+
+        self.stop()
+        session = self.session
+        selected = self.view.selected_node()
+        if self.focused is self.panel and session.branches:
+            start = session.branch_node(self.panel.highlighted)
+        elif self.focused is self.view and selected is not None:
+            start = selected.id
+        else:
+            start = session.story().tip_id
+        explore_from(self, start)
+
     def action_stop(self) -> None:
         self.stop()
         if self.session.back_from_look_ahead():
