@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 
 .PHONY: run test test-latest lock lint format bench-store bench-engine bench-loading bench-remote \
-	bench-tui demo-model clean
+	bench-tui bench-explore demo-model clean
 
 run: $(VENV)/.installed
 	$(BIN)/taletree
@@ -45,6 +45,9 @@ bench-remote: $(VENV)/.installed-dev
 
 bench-tui: $(VENV)/.installed
 	$(BIN)/python -m bench.tui --json
+
+bench-explore: $(VENV)/.installed
+	$(BIN)/python -m bench.explore --json
 
 $(VENV)/.installed: pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -16,6 +16,7 @@ import pytest
 
 import engine.remote.client
 from engine import events
+from engine.backend import load_backend
 from engine.events import FinishEvent, TokenEvent
 from engine.loading import load_model
 from engine.remote.backend import ServerBackend
@@ -30,6 +31,7 @@ from tests.servers.stand_in import ListsOneModel, serve
 from tests.tiny_models import save_tiny_model
 from tui.app import TaletreeApp
 from tui.core.config_file import Config
+from tui.core.explore import ExploreSettings
 from tui.core.model_holder import LoadOptions
 from tui.core.session import WritingSession
 from tui.line_mode import LineWriter
@@ -556,3 +558,36 @@ def test_a_bad_choice_after_good_text_cuts_that_request_off_and_keeps_every_bran
     assert any("choice -1 of a request for 3" in n for n in notices)
     for finish, whole in zip(finishes, alone, strict=True):
         assert whole.startswith(finish.text)  # each branch's own text, never another's
+
+
+# ------------------------------------------------------------------------ exploring ahead
+
+
+def test_a_server_gives_answer_tokens_their_own_log_probabilities(backend, weights):
+    """What the ask scorer reads: the served model's log-probabilities of given next tokens,
+    the same as the same weights give in this process."""
+    local = load_backend(str(weights[0]))
+    ids = local.tokenize(STORY)
+    exact = local.model.next_logprobs(ids)
+    first, second = exact.topk(2).indices.tolist()
+    served = backend.answer_logprobs(ids, [first, second])
+    assert served == pytest.approx([float(exact[first]), float(exact[second])], abs=2e-3)
+
+
+def test_exploring_over_a_server_stores_scored_paths(store, server):
+    story = store.create_story("Served search", opening=STORY)
+    session = server_session(store, server.url)
+    session.open_story(story.id)
+    session.models.load_now(session.model_request(), lambda stage: None)
+    session.set_setting("max_new_tokens", 8)
+    session.set_setting("seed", 5)
+    exploration = session.explore(ExploreSettings(depth=2, budget=3))
+    exploration.run()
+    drained = session.drain_exploration()
+    assert not drained.notices and exploration.expansions == 3
+    nodes = [session.node(node_id) for node_id in exploration.nodes]
+    assert len(nodes) == 12 and all(n.explored and n.score is not None for n in nodes)
+    assert all(session.token_records(n.id) for n in nodes)  # scored on the server's logprobs
+    assert drained.paths[0].score == max(p.score for p in drained.paths)
+    session.keep(0)
+    assert session.story().tip_id == drained.paths[0].end
