@@ -73,7 +73,9 @@ class ExploreSettings:
         if self.question is not None:
             question = " ".join(self.question.split())
             if not question:
-                raise ExploreError("ask takes a yes/no question: ask Does the stakes rise?")
+                raise ExploreError(
+                    "ask takes a yes/no question, such as: Does this raise the stakes?"
+                )
             if len(question) > MAX_QUESTION:
                 raise ExploreError(f"the question is over {MAX_QUESTION} characters: shorten it")
             return ExploreSettings(self.depth, self.budget, question, self.best)

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, ProgressBar, Static
 
+from common.text import quoted
 from tui.actions import bindings
 from tui.core.explore import ExploredPath, ExploreDrained, ExploreSettings, Progress
 from tui.messages import BackToWriting
@@ -47,7 +48,8 @@ class ExploreScreen(TaletreeScreen):
         self.paths: list[ExploredPath] = []
 
     def compose(self) -> ComposeResult:
-        scorer = f'"{self.settings.question}"' if self.settings.question else "likely"
+        question = self.settings.question
+        scorer = f"yes to {quoted(question)}" if question else "likely"
         title = f"Explore ahead — depth {self.settings.depth}, scored by {scorer}"
         yield Static(Text(title), id="explore-title")
         yield ProgressBar(total=self.settings.budget, show_eta=False, id="explore-progress")
