@@ -4,9 +4,11 @@ On the bundled demo model, an exploration of budget 12 (4 alternatives of 32 tok
 expansion, depth 3, the likely scorer) from a story's tip, timed whole, with the time its
 scoring took. Then the same 12 prompts it continued, each given to a fresh `taletree generate`
 (4 samples in one batch of 32 tokens): 48 passages written the way a script calling the command
-would write them, each call loading the model and reading its prompt from scratch. Printed:
-both wall times, their ratio (exploration over scripted), and the share of the exploration's
-time spent scoring. Run it with nothing else running.
+would write them, each call loading the model and reading its prompt from scratch. And the same
+12 generations in this process with the model loaded once but its story cache emptied before
+each (the engine without the shared cache). Printed: the wall times, the ratios (exploration
+over each), and the share of the exploration's time spent scoring. Run it with nothing else
+running.
 """
 
 import argparse
@@ -32,8 +34,9 @@ SETTINGS = {"branches": 4, "max_new_tokens": 32, "stop_mode": "tokens", "seed": 
 EXPLORE = ExploreSettings(depth=3, budget=12)
 
 
-def explore(folder: Path) -> tuple[float, float, list[str]]:
-    """The exploration's wall time, its scoring time, and the prompts it continued."""
+def explore(folder: Path) -> tuple[float, float, list[str], list]:
+    """The exploration's wall time, its scoring time, the prompts it continued (as text and
+    as the model read them), and the model."""
     with Store.open(folder / "stories.db") as store:
         story = store.create_story("Bench", genre="mystery", opening=OPENING)
         session = WritingSession(store)
@@ -43,12 +46,14 @@ def explore(folder: Path) -> tuple[float, float, list[str]]:
         session.models.load_now(session.model_request(), lambda stage: None)
         exploration = session.explore(EXPLORE)
         prompts: list[str] = []
+        read: list = []
         scoring = 0.0
         prompt_at, score = exploration.prompt_at, exploration.score
 
         def recorded_prompt(store, node_id):
             prompts.append(store.path_text(node_id))
-            return prompt_at(store, node_id)
+            read.append(prompt_at(store, node_id))
+            return read[-1]
 
         def timed_score(before, branch):
             nonlocal scoring
@@ -63,7 +68,17 @@ def explore(folder: Path) -> tuple[float, float, list[str]]:
         exploration.run()
         wall = time.perf_counter() - started
         assert exploration.expansions == EXPLORE.budget, "the budget wasn't spent"
-        return wall, scoring, prompts
+        uncached = from_scratch(session.backend, read, exploration.sampling)
+        return wall, scoring, prompts, uncached
+
+
+def from_scratch(backend, prompts: list, sampling) -> float:
+    """The same generations in this process, the story cache emptied before each."""
+    started = time.perf_counter()
+    for number, prompt in enumerate(prompts):
+        backend.model.forget()
+        list(backend.stream(prompt.ids, 4, sampling, seed=number, keep=prompt.keep))
+    return time.perf_counter() - started
 
 
 def scripted(folder: Path, prompts: list[str]) -> float:
@@ -108,7 +123,7 @@ def main() -> None:
     if not DEMO_MODEL.exists():
         raise SystemExit("the demo model isn't built: run `make demo-model` first")
     with tempfile.TemporaryDirectory() as folder:
-        wall, scoring, prompts = explore(Path(folder))
+        wall, scoring, prompts, uncached = explore(Path(folder))
         script = scripted(Path(folder), prompts)
     print(
         json.dumps(
@@ -119,6 +134,8 @@ def main() -> None:
                 "explore_s": round(wall, 3),
                 "scripted_generate_s": round(script, 3),
                 "explore_over_scripted": round(wall / script, 3),
+                "in_process_uncached_s": round(uncached, 3),
+                "explore_over_uncached": round(wall / uncached, 3),
                 "scoring_share": round(scoring / wall, 4),
             }
         )
