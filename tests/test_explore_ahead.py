@@ -360,3 +360,39 @@ async def test_escape_stops_exploring_and_keeps_what_was_written(store, tmp_path
         assert screen.paths and all(store.node(p.end).explored for p in screen.paths)
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen))
+
+
+def test_an_lstm_explores_with_the_likely_scorer(store, tmp_path):
+    from engine.training.data import TrainingText
+    from engine.training.pipeline import train
+    from engine.training.settings import TrainSettings
+    from tui.core.session import WritingSession
+
+    stories = [TrainingText(None, "The lamp went out. She waited by the door.")] * 20
+    settings = TrainSettings(
+        arch="lstm",
+        level="char",
+        embedding=8,
+        hidden=16,
+        lstm_layers=1,
+        dropout=0.0,
+        steps=2,
+        context=32,
+        batch_size=2,
+        tune_tokens=4,
+    )
+    folder = tmp_path / "lstm"
+    train(stories, folder, settings, corpus_name="tiny")
+    session = WritingSession(store, model=str(folder))
+    story = store.create_story("Char", opening="The lamp")
+    session.open_story(story.id)
+    session.set_setting("max_new_tokens", 6)
+    session.models.load_now(session.model_request(), lambda stage: None)
+    exploration = session.explore(ExploreSettings(depth=2, budget=2))
+    exploration.run()
+    assert exploration.expansions == 2 and session.drain_exploration().paths
+    assert all(
+        session.node(n).explored and session.node(n).score is not None for n in exploration.nodes
+    )
+    with pytest.raises(ExploreError, match="no single token for yes and for no"):
+        session.explore(ExploreSettings(question="Is it dark?"))
