@@ -365,22 +365,11 @@ async def test_escape_stops_exploring_and_keeps_what_was_written(store, tmp_path
 def test_an_lstm_explores_with_the_likely_scorer(store, tmp_path):
     from engine.training.data import TrainingText
     from engine.training.pipeline import train
-    from engine.training.settings import TrainSettings
+    from tests.tiny_models import tiny_char_lstm
     from tui.core.session import WritingSession
 
     stories = [TrainingText(None, "The lamp went out. She waited by the door.")] * 20
-    settings = TrainSettings(
-        arch="lstm",
-        level="char",
-        embedding=8,
-        hidden=16,
-        lstm_layers=1,
-        dropout=0.0,
-        steps=2,
-        context=32,
-        batch_size=2,
-        tune_tokens=4,
-    )
+    settings = tiny_char_lstm()
     folder = tmp_path / "lstm"
     train(stories, folder, settings, corpus_name="tiny")
     session = WritingSession(store, model=str(folder))

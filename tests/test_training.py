@@ -20,6 +20,7 @@ from engine.training.trainer import Trainer, TrainingInterrupted, working_folder
 from story import NodeDraft, Store
 from story.corpus import training_texts
 from tests.conftest import ROOT, run_cli
+from tests.tiny_models import tiny_char_lstm
 from tui.cli import build_parser
 
 TINY = [
@@ -283,18 +284,7 @@ def test_the_lstm_state_is_reused_between_turns(tmp_path, corpus_file):
     from engine.training.data import read_corpus
 
     stories = read_corpus(str(corpus_file))
-    settings = TrainSettings(
-        arch="lstm",
-        level="char",
-        embedding=8,
-        hidden=16,
-        lstm_layers=1,
-        dropout=0.0,
-        steps=2,
-        context=32,
-        batch_size=2,
-        tune_tokens=4,
-    )
+    settings = tiny_char_lstm()
     from engine.training.pipeline import train
 
     train(stories, tmp_path / "char", settings, corpus_name="tiny")

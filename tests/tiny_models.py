@@ -13,6 +13,7 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from engine.training.settings import TrainSettings
 from tests.model_families import family_config
 
 TRAINING_TEXT = [
@@ -95,3 +96,19 @@ def save_random_model(folder: Path, config, tokenizer, seed: int) -> Path:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def tiny_char_lstm() -> TrainSettings:
+    """A character-level LSTM small enough to train in a second: 2 steps."""
+    return TrainSettings(
+        arch="lstm",
+        level="char",
+        embedding=8,
+        hidden=16,
+        lstm_layers=1,
+        dropout=0.0,
+        steps=2,
+        context=32,
+        batch_size=2,
+        tune_tokens=4,
+    )
