@@ -150,7 +150,7 @@ def test_ask_uses_the_answers_of_the_model(writer):
             f"The lamp went out.{node.text}\n\nQuestion about the text above: Rain?\n"
             "Answer (yes or no):"
         )
-        yes, no = backend.answer_logprobs(ids, exploration.answers)
+        yes, no = backend.answer_logprobs(ids, exploration.score.answers)
         assert writer.node(node_id).score == pytest.approx(yes - no)
 
 

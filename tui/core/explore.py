@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from common.errors import UserError, one_line
 
@@ -160,11 +160,37 @@ def repeated_share(passage: str, recent: str) -> float:
     return repeated / len(triples)
 
 
-def likely_score(branch: "Branch", recent: str) -> float:
+class Scorer(Protocol):
+    """How good a new passage is, given the story text before it: higher is better. (The
+    writer's own taste, learned from the picks they made between siblings, would be one.)"""
+
+    def __call__(self, before: str, branch: "Branch") -> float: ...
+
+
+def likely(before: str, branch: "Branch") -> float:
     """Mean token log-probability, less the repetition penalty. A passage without token data
     (a server that sends text only) is scored on repetition alone."""
-    mean = sum(r.logprob for r in branch.records) / len(branch.records) if branch.records else 0.0
-    return mean - REPEAT_PENALTY * repeated_share(branch.text, recent)
+    records = branch.records
+    mean = sum(r.logprob for r in records) / len(records) if records else 0.0
+    return mean - REPEAT_PENALTY * repeated_share(branch.text, before)
+
+
+class Ask:
+    """log P(yes) - log P(no) for a yes/no question a judge prompt puts to the model about the
+    passage (with a little of the story before it)."""
+
+    def __init__(self, backend: "Backend", question: str):
+        self.backend, self.question = backend, question
+        self.answers = answer_tokens(backend)
+
+    def judge_ids(self, before: str, passage: str) -> list[int]:
+        text = (before[-JUDGE_CONTEXT:] + passage).strip()
+        return self.backend.tokenize(JUDGE.format(passage=text, question=self.question))
+
+    def __call__(self, before: str, branch: "Branch") -> float:
+        ids = self.judge_ids(before, branch.text)
+        yes, no = self.backend.answer_logprobs(ids, self.answers)
+        return yes - no
 
 
 def answer_tokens(backend: "Backend") -> tuple[int, int]:
@@ -180,9 +206,8 @@ def answer_tokens(backend: "Backend") -> tuple[int, int]:
     )
 
 
-def judge_ids(backend: "Backend", before: str, passage: str, question: str) -> list[int]:
-    text = (before[-JUDGE_CONTEXT:] + passage).strip()
-    return backend.tokenize(JUDGE.format(passage=text, question=question))
+def scorer_for(settings: ExploreSettings, backend: "Backend") -> Scorer:
+    return Ask(backend, settings.question) if settings.question else likely
 
 
 def best_paths(nodes: dict[int, Explored], count: int) -> list[ExploredPath]:
@@ -225,7 +250,7 @@ class Exploration:
         self.branches = branches
         self.seed = seed
         self.prompt_at = prompt_at
-        self.answers = answer_tokens(backend) if settings.question else None
+        self.score: Scorer = scorer_for(settings, backend)
         self.nodes: dict[int, Explored] = {}
         self.expansions = 0
         self.cancel = threading.Event()
@@ -317,13 +342,6 @@ class Exploration:
             Explored(n.id, leaf.node_id, leaf.depth + 1, n.text, s, [*leaf.path_scores, s])
             for n, s in zip(stored, scores, strict=True)
         ]
-
-    def score(self, before: str, branch: "Branch") -> float:
-        if self.answers is None:
-            return likely_score(branch, before)
-        ids = judge_ids(self.backend, before, branch.text, self.settings.question or "")
-        yes, no = self.backend.answer_logprobs(ids, self.answers)
-        return yes - no
 
     # ------------------------------------------------------------------------------ the face
 
