@@ -5,7 +5,8 @@ continues the most promising one, by its path's score plus a little seeded noise
 take turns): one generation of N alternatives in one batch, over the engine's story cache. Each
 new passage is scored and stored in the tree as explored (not part of the story until the writer
 stands on it). A path is as good as the mean score of its passages, so paths of different
-lengths compare, and a passage is as promising as the best path through it. The search stops
+lengths compare, and a passage not yet continued is as promising as the path down to it (the
+best way on from a passage is always one of those). The search stops
 when its budget of expansions is spent, when nothing within the depth is left to continue, or
 when cancelled; everything written so far stays. The best paths come back best first.
 
