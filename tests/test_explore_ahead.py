@@ -331,6 +331,10 @@ async def test_the_app_explores_from_a_branch_and_keeps_a_whole_path(store, tmp_
         assert "score " in shown and all(f"─ {n} ─" in shown for n in "123")
         assert store.node(screen.paths[0].node_ids[0]).parent_id == start
         best = screen.paths[0]
+        await pilot.press("escape")  # back to writing: the paths are the branches on offer
+        await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen))
+        assert "explored path" in screen_text(app)
+        assert [p.text for p in app.screen.panel.panes[:3]] == [p.text for p in screen.paths]
         await pilot.press("1")
         await wait_until(pilot, lambda: store.tip(story.id).id == best.end)
         assert store.path_text(best.end).endswith(store.node(start).text + best.text)

@@ -27,7 +27,9 @@ class Branch:
 
     text: str = ""
     tokens: int = 0
-    reason: str = ""  # why it ended; "" while streaming; "stored" for one stored earlier
+    # Why it ended; "" while streaming; "stored" for one stored earlier, "explored" for the
+    # best paths an exploration brought back (its text: the whole path).
+    reason: str = ""
     seed: int | None = None
     node_id: int | None = None  # once stored
     records: list[TokenRecord] = field(default_factory=list)

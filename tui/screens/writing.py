@@ -91,7 +91,7 @@ class WritingScreen(TaletreeScreen):
         if session.generation is None:
             panes = self.panel.show(len(session.branches))
             for pane, branch in zip(panes, session.branches, strict=True):
-                pane.text = branch.text
+                pane.text, pane.state = branch.text, branch.reason
         self.update_status()
 
     def update_status(self) -> None:

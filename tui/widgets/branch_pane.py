@@ -7,7 +7,7 @@ from textual.widget import Widget
 from common.text import safe_prose
 
 # How a finished branch's border says it ended (the panes are narrow).
-ENDINGS = {"cancelled": "stopped", "stored": ""}
+ENDINGS = {"cancelled": "stopped", "stored": "", "explored": "explored path"}
 
 
 class BranchPane(Widget):
