@@ -55,11 +55,11 @@ def explore(folder: Path) -> tuple[float, float, list[str], list]:
             read.append(prompt_at(store, node_id))
             return read[-1]
 
-        def timed_score(before, branch):
+        def timed_score(before, branches):
             nonlocal scoring
             started = time.perf_counter()
             try:
-                return score(before, branch)
+                return score(before, branches)
             finally:
                 scoring += time.perf_counter() - started
 

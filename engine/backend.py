@@ -42,7 +42,9 @@ class Backend(Protocol):
         cancel: threading.Event | None = None,
         keep: int = 0,
     ) -> Iterator[Event]: ...
-    def answer_logprobs(self, ids: Sequence[int], answers: Sequence[int]) -> list[float]: ...
+    def answer_logprobs(
+        self, prompts: Sequence[Sequence[int]], answers: Sequence[int]
+    ) -> list[list[float]]: ...
 
 
 class LocalBackend:
@@ -94,10 +96,13 @@ class LocalBackend:
             self.model, ids, branches, settings, seed=seed, seeds=seeds, cancel=cancel, keep=keep
         )
 
-    def answer_logprobs(self, ids: Sequence[int], answers: Sequence[int]) -> list[float]:
-        """log p(answer | ids) for each answer token, exactly: one forward pass."""
-        logprobs = self.model.next_logprobs(ids)
-        return [float(logprobs[answer]) for answer in answers]
+    def answer_logprobs(
+        self, prompts: Sequence[Sequence[int]], answers: Sequence[int]
+    ) -> list[list[float]]:
+        """log p(answer | prompt) for each answer token after each prompt, exactly: one
+        forward pass over all the prompts."""
+        logprobs = self.model.next_logprobs(prompts)[:, list(answers)]
+        return logprobs.tolist()
 
 
 def load_backend(

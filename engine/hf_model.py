@@ -97,11 +97,20 @@ class TransformersModel:
         )
 
     @torch.inference_mode()
-    def next_logprobs(self, ids: Sequence[int]) -> torch.Tensor:
-        """log p(token | ids) for every token of the vocabulary: one pass, no cache (the story
-        cache stays as it is). A text longer than the window is read from its end."""
-        ids = list(ids)[-self.window :] if self.window else list(ids)
-        return full_logits(self.model, ids, self.device)[-1].log_softmax(-1)
+    def next_logprobs(self, prompts: Sequence[Sequence[int]]) -> torch.Tensor:
+        """log p(token | prompt) for every token of the vocabulary, a row per prompt: one
+        forward pass over the batch, without the cache (the story cache stays as it is). The
+        prompts are padded on the right, which a causal model's last real token never sees.
+        A prompt longer than the window is read from its end."""
+        rows = [list(p)[-self.window :] if self.window else list(p) for p in prompts]
+        longest = max(map(len, rows))
+        ids = torch.tensor([r + [r[-1]] * (longest - len(r)) for r in rows], device=self.device)
+        mask = torch.tensor([[1] * len(r) + [0] * (longest - len(r)) for r in rows])
+        logits = self.model(
+            input_ids=ids, attention_mask=mask.to(self.device), use_cache=False
+        ).logits
+        last = torch.tensor([len(r) - 1 for r in rows], device=self.device)
+        return logits[torch.arange(len(rows), device=self.device), last].float().log_softmax(-1)
 
     @torch.inference_mode()
     def matches(self, reference: Callable[[list[int]], torch.Tensor]) -> bool:

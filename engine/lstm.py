@@ -136,9 +136,10 @@ class LSTMModel:
         return windowed_logprobs(self.logits_of, ids, None, self.device)
 
     @torch.inference_mode()
-    def next_logprobs(self, ids: Sequence[int]) -> torch.Tensor:
-        """log p(token | ids) for every token: one pass, the branches' state untouched."""
-        return self.logits_of(list(ids))[-1].log_softmax(-1)
+    def next_logprobs(self, prompts: Sequence[Sequence[int]]) -> torch.Tensor:
+        """log p(token | prompt) for every token, a row per prompt, the branches' state
+        untouched."""
+        return torch.stack([self.logits_of(list(p))[-1].log_softmax(-1) for p in prompts])
 
     def logits_of(self, ids: list[int]) -> torch.Tensor:
         return self.model(torch.tensor([ids], device=self.device))[0][0].float()

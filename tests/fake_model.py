@@ -107,9 +107,14 @@ class FakeBackend:
         first drawn seed, and as many tokens as max_new_tokens says by default."""
         return self.text_of(DEFAULT_SEED, branch, SETTING["max_new_tokens"].default)
 
-    def answer_logprobs(self, ids: Sequence[int], answers: Sequence[int]) -> list[float]:
-        """Each answer's log-probability after `ids`: a fixed function of both."""
-        return [-1.0 - zlib.crc32(repr([*ids, answer]).encode()) % 400 / 100 for answer in answers]
+    def answer_logprobs(
+        self, prompts: Sequence[Sequence[int]], answers: Sequence[int]
+    ) -> list[list[float]]:
+        """Each answer's log-probability after each prompt: a fixed function of both."""
+        return [
+            [-1.0 - zlib.crc32(repr([*ids, answer]).encode()) % 400 / 100 for answer in answers]
+            for ids in prompts
+        ]
 
     def stream(
         self,

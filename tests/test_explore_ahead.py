@@ -150,7 +150,7 @@ def test_ask_uses_the_answers_of_the_model(writer):
             f"The lamp went out.{node.text}\n\nQuestion about the text above: Rain?\n"
             "Answer (yes or no):"
         )
-        yes, no = backend.answer_logprobs(ids, exploration.score.answers)
+        [[yes, no]] = backend.answer_logprobs([ids], exploration.score.answers)
         assert writer.node(node_id).score == pytest.approx(yes - no)
 
 
@@ -240,10 +240,8 @@ def test_the_judge_reads_the_answer_tokens_own_log_probabilities(store, tmp_path
 
     folder, expected, vocab = judge_model(tmp_path / "judge")
     backend = load_backend(str(folder))
-    yes, no = backend.answer_logprobs(
-        backend.tokenize("Is it raining?"),
-        [backend.tokenize(" yes")[0], backend.tokenize(" no")[0]],
-    )
+    answers = [backend.tokenize(" yes")[0], backend.tokenize(" no")[0]]
+    [[yes, no]] = backend.answer_logprobs([backend.tokenize("Is it raining?")], answers)
     assert yes == pytest.approx(5.0 - math.log(math.exp(5) + math.exp(1) + vocab - 2), abs=1e-5)
     assert yes - no == pytest.approx(expected, abs=1e-5)
     session = WritingSession(store, model=str(folder))
@@ -256,6 +254,27 @@ def test_the_judge_reads_the_answer_tokens_own_log_probabilities(store, tmp_path
     exploration.run()
     scores = [session.node(n).score for n in exploration.nodes]
     assert scores and all(s == pytest.approx(expected, abs=1e-4) for s in scores)
+
+
+@pytest.mark.parametrize("kind", ["gpt2", "llama"])
+def test_judging_a_batch_gives_each_prompt_what_it_gets_alone(tmp_path, kind):
+    """The passages of an expansion are judged in one padded batch: each row is the model's
+    own next-token distribution after that prompt, as a pass over it alone gives."""
+    from engine.backend import load_backend
+    from engine.hf_model import full_logits
+    from tests.tiny_models import save_tiny_model
+
+    backend = load_backend(str(save_tiny_model(tmp_path / kind, kind)))
+    prompts = [backend.tokenize(text) for text in ("The lamp", "Rain fell on the old stones", "A")]
+    batched = backend.model.next_logprobs(prompts)
+    model = backend.model
+    for row, ids in zip(batched, prompts, strict=True):
+        alone = full_logits(model.model, ids, model.device)[-1].log_softmax(-1)
+        assert torch.allclose(row, alone, atol=1e-4)
+    answers = [5, 17]
+    answered = backend.answer_logprobs(prompts, answers)
+    for got, row in zip(answered, batched, strict=True):
+        assert got == pytest.approx([float(row[a]) for a in answers], abs=1e-6)
 
 
 def test_ask_is_refused_by_name_without_yes_and_no_tokens(store, tmp_path):

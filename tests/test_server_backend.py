@@ -568,9 +568,9 @@ def test_a_server_gives_answer_tokens_their_own_log_probabilities(backend, weigh
     the same as the same weights give in this process."""
     local = load_backend(str(weights[0]))
     ids = local.tokenize(STORY)
-    exact = local.model.next_logprobs(ids)
+    [exact] = local.model.next_logprobs([ids])
     first, second = exact.topk(2).indices.tolist()
-    served = backend.answer_logprobs(ids, [first, second])
+    [served] = backend.answer_logprobs([ids], [first, second])
     assert served == pytest.approx([float(exact[first]), float(exact[second])], abs=2e-3)
 
 

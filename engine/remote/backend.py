@@ -145,10 +145,15 @@ class ServerBackend:
 
     # ------------------------------------------------------------------------- the stream
 
-    def answer_logprobs(self, ids: Sequence[int], answers: Sequence[int]) -> list[float]:
-        """log p(answer | ids) for each answer token, as far as the server says: one greedy
-        token asked for, and its top alternatives read. An answer below them all counts as
-        half as likely as the least of them."""
+    def answer_logprobs(
+        self, prompts: Sequence[Sequence[int]], answers: Sequence[int]
+    ) -> list[list[float]]:
+        """log p(answer | prompt) for each answer token after each prompt, as far as the
+        server says: one greedy token asked for, and its top alternatives read. An answer
+        below them all counts as half as likely as the least of them."""
+        return [self.answers_after(ids, answers) for ids in prompts]
+
+    def answers_after(self, ids: Sequence[int], answers: Sequence[int]) -> list[float]:
         settings = SamplingSettings(
             max_new_tokens=1, temperature=0.0, stop_mode="tokens", top_alternatives=20
         )

@@ -165,20 +165,24 @@ class Scorer(Protocol):
     """How good a new passage is, given the story text before it: higher is better. (The
     writer's own taste, learned from the picks they made between siblings, would be one.)"""
 
-    def __call__(self, before: str, branch: "Branch") -> float: ...
+    def __call__(self, before: str, branches: list["Branch"]) -> list[float]: ...
 
 
-def likely(before: str, branch: "Branch") -> float:
+def likely(before: str, branches: list["Branch"]) -> list[float]:
     """Mean token log-probability, less the repetition penalty. A passage without token data
     (a server that sends text only) is scored on repetition alone."""
-    records = branch.records
-    mean = sum(r.logprob for r in records) / len(records) if records else 0.0
-    return mean - REPEAT_PENALTY * repeated_share(branch.text, before)
+    scores = []
+    for branch in branches:
+        records = branch.records
+        mean = sum(r.logprob for r in records) / len(records) if records else 0.0
+        scores.append(mean - REPEAT_PENALTY * repeated_share(branch.text, before))
+    return scores
 
 
 class Ask:
     """log P(yes) - log P(no) for a yes/no question a judge prompt puts to the model about the
-    passage (with a little of the story before it)."""
+        passage (with a little of the story before it); the passages of one expansion are judged in
+    one batch."""
 
     def __init__(self, backend: "Backend", question: str):
         self.backend, self.question = backend, question
@@ -188,10 +192,10 @@ class Ask:
         text = (before[-JUDGE_CONTEXT:] + passage).strip()
         return self.backend.tokenize(JUDGE.format(passage=text, question=self.question))
 
-    def __call__(self, before: str, branch: "Branch") -> float:
-        ids = self.judge_ids(before, branch.text)
-        yes, no = self.backend.answer_logprobs(ids, self.answers)
-        return yes - no
+    def __call__(self, before: str, branches: list["Branch"]) -> list[float]:
+        prompts = [self.judge_ids(before, branch.text) for branch in branches]
+        answered = self.backend.answer_logprobs(prompts, self.answers)  # one batch
+        return [yes - no for yes, no in answered]
 
 
 def answer_tokens(backend: "Backend") -> tuple[int, int]:
@@ -324,7 +328,7 @@ class Exploration:
         if not written:
             return []
         before = store.path_text(leaf.node_id)
-        scores = [self.score(before, branch) for branch in written]
+        scores = self.score(before, written)
         drafts = [
             NodeDraft(
                 b.text,
