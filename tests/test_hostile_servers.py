@@ -76,6 +76,16 @@ def test_line_mode_says_the_streams_error_literally(hostile, tmp_path):
     assert_shown_safely(said)
 
 
+def test_taletree_explore_says_the_streams_error_in_one_line(hostile, tmp_path):
+    Hostile.reply = (200, error_event(HOSTILE))
+    db = tmp_path / "stories.db"
+    assert run_cli("new", "Hostile", "--opening", "Once.", db=db).returncode == 0
+    result = run_cli("explore", "Hostile", "--model", hostile, db=db, env={"TALETREE_API_KEY": KEY})
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "the server stopped with an error" in result.stderr
+    assert_shown_safely(result.stderr)
+
+
 def test_a_key_that_straddles_where_a_refusal_is_cut_leaks_no_part_of_it(hostile):
     from engine.remote.client import SAID_LIMIT
 

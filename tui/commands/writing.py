@@ -123,21 +123,24 @@ def cmd_explore(args: argparse.Namespace) -> int:
         worker = threading.Thread(target=exploration.run, name="explore", daemon=True)
         previous = signal.signal(signal.SIGINT, lambda *_: exploration.cancel.set())
         bar = sys.stderr.isatty()
+        failed = []
         try:
             worker.start()
-            while worker.is_alive():
+            while True:
                 worker.join(0.25)
-                drained = exploration.drain()
+                drained = session.drain_exploration()
+                failed += drained.notices
                 if bar and drained.progress is not None:
                     sys.stderr.write(f"\r{progress_line(drained.progress)}\x1b[K")
+                if drained.ended:
+                    break
         finally:
             signal.signal(signal.SIGINT, previous)
             worker.join()
         if bar:
             sys.stderr.write("\r\x1b[K")
-        drained = session.drain_exploration()
-        for notice in drained.notices:
-            raise UserError(notice.text)
+        if failed:
+            raise UserError(failed[0].text)
         session.close_story()
     stopped = exploration.cancel.is_set()
     if args.json:
