@@ -408,3 +408,37 @@ def test_an_lstm_explores_with_the_likely_scorer(store, tmp_path):
     )
     with pytest.raises(ExploreError, match="no single token for yes and for no"):
         session.explore(ExploreSettings(question="Is it dark?"))
+
+
+class NoAnswerWords(FakeBackend):
+    """A model whose vocabulary splits yes and no into pieces."""
+
+    def tokenize(self, text: str) -> list[int]:
+        return (
+            [ord(c) for c in text]
+            if text.strip().lower() in ("yes", "no")
+            else super().tokenize(text)
+        )
+
+
+async def test_a_question_the_model_cant_answer_is_said_and_the_app_goes_on(store, tmp_path):
+    from textual.widgets import Input, Select
+
+    from tests.app_helpers import Told
+    from tui.screens.dialogs import ExploreDialog
+
+    story = store.create_story("Mute", opening="The lamp went out.")
+    app = make_app(store, tmp_path, NoAnswerWords(), story_id=story.id)
+    told = Told()
+    async with app.run_test(size=(120, 30), message_hook=told) as pilot:
+        await write_and_generate(pilot)
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExploreDialog))
+        app.screen.query_one("#scorer", Select).value = "ask"
+        app.screen.query_one("#question", Input).value = "Is it dark?"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, WritingScreen))
+        await wait_until(pilot, lambda: told.notifications)
+        [said] = [n.message for n in told.notifications if "yes and for no" in n.message]
+        assert "has no single token for yes and for no" in said
+        assert app.return_code is None and app.session.exploration is None

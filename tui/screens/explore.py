@@ -10,7 +10,13 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from common.text import quoted
 from tui.actions import bindings
-from tui.core.explore import ExploredPath, ExploreDrained, ExploreSettings, Progress
+from tui.core.explore import (
+    Exploration,
+    ExploredPath,
+    ExploreDrained,
+    ExploreSettings,
+    Progress,
+)
 from tui.messages import BackToWriting
 from tui.screens.base import Context, TaletreeScreen, guarded
 from tui.screens.compare import word_diff
@@ -28,12 +34,14 @@ def progress_text(progress: Progress | None, budget: int) -> str:
 
 
 def explore_from(screen: TaletreeScreen, start_id: int) -> None:
-    """Ask how to explore (the form), then explore from a node."""
+    """Ask how to explore (the form), then explore from a node. What the writer can fix (no
+    model yet, a model that can't answer a question) is said where the form was."""
     from tui.screens.dialogs import ExploreDialog
 
     def explore(settings: ExploreSettings | None) -> None:
         if settings is not None:
-            screen.app.push_screen(ExploreScreen(screen.context, settings, start_id))
+            exploration = screen.session.explore(settings, start_id)
+            screen.app.push_screen(ExploreScreen(screen.context, exploration))
 
     screen.app.push_screen(ExploreDialog(screen.context), explore)
 
@@ -42,9 +50,9 @@ class ExploreScreen(TaletreeScreen):
     BINDINGS = bindings("explore")
     SCOPES = ("explore",)
 
-    def __init__(self, context: Context, settings: ExploreSettings, start_id: int):
+    def __init__(self, context: Context, exploration: Exploration):
         super().__init__(context)
-        self.settings, self.start_id = settings, start_id
+        self.exploration, self.settings = exploration, exploration.settings
         self.paths: list[ExploredPath] = []
 
     def compose(self) -> ComposeResult:
@@ -58,9 +66,8 @@ class ExploreScreen(TaletreeScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        exploration = self.session.explore(self.settings, self.start_id)
         self.run_worker(
-            exploration.run, name="explore", group="explore", thread=True, exit_on_error=False
+            self.exploration.run, name="explore", group="explore", thread=True, exit_on_error=False
         )
         self.frames = self.set_interval(1 / FRAME_RATE, self.drain)
 
