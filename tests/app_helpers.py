@@ -73,6 +73,8 @@ def screen_text(app: TaletreeApp) -> str:
     rows: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for x, length, line, content in SCREENSHOT_TEXT.findall(app.export_screenshot()):
         text = html.unescape(content).replace("\xa0", " ")
+        if text == "\n":  # each row's end, drawn as a character of its own
+            continue
         column = round(float(x) / (float(length) / len(text)))
         rows[int(line)].append((column, text))
     lines = []
