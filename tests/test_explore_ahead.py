@@ -46,11 +46,8 @@ def test_the_budget_is_spent_exactly_and_the_best_path_is_the_best_explored(writ
     assert len(nodes) == 5 * 4 and all(n.explored and n.score is not None for n in nodes)
     depths = {n.depth for n in exploration.nodes.values()}
     assert depths <= {1, 2, 3} and 2 in depths  # it went deeper than the start's children
-    ends = [
-        n
-        for n in exploration.nodes.values()
-        if not any(c.parent_id == n.node_id for c in exploration.nodes.values())
-    ]
+    continued = {n.parent_id for n in exploration.nodes.values()}
+    ends = [n for n in exploration.nodes.values() if n.node_id not in continued]
     assert paths[0].score == max(end.promise for end in ends)
     assert [p.score for p in paths] == sorted((p.score for p in paths), reverse=True)
     assert len(paths) == 3 and len({p.end for p in paths}) == 3

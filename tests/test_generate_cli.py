@@ -65,34 +65,12 @@ def test_plain_output_separates_samples_and_can_leave_out_the_prompt(model_folde
 def test_truncate_and_prompt_file(model_folder, tmp_path):
     prompt = tmp_path / "prompt.txt"
     prompt.write_text("The keeper", encoding="utf-8")
-    first = generate(
-        "--model",
-        model_folder,
-        "--prompt-file",
-        str(prompt),
-        "--max-new-tokens",
-        "30",
-        "--seed",
-        "3",
-        "--json",
-        "--no-include-prefix",
-    )
+    seeded = ("--model", model_folder, "--prompt-file", str(prompt), "--max-new-tokens", "30")
+    seeded += ("--seed", "3", "--json", "--no-include-prefix")
+    first = generate(*seeded)
     text = json.loads(first.stdout)["text"]
     cut = text[len(text) // 2 : len(text) // 2 + 2]
-    truncated = generate(
-        "--model",
-        model_folder,
-        "--prompt-file",
-        str(prompt),
-        "--max-new-tokens",
-        "30",
-        "--seed",
-        "3",
-        "--json",
-        "--no-include-prefix",
-        "--truncate",
-        cut,
-    )
+    truncated = generate(*seeded, "--truncate", cut)
     record = json.loads(truncated.stdout)
     assert record["finish_reason"] == "stop_string"
     assert record["text"] == text[: text.index(cut)]

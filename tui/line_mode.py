@@ -194,7 +194,7 @@ class LineWriter:
             return drained.ended
 
         drained = Drained()
-        self.run_worker(generation.run, generation.cancel, frame)
+        run_worker(generation.run, generation.cancel, frame)
         if self.live:
             self.erase(shown)
         if generation.cancel.is_set():
@@ -205,21 +205,6 @@ class LineWriter:
         for number, branch in enumerate(session.branches, 1):
             self.say(f"[{number}]{self.show(branch.text)}")
         self.say("(/pick N keeps one, /retry asks again)")
-
-    def run_worker(
-        self, work: Callable[[], None], cancel: threading.Event, frame: Callable[[], bool]
-    ) -> None:
-        """Run the model's work in a thread, calling `frame` about 30 times a second until it
-        says the work has ended. Ctrl+C stops the model, not the program: what it wrote stays."""
-        worker = threading.Thread(target=work, name="model", daemon=True)
-        previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
-        try:
-            worker.start()
-            while not frame():
-                time.sleep(FRAME)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            worker.join()
 
     def tell(self, notices: list[Notice]) -> None:
         for notice in notices:
@@ -242,7 +227,7 @@ class LineWriter:
             return drained.ended
 
         drained = ExploreDrained()
-        self.run_worker(exploration.run, exploration.cancel, frame)
+        run_worker(exploration.run, exploration.cancel, frame)
         if self.live:
             self.out.write("\r\x1b[K")
         done = f"{exploration.expansions} of {settings.budget} expansions"
@@ -500,6 +485,22 @@ class LineWriter:
         self.say("Type text to add it to the story. Commands:")
         for command, text in COMMANDS.items():
             self.say(f"  {command:<10} {text}")
+
+
+def run_worker(
+    work: Callable[[], None], cancel: threading.Event, frame: Callable[[], bool]
+) -> None:
+    """Run the model's work in a thread, calling `frame` about 30 times a second until it says
+    the work has ended. Ctrl+C stops the model, not the program: what it wrote stays."""
+    worker = threading.Thread(target=work, name="model", daemon=True)
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    try:
+        worker.start()
+        while not frame():
+            time.sleep(FRAME)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        worker.join()
 
 
 def explore_settings(rest: str) -> ExploreSettings:

@@ -99,14 +99,12 @@ def cmd_write(args: argparse.Namespace) -> int:
 def cmd_explore(args: argparse.Namespace) -> int:
     """Search ahead from a story's tip and print the best paths (text, or JSON)."""
     import json
-    import signal
-    import threading
 
     from engine.settings import SETTINGS
     from tui.core.config_file import read_config
-    from tui.core.explore import ExploreSettings
+    from tui.core.explore import ExploreDrained, ExploreSettings
     from tui.core.library import open_store
-    from tui.line_mode import progress_line
+    from tui.line_mode import progress_line, run_worker
 
     config = read_config()
     with open_store(args.db) as store:
@@ -120,23 +118,20 @@ def cmd_explore(args: argparse.Namespace) -> int:
         session.models.load_now(session.model_request(), lambda stage: None)
         settings = ExploreSettings(args.depth, args.budget, args.question)
         exploration = session.explore(settings)
-        worker = threading.Thread(target=exploration.run, name="explore", daemon=True)
-        previous = signal.signal(signal.SIGINT, lambda *_: exploration.cancel.set())
         bar = sys.stderr.isatty()
         failed = []
-        try:
-            worker.start()
-            while True:
-                worker.join(0.25)
-                drained = session.drain_exploration()
-                failed += drained.notices
-                if bar and drained.progress is not None:
-                    sys.stderr.write(f"\r{progress_line(drained.progress)}\x1b[K")
-                if drained.ended:
-                    break
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            worker.join()
+
+        def frame() -> bool:
+            nonlocal drained
+            drained = session.drain_exploration()
+            failed.extend(drained.notices)
+            if bar and drained.progress is not None:
+                sys.stderr.write(f"\r{progress_line(drained.progress)}\x1b[K")
+                sys.stderr.flush()
+            return drained.ended
+
+        drained = ExploreDrained()
+        run_worker(exploration.run, exploration.cancel, frame)
         if bar:
             sys.stderr.write("\r\x1b[K")
         if failed:

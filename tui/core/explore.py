@@ -38,7 +38,6 @@ if TYPE_CHECKING:  # (the rest is imported where used: `taletree --help` reads t
     from tui.core.generation import Branch, Notice
     from tui.core.prompt import Prompt
 
-SCORERS = ("likely", "ask")
 MAX_DEPTH = 20
 MAX_BUDGET = 500
 MAX_QUESTION = 500  # characters
@@ -61,10 +60,6 @@ class ExploreSettings:
     budget: int = 12  # expansions: generations of N alternatives
     question: str | None = None  # asked of each passage (the ask scorer); None: likely
     best: int = 3  # paths brought back
-
-    @property
-    def scorer(self) -> str:
-        return "ask" if self.question else "likely"
 
     def check(self) -> "ExploreSettings":
         if not 1 <= self.depth <= MAX_DEPTH:
@@ -91,9 +86,7 @@ class Explored:
     parent_id: int
     depth: int
     text: str
-    score: float
     path_scores: list[float]  # the scores from the start's first passage down to this one
-    continued: bool = False
 
     @property
     def promise(self) -> float:
@@ -218,7 +211,8 @@ def scorer_for(settings: ExploreSettings, backend: "Backend") -> Scorer:
 def best_paths(nodes: dict[int, Explored], count: int) -> list[ExploredPath]:
     """The best `count` paths from the start to a passage the search didn't continue (or
     continued without writing anything), best first; ties go to the earlier written."""
-    ends = [n for n in nodes.values() if not any(c.parent_id == n.node_id for c in nodes.values())]
+    continued = {n.parent_id for n in nodes.values()}
+    ends = [n for n in nodes.values() if n.node_id not in continued]
     ends.sort(key=lambda n: (-n.promise, n.node_id))
     paths = []
     for end in ends[:count]:
@@ -281,7 +275,7 @@ class Exploration:
     def search(self, store: "Store") -> None:
         noise = random.Random(self.seed)
         started = time.perf_counter()
-        start = Explored(self.start_id, -1, 0, "", 0.0, [])
+        start = Explored(self.start_id, -1, 0, "", [])
         frontier = [start]
         while self.expansions < self.settings.budget and not self.cancel.is_set():
             leaf = self.most_promising(frontier, noise)
@@ -344,7 +338,7 @@ class Exploration:
         ]
         stored = store.add_children(leaf.node_id, drafts)
         return [
-            Explored(n.id, leaf.node_id, leaf.depth + 1, n.text, s, [*leaf.path_scores, s])
+            Explored(n.id, leaf.node_id, leaf.depth + 1, n.text, [*leaf.path_scores, s])
             for n, s in zip(stored, scores, strict=True)
         ]
 
