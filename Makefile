@@ -9,18 +9,31 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 
 .PHONY: run test test-latest lock lint format bench-store bench-engine bench-loading bench-remote \
-	bench-tui bench-explore demo-model clean
+	bench-tui bench-explore bench-gguf gguf demo-model clean
 
 run: $(VENV)/.installed
 	$(BIN)/taletree
 
 # The server tests run a real llama.cpp llama-server, built from source on first use into a
 # cache outside the checkout (about 11 minutes on two cores, once; at once afterwards).
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(VENV)/.installed-gguf
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PYTHON=$(BIN)/python tests/servers/build-llama-server.sh >/dev/null
+	PYTHON=$(BIN)/python tools/build-llama-binding.sh >/dev/null
 	$(BIN)/python -m pytest
+
+# GGUF models in this process: llama.cpp's Python binding, built from source once into a cache
+# outside the checkout (about 5 minutes on two cores), with llama.cpp's converter beside it.
+# Installed from that wheel, so its own few dependencies are pinned here rather than in the lock
+# (which `make run` installs, and which must not build llama.cpp).
+GGUF_DEPS := diskcache==5.6.3 sentencepiece==0.2.3
+gguf: $(VENV)/.installed-gguf
+
+$(VENV)/.installed-gguf: $(VENV)/.installed tools/build-llama-binding.sh
+	$(BIN)/python -m pip install --quiet --no-deps \
+		"$$(PYTHON=$(BIN)/python tools/build-llama-binding.sh)" $(GGUF_DEPS)
+	touch $@
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
@@ -48,6 +61,10 @@ bench-tui: $(VENV)/.installed
 
 bench-explore: $(VENV)/.installed
 	$(BIN)/python -m bench.explore --json
+
+bench-gguf: $(VENV)/.installed-dev $(VENV)/.installed-gguf
+	PYTHON=$(BIN)/python tests/servers/build-llama-server.sh >/dev/null
+	$(BIN)/python -m bench.gguf --json
 
 $(VENV)/.installed: pyproject.toml requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -98,6 +115,8 @@ test-latest: $(VENV)/.installed-dev
 	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev]'
 	$(LATEST)/bin/python -m pip list --format=freeze 2>/dev/null \
 		| grep -iE '^(transformers|tokenizers|textual|huggingface.hub|safetensors|httpx)=='
+	$(LATEST)/bin/python -m pip install --quiet --no-deps \
+		"$$(PYTHON=$(LATEST)/bin/python tools/build-llama-binding.sh)" $(GGUF_DEPS)
 	PYTHON=$(LATEST)/bin/python tests/servers/build-llama-server.sh >/dev/null
 	$(LATEST)/bin/python -m pytest
 

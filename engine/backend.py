@@ -51,11 +51,11 @@ class LocalBackend:
     """A model in this process (a transformers model or an LSTM) streaming through the
     generate loop; its story cache lives between requests."""
 
-    def __init__(self, model: "StepModel", name: str):
+    def __init__(self, model: "StepModel", name: str, device: str | None = None):
         self.model = model
         self.tokenizer = model.tokenizer
         self.name = name
-        self.device = str(model.device)
+        self.device = device or str(model.device)  # (llama.cpp runs where the loop doesn't)
         self.serving_path = model.serving_path
         self.window = model.window
 
@@ -109,14 +109,27 @@ def load_backend(
     name: str, *, label: str | None = None, api_key: str | None = None, **options: Any
 ) -> "Backend":
     """Load a model folder or cached hub id, or connect to a server at an http(s) address
-    (slow: in a worker thread where a UI waits). `options` are load_model's: device, dtype,
-    allow_pickle, trust_remote_code, progress; a server needs only `api_key`, if any."""
+    (slow: in a worker thread where a UI waits), or open a GGUF file on llama.cpp. `options`
+    are load_model's: device, dtype, allow_pickle, trust_remote_code, progress; a server needs
+    only `api_key`, if any; a GGUF file reads at most `context_limit` tokens, if given."""
+    from engine.gguf import gguf_file
     from engine.remote import is_server_address
 
+    context_limit = options.pop("context_limit", None)
     if is_server_address(name):
         from engine.remote.backend import ServerBackend
 
         return ServerBackend(name, api_key=api_key, progress=options.get("progress"))
+    if (path := gguf_file(name)) is not None:
+        from engine.gguf.model import load_gguf
+
+        model = load_gguf(
+            path,
+            device=options.get("device"),
+            context_limit=context_limit,
+            report=options.get("progress"),
+        )
+        return LocalBackend(model, label or name, device=model.placement.shown)
     from engine.loading import load_model
 
     return LocalBackend(load_model(name, **options), label or name)

@@ -20,6 +20,30 @@ from tui.screens.writing import WritingScreen
 SIZE = (100, 30)
 
 
+def model_session(store, model: str) -> WritingSession:
+    """A writing session that loads `model` for real: a GGUF file, a server's address."""
+    from tui.core.config_file import Config
+    from tui.core.model_holder import LoadOptions
+
+    return WritingSession(store, Config(), model=model, load_options=LoadOptions())
+
+
+def line_mode_generation(store, model: str) -> str:
+    """What line mode prints for one /gen of 8 tokens with `model`, on a story of its own."""
+    import io
+
+    from tui.line_mode import LineWriter
+
+    story = store.create_story("Lines", opening="The lamp went out.")
+    session = model_session(store, model)
+    session.open_story(story.id)
+    out = io.StringIO()
+    writer = LineWriter(session, out)
+    writer.handle("/set max_new_tokens 8")
+    writer.handle("/gen")
+    return out.getvalue()
+
+
 def make_session(
     store, tmp_path: Path, backend: FakeBackend | None = None, **options
 ) -> WritingSession:

@@ -22,7 +22,7 @@ from engine.loading import load_model
 from engine.remote.backend import ServerBackend
 from engine.remote.client import ServerError
 from engine.settings import SamplingSettings
-from tests.app_helpers import SIZE, screen_text, wait_until
+from tests.app_helpers import SIZE, line_mode_generation, model_session, screen_text, wait_until
 from tests.conftest import run_cli
 from tests.engine_helpers import collect
 from tests.engine_helpers import run as run_local
@@ -30,10 +30,7 @@ from tests.servers.llama import LlamaServer, free_port, to_gguf
 from tests.servers.stand_in import ListsOneModel, serve
 from tests.tiny_models import save_tiny_model
 from tui.app import TaletreeApp
-from tui.core.config_file import Config
 from tui.core.explore import ExploreSettings
-from tui.core.model_holder import LoadOptions
-from tui.core.session import WritingSession
 from tui.line_mode import LineWriter
 
 STORY = "The keeper climbed the stairs of the lighthouse."
@@ -353,13 +350,9 @@ def test_a_server_that_never_answers_times_out_in_one_line(monkeypatch):
 # -------------------------------------------------------------------------- every face
 
 
-def server_session(store, url: str) -> WritingSession:
-    return WritingSession(store, Config(), model=url, load_options=LoadOptions())
-
-
 def test_the_writing_core_keeps_a_servers_branches_with_their_token_data(store, server):
     story = store.create_story("Served", opening="The keeper climbed the stairs.")
-    session = server_session(store, server.url)
+    session = model_session(store, server.url)
     session.open_story(story.id)
     session.models.load_now(session.model_request(), lambda stage: None)
     session.set_setting("max_new_tokens", 12)
@@ -402,23 +395,14 @@ def test_generate_writes_a_batch_to_a_file_and_says_how_the_model_runs(server, t
 
 
 def test_line_mode_writes_with_a_server(store, server):
-    import io
-
-    story = store.create_story("Lines", opening="The lamp went out.")
-    session = server_session(store, server.url)
-    session.open_story(story.id)
-    out = io.StringIO()
-    writer = LineWriter(session, out)
-    writer.handle("/set max_new_tokens 8")
-    writer.handle("/gen")
-    printed = out.getvalue()
+    printed = line_mode_generation(store, server.url)
     assert "(ready: server, llama.cpp)" in printed
     assert all(f"[{n}]" in printed for n in range(1, 5))
 
 
 async def test_the_app_shows_the_server_and_its_model(store, server):
     story = store.create_story("Status", opening="The lamp went out.")
-    app = TaletreeApp(server_session(store, server.url), story_id=story.id, blink=False)
+    app = TaletreeApp(model_session(store, server.url), story_id=story.id, blink=False)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.session.backend is not None)
         await pilot.pause(0.1)
@@ -480,7 +464,7 @@ def test_token_data_that_cant_be_true_is_left_out_and_the_text_kept(server, stor
     front, url = corrupted(server, first_token(nan_logprob))
     try:
         story = store.create_story("Odd", opening="The lamp went out.")
-        session = server_session(store, url)
+        session = model_session(store, url)
         session.open_story(story.id)
         out = io.StringIO()
         writer = LineWriter(session, out)
@@ -576,7 +560,7 @@ def test_a_server_gives_answer_tokens_their_own_log_probabilities(backend, weigh
 
 def test_exploring_over_a_server_stores_scored_paths(store, server):
     story = store.create_story("Served search", opening=STORY)
-    session = server_session(store, server.url)
+    session = model_session(store, server.url)
     session.open_story(story.id)
     session.models.load_now(session.model_request(), lambda stage: None)
     session.set_setting("max_new_tokens", 8)

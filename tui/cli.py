@@ -15,6 +15,7 @@ from common.errors import EXIT_BUG, EXIT_USER_ERROR, UserError, one_line
 from engine.settings import SETTING, SettingsError, parse
 from engine.training.settings import ARCHITECTURES, LEVELS, value_type
 from engine.training.settings import options as train_options
+from tui.commands.convert import cmd_convert
 from tui.commands.generate import cmd_generate
 from tui.commands.library import (
     cmd_delete,
@@ -286,6 +287,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device")
     p.add_argument("--json", action="store_true")
     add_load_options(p)
+    p = command("convert", cmd_convert, "turn a model folder into a GGUF file for llama.cpp")
+    p.add_argument(
+        "model",
+        metavar="MODEL_FOLDER",
+        nargs="?",
+        help="a model folder (from `taletree train`, or a Hugging Face one; default: the "
+        "bundled demo model)",
+    )
+    p.add_argument("--to", choices=["gguf"], default="gguf", help="the format (default gguf)")
+    p.add_argument(
+        "--quant",
+        choices=["q8_0", "q4_k_m", "f16", "f32"],
+        default="q8_0",
+        help="q8_0: near-lossless at a quarter of float32's size (default); q4_k_m: smallest, "
+        "a little less exact; f16, f32: unquantized",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="the .gguf to write (default: MODEL_FOLDER's name and the quantization, here)",
+    )
     return parser
 
 

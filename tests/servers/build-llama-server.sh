@@ -1,7 +1,8 @@
 #!/bin/sh
 # Build llama.cpp's llama-server from source, once per version and CPU, into a cache outside
 # the checkout; print the binary's path. The source is the llama-cpp-python source
-# distribution, which vendors llama.cpp (with its GGUF converter, kept beside the binary).
+# distribution, which vendors llama.cpp (tools/build-llama-binding.sh builds llama.cpp's Python
+# binding from the same source, and keeps its GGUF converter).
 #   tests/servers/build-llama-server.sh            build if needed, print the path
 # The first build takes about 11 minutes on two cores; later calls return at once.
 set -eu
@@ -35,7 +36,6 @@ PARTIAL=$HOME_DIR.partial
 rm -rf "$PARTIAL"
 mkdir -p "$PARTIAL/bin"
 cp "$WORK/build/bin/llama-server" "$PARTIAL/bin/"
-cp -r "$SOURCE/convert_hf_to_gguf.py" "$SOURCE/conversion" "$SOURCE/gguf-py" "$PARTIAL/"
 rm -rf "$HOME_DIR"
 mv "$PARTIAL" "$HOME_DIR"
 echo "$SERVER"

@@ -1,6 +1,7 @@
 """A real llama.cpp llama-server for the tests: built from source once per version into a cache
 outside the checkout (tests/servers/build-llama-server.sh; `make test` builds it before the
-tests run), serving a tiny GPT-2 converted to GGUF by llama.cpp's own converter."""
+tests run), serving a tiny model converted to GGUF by llama.cpp's own converter (through
+`taletree convert`'s engine/gguf/convert.py)."""
 
 import functools
 import os
@@ -30,16 +31,11 @@ def server_binary() -> Path:
     return Path(built.stdout.strip().splitlines()[-1])
 
 
-def to_gguf(folder: Path, out: Path) -> Path:
-    """A transformers GPT-2 folder as a float32 GGUF file, by llama.cpp's converter."""
-    converter = server_binary().parent.parent
-    converted = subprocess.run(
-        [sys.executable, str(HERE / "to_gguf.py"), str(converter), str(folder), str(out)],
-        capture_output=True,
-        text=True,
-    )
-    if converted.returncode != 0:
-        raise RuntimeError(f"the GGUF conversion failed:\n{converted.stderr[-3000:]}")
+def to_gguf(folder: Path, out: Path, quant: str = "f32") -> Path:
+    """A transformers model folder as a GGUF file, by llama.cpp's converter (and quantizer)."""
+    from engine.gguf.convert import convert_to_gguf
+
+    convert_to_gguf(folder, out, quant)
     return out
 
 

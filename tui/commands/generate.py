@@ -165,6 +165,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         )
     prompt = prompt_of(args)
     name = args.model or str(DEMO_MODEL)
+    context_limit = args.context_limit or SETTING["context_limit"].default
     backend = load_backend(
         name,
         device=None if args.device in (None, "auto") else args.device,
@@ -172,9 +173,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         allow_pickle=args.allow_pickle,
         trust_remote_code=args.trust_remote_code,
         api_key=read_config().server_key() if is_server_address(name) else None,
+        context_limit=context_limit,
     )
     settings = sampling_of(args, backend.generation_defaults())
-    context_limit = args.context_limit or SETTING["context_limit"].default
     prefix = backend.genre_prefix(args.genre)
     ids = [*prefix, *backend.tokenize(prompt)]
     if backend.window is None:  # the model reads any length: --context-limit bounds it

@@ -21,6 +21,7 @@ class ModelRequest:
     name: str  # what to load: a model folder, a cached hub id or a server's address
     label: str  # what the writer sees it called
     device: str  # auto, cpu, cuda, cuda:N, mps
+    context_limit: int | None = None  # the most a GGUF model reads (None: not a GGUF model)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def local_loader(options: LoadOptions) -> Loader:
             allow_pickle=options.allow_pickle,
             trust_remote_code=options.trust_remote_code,
             api_key=options.api_key,
+            context_limit=request.context_limit,
             progress=progress,
         )
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from common.errors import UserError, one_line
 from common.text import NAME_LIMIT, shown_line
 from engine.events import FinishEvent, TokenEvent
+from engine.gguf import gguf_file
 from engine.remote import is_server_address
 from engine.settings import MAX_BRANCHES, is_blank, sampling_settings
 from story.context import story_end
@@ -188,7 +189,8 @@ class WritingSession:
     def model_request(self, settings: Settings | None = None) -> ModelRequest:
         settings = settings or self.settings()
         name, label = model_source(settings)  # a name may come from an imported story
-        return ModelRequest(name, shown_line(label, NAME_LIMIT), settings["device"])
+        limit = settings["context_limit"] if gguf_file(name) else None  # (only it reads it)
+        return ModelRequest(name, shown_line(label, NAME_LIMIT), settings["device"], limit)
 
     @property
     def backend(self) -> "Backend | None":
