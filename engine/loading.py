@@ -105,6 +105,12 @@ def check_folder(folder: Path, allow_pickle: bool) -> None:
     if not folder.is_dir():
         raise ModelError(f"{folder} is not a folder: pass a model folder or a hub id")
     if not (folder / "config.json").is_file():
+        ggufs = [p.name for p in folder.glob("*.gguf")]
+        if ggufs:  # (a folder with just one is opened as that GGUF file)
+            raise ModelError(
+                f"{folder} holds {len(ggufs)} GGUF files: pass the one to use "
+                f"(--model {folder / sorted(ggufs)[0]}, say)"
+            )
         raise ModelError(f"{folder} is not a model folder: it has no config.json")
     if any(folder.glob("*.safetensors")):
         return

@@ -90,8 +90,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lore_scan_tokens", int, "Lore scans (tokens)", "how many tokens at the story's "
             "end the lorebook's keys are looked for in", 500, 500, "from 1 to 100000",
             lambda v: 1 <= v <= 100_000, sampling=False),
-    Setting("context_limit", int, "Context (no window)", "how many tokens of the story a model "
-            "without a fixed window reads (an LSTM; an ALiBi model such as Bloom)", 2048, 2048,
+    Setting("context_limit", int, "Context limit", "how many tokens of the story a model "
+            "without a fixed window reads (an LSTM; an ALiBi model such as Bloom), and the most "
+            "a GGUF model reads", 2048, 2048,
             "from 16 to 1000000", lambda v: 16 <= v <= 1_000_000, flag="--context-limit",
             sampling=False),
 )  # fmt: skip

@@ -17,10 +17,12 @@ from itertools import chain
 
 import pytest
 
+from common.errors import UserError
 from engine import events
 from engine.backend import load_backend
 from engine.events import FinishEvent, TokenEvent
-from engine.gguf.convert import convert_to_gguf
+from engine.gguf.convert import QUANTS as QUANTS_TO_FILE_TYPES
+from engine.gguf.convert import convert_to_gguf, quantize
 from engine.gguf.model import GGUFError
 from engine.lstm import LSTMConfig, LSTMLanguageModel
 from engine.remote.backend import ServerBackend
@@ -44,13 +46,15 @@ KV_ROUNDING = 5e-3  # llama.cpp keeps keys and values in f16: log-probabilities 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    """Each tiny model's folder, and the same weights as an f32 and a Q8_0 GGUF."""
+    """Each tiny model's folder, and the same weights as an f32 GGUF (llama.cpp's converter)
+    and a Q8_0 one (its quantizer, from the f32 file, as `taletree convert` does)."""
     root = tmp_path_factory.mktemp("gguf")
     made = {}
     for kind in KINDS:
         made[kind] = save_tiny_model(root / kind, kind, window=512)
-        for quant in QUANTS:
-            made[kind, quant] = to_gguf(made[kind], root / f"{kind}-{quant}.gguf", quant)
+        made[kind, "f32"] = to_gguf(made[kind], root / f"{kind}-f32.gguf")
+        made[kind, "q8_0"] = root / f"{kind}-q8_0.gguf"
+        quantize(made[kind, "f32"], made[kind, "q8_0"], QUANTS_TO_FILE_TYPES["q8_0"][1])
     return made
 
 
@@ -294,6 +298,16 @@ def test_a_file_that_isnt_a_gguf_is_one_line(tmp_path):
     )
 
 
+def test_a_folder_holding_one_gguf_opens_it_and_one_holding_two_asks_which(files, tmp_path):
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    (shelf / "tiny.gguf").symlink_to(files["gpt2", "q8_0"])
+    assert opened(shelf).serving_path == "llama.cpp, Q8_0"
+    (shelf / "other.gguf").symlink_to(files["gpt2", "f32"])
+    result = run_cli("generate", "--model", str(shelf), "--prompt", "x")
+    one_line_exit_2(result, "holds 2 GGUF files: pass the one to use", "other.gguf")
+
+
 def test_a_truncated_gguf_is_one_line(files, tmp_path):
     whole = files["gpt2", "f32"].read_bytes()
     cut = tmp_path / "cut.gguf"
@@ -366,21 +380,26 @@ def test_convert_quantizes_with_llama_cpps_quantizer_and_reports_progress(files,
 def test_convert_refuses_what_it_cant_convert_and_writes_nothing(files, tmp_path):
     lstm = tmp_path / "lstm"
     LSTMLanguageModel(LSTMConfig(vocab_size=20, embedding=4, hidden=4, layers=1)).save(lstm)
-    broken = tmp_path / "broken"
-    save_tiny_model(broken, "gpt2")
-    weights = broken / "model.safetensors"
-    weights.write_bytes(weights.read_bytes()[:2000])
-    existing = tmp_path / "kept.gguf"
-    existing.write_bytes(b"a writer's file")
     out = tmp_path / "out"
     out.mkdir()
     for folder, target, said in (
         (tmp_path / "nowhere", out / "a.gguf", "is not a folder"),
         (lstm, out / "b.gguf", "holds an LSTM, which llama.cpp can't run"),
-        (broken, out / "c.gguf", "llama.cpp's converter can't convert"),
-        (files["gpt2"], existing, "exists: choose another -o"),
         (files["gpt2"], out / "d.bin", "should end in .gguf"),
     ):
-        result = run_cli("convert", str(folder), "-o", str(target))
-        one_line_exit_2(result, said)
+        with pytest.raises(UserError, match=said):
+            convert_to_gguf(folder, target, "q8_0")
+    # At the command line: one line and exit 2 for an existing file (left as it was) and for a
+    # model the converter fails on (its weights cut short), with nothing written.
+    existing = tmp_path / "kept.gguf"
+    existing.write_bytes(b"a writer's file")
+    broken = tmp_path / "broken"
+    save_tiny_model(broken, "gpt2")
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:2000])
+    for folder, target, said in (
+        (files["gpt2"], existing, "exists: choose another -o"),
+        (broken, out / "c.gguf", "llama.cpp's converter can't convert"),
+    ):
+        one_line_exit_2(run_cli("convert", str(folder), "-o", str(target)), said)
     assert list(out.iterdir()) == [] and existing.read_bytes() == b"a writer's file"
