@@ -47,11 +47,11 @@ class Setting:
 
 # Laid out by hand (the formatter skips it): a setting's row reads across, like a table's.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("model", str, "Model", "the bundled demo model, a model folder, a cached hub id, "
-            "or a server's address (http://gpu-box:8000/v1)", "", "",
-            "a model folder, a cached hub id or a server's address", lambda v: True,
-            flag="--model", blank="the bundled demo model",
-            placeholder="the bundled demo model, or a model folder, or a cached hub id",
+    Setting("model", str, "Model", "the bundled demo model, a model folder, a GGUF file, a "
+            "cached hub id, or a server's address (http://gpu-box:8000/v1)", "", "",
+            "a model folder, a GGUF file, a cached hub id or a server's address",
+            lambda v: True, flag="--model", blank="the bundled demo model",
+            placeholder="the bundled demo model, or a model folder, a GGUF file, a hub id",
             sampling=False),
     Setting("device", str, "Device", "where the model runs: auto picks a GPU when there is one",
             "auto", "auto", "auto, cpu, cuda, cuda:N or mps",

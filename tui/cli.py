@@ -86,7 +86,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
         "--model",
         metavar="M",
         default=argparse.SUPPRESS,
-        help="write with this model folder or cached hub id (default: the story's "
+        help="write with this model folder, GGUF file or cached hub id (default: the story's "
         "setting, else the bundled demo model)",
     )
     add_load_options(p)

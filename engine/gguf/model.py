@@ -143,8 +143,10 @@ class LlamaCppModel:
         self.eos_ids = self.tokenizer.end_ids
         self.quantization = self.describe().split(" ", 2)[-1].removeprefix("all ")
         self.serving_path = f"llama.cpp, {self.quantization}"
-        trained = lib.llama_model_n_ctx_train(model)
-        self.window = min(trained, context_limit) if context_limit else trained
+        # The file's context length, or the writer's limit where lower (a file that gives
+        # none reads what the limit allows, like any model without a window).
+        limits = [n for n in (lib.llama_model_n_ctx_train(model), context_limit) if n and n > 0]
+        self.window: int | None = min(limits) if limits else None
         self.check_memory()
         self.context: Any = None
         self.cells = 0  # the cache's size, in tokens
@@ -181,7 +183,8 @@ class LlamaCppModel:
         rather than failing once the story grows into it."""
         free = free_memory()
         if (
-            self.placement.gpu_layers
+            self.window is None
+            or self.placement.gpu_layers
             or free is None
             or self.lib.llama_model_is_recurrent(self.model)
         ):

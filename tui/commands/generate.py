@@ -161,7 +161,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if not args.model and not DEMO_MODEL.exists():
         raise UserError(
             "no --model given and the bundled demo model isn't built yet: pass --model "
-            "(a model folder or a cached hub id), or build it with `make demo-model`"
+            "(a model folder, a GGUF file or a cached hub id), or build it with `make demo-model`"
         )
     prompt = prompt_of(args)
     name = args.model or str(DEMO_MODEL)
