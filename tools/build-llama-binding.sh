@@ -4,15 +4,20 @@
 # keep llama.cpp's GGUF converter beside it (for `taletree convert`); print the wheel's path.
 # The source is the one tests/servers/build-llama-server.sh builds llama-server from.
 #   tools/build-llama-binding.sh            build if needed, print the wheel's path
-# The first build takes about 5 minutes on two cores; later calls return at once. With CUDA's
-# compiler (nvcc) on the PATH, the binding is built with its CUDA backend.
+# The first build takes about 5 minutes on two cores; later calls return at once. On a machine
+# with an NVIDIA GPU (nvidia-smi lists one) and CUDA's compiler (nvcc), it is built with its
+# CUDA backend; a CUDA compiler without a GPU builds for the CPU.
 set -eu
 
 VERSION=0.3.36  # llama-cpp-python; engine/gguf/binding.py names the same release
 PYTHON=${PYTHON:-python3}
 CPU=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | cksum | cut -d' ' -f1)  # native build: per CPU
+GPU=""
+if nvidia-smi -L >/dev/null 2>&1 && command -v nvcc >/dev/null; then
+    GPU="-cuda"
+fi
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/taletree
-WHEELS=$CACHE/llama-binding/$VERSION-$CPU
+WHEELS=$CACHE/llama-binding/$VERSION-$CPU$GPU
 CONVERTER=$CACHE/llama.cpp-$VERSION/converter  # where engine/gguf/convert.py looks
 
 found() { ls "$WHEELS"/llama_cpp_python-$VERSION-*.whl 2>/dev/null | head -n1; }
@@ -28,10 +33,10 @@ echo "building llama.cpp's binding $VERSION into $WHEELS (about 5 minutes, once)
 "$PYTHON" -m pip download --quiet --no-deps --no-binary :all: "llama-cpp-python==$VERSION" -d "$WORK" >&2
 tar xzf "$WORK"/llama_cpp_python-$VERSION.tar.gz -C "$WORK"
 SOURCE=$WORK/llama_cpp_python-$VERSION
-GPU=""
-command -v nvcc >/dev/null && GPU="-DGGML_CUDA=ON"
+CUDA=""
+[ -n "$GPU" ] && CUDA="-DGGML_CUDA=ON"
 CMAKE_ARGS="-DGGML_NATIVE=ON -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF \
--DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF $GPU" \
+-DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_SERVER=OFF $CUDA" \
     "$PYTHON" -m pip wheel --quiet --no-deps "$SOURCE" -w "$WORK/wheel" >&2
 
 # Assemble beside temporary names, then move into place: a build cut short leaves nothing.
