@@ -334,6 +334,15 @@ def test_a_genre_the_vocabulary_has_no_token_for_is_one_line(files):
     one_line_exit_2(result, "has no genre token <mystery>: it was trained without genres")
 
 
+def test_a_gpu_asked_of_a_cpu_only_build_is_one_line(files):
+    from engine.gguf.binding import llama
+
+    if llama().llama_supports_gpu_offload():
+        pytest.skip("this llama.cpp build has a GPU backend")
+    result = run_cli("generate", "--model", str(files["gpt2", "q8_0"]), "--device", "cuda")
+    one_line_exit_2(result, "runs only on the CPU: use --device cpu")
+
+
 def test_without_the_binding_a_gguf_is_one_line_saying_how_to_get_it(files):
     hide = (
         "import sys; sys.modules['llama_cpp'] = None; from tui.cli import main; "
