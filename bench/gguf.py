@@ -29,11 +29,12 @@ import torch
 from bench.remote import FOLDER, ensure_model, first_token, story, wall
 from engine.backend import LocalBackend, load_backend
 from engine.events import TokenEvent
+from engine.gguf.convert import quantize
 from engine.gguf.model import physical_cores
 from engine.loading import load_model
 from engine.remote.backend import ServerBackend
 from engine.settings import SamplingSettings
-from tests.servers.llama import LlamaServer, to_gguf
+from tests.servers.llama import LlamaServer
 
 BRANCHES = SamplingSettings(
     temperature=1.0, max_new_tokens=64, stop_mode="tokens", ban_end_of_text=True
@@ -41,12 +42,13 @@ BRANCHES = SamplingSettings(
 REPEATS = 3
 
 
-def ensure_q8() -> Path:
+def ensure_q8(f32: Path) -> Path:
     q8 = FOLDER / "model-q8_0.gguf"
     if not q8.exists():
         partial = FOLDER / "partial-q8_0.gguf"
         partial.unlink(missing_ok=True)
-        to_gguf(FOLDER / "hf", partial, "q8_0").rename(q8)
+        quantize(f32, partial, "q8_0")
+        partial.rename(q8)
     return q8
 
 
@@ -86,7 +88,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.parse_args()
     folder, f32 = ensure_model()
-    q8 = ensure_q8()
+    q8 = ensure_q8(f32)
     in_f32 = load_backend(str(f32), device="cpu")
     in_q8 = load_backend(str(q8), device="cpu")
     torch_engine = LocalBackend(load_model(str(folder), device="cpu"), "torch")

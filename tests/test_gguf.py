@@ -21,7 +21,6 @@ from common.errors import UserError
 from engine import events
 from engine.backend import load_backend
 from engine.events import FinishEvent, TokenEvent
-from engine.gguf.convert import QUANTS as QUANTS_TO_FILE_TYPES
 from engine.gguf.convert import convert_to_gguf, quantize
 from engine.gguf.model import GGUFError
 from engine.lstm import LSTMConfig, LSTMLanguageModel
@@ -54,7 +53,7 @@ def files(tmp_path_factory):
         made[kind] = save_tiny_model(root / kind, kind, window=512)
         made[kind, "f32"] = to_gguf(made[kind], root / f"{kind}-f32.gguf")
         made[kind, "q8_0"] = root / f"{kind}-q8_0.gguf"
-        quantize(made[kind, "f32"], made[kind, "q8_0"], QUANTS_TO_FILE_TYPES["q8_0"][1])
+        quantize(made[kind, "f32"], made[kind, "q8_0"], "q8_0")
     return made
 
 

@@ -2,7 +2,7 @@
 
 The binding is an optional extra: without it, opening a GGUF file is one line saying how to
 install it. llama.cpp logs to stderr by default, which would garble a terminal face; here its
-log goes to a buffer instead, and the last error it logged explains a failure in one line.
+log goes to a buffer instead, and the first error it logged explains a failure in one line.
 """
 
 import ctypes

@@ -57,7 +57,9 @@ def checked_output(out: Path) -> None:
         raise GGUFError(f"{out} should end in .gguf (how llama.cpp's tools know the file)")
 
 
-def convert_to_gguf(folder: Path, out: Path, quant: str = "f32", progress: Progress | None = None):
+def convert_to_gguf(
+    folder: Path, out: Path, quant: str = "f32", progress: Progress | None = None
+) -> None:
     """Write `folder`'s model to `out` as a GGUF of the chosen quantization."""
     progress = progress or (lambda stage, done: None)
     if quant not in QUANTS:
@@ -74,7 +76,7 @@ def convert_to_gguf(folder: Path, out: Path, quant: str = "f32", progress: Progr
         run_converter(converter, folder, converted, outtype, progress)
         if ftype is not None:
             progress("quantizing", None)
-            quantize(converted, quantized, ftype)
+            quantize(converted, quantized, quant)
             converted.unlink()
             quantized.rename(out)
         else:
@@ -93,16 +95,11 @@ def run_converter(converter: Path, folder: Path, out: Path, outtype: str, progre
         [*command, outtype], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     ) as process:
         assert process.stderr is not None
-        line = ""
-        for char in iter(lambda: process.stderr.read(1), ""):
-            if char not in "\r\n":
-                line += char
-                continue
+        for line in process.stderr:  # (text mode reads tqdm's "\r" as a line's end too)
             if found := WRITING.search(line):
                 progress("writing", int(found.group(1)) / 100)
             elif line.strip():
                 lines = [*lines[-40:], line.strip()]
-            line = ""
     if process.returncode != 0:
         raise GGUFError(f"llama.cpp's converter can't convert {folder}: {converter_problem(lines)}")
 
@@ -115,10 +112,11 @@ def converter_problem(lines: list[str]) -> str:
     return lines[-1] if lines else "it stopped without saying why"
 
 
-def quantize(source: Path, out: Path, ftype: int) -> None:
+def quantize(source: Path, out: Path, quant: str) -> None:
+    """A float GGUF quantized by llama.cpp's quantizer (q8_0 or q4_k_m)."""
     lib = llama()
     params = lib.llama_model_quantize_default_params()
-    params.ftype = ftype
+    params.ftype = QUANTS[quant][1]
     mark = LOG.mark()
     if lib.llama_model_quantize(str(source).encode(), str(out).encode(), params) != 0:
         raise GGUFError(f"llama.cpp's quantizer failed: {LOG.reason(mark, 'it gave no reason')}")
