@@ -1,12 +1,14 @@
 """The demo corpus generator, and reading corpora."""
 
+import random
 import re
 
 import pytest
 
-from engine.training.corpus import GENRES, format_corpus, generate_corpus
+from engine.training.corpus import GENRES, cast_of, format_corpus, generate_corpus, write_story
 from engine.training.data import TrainingError, read_corpus, split_held_out
 from engine.training.genres import genre_vocabulary, guess_genre
+from engine.training.wordlists import first_name
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +32,41 @@ def test_stories_have_genres_paragraphs_dialogue_and_recurring_names(corpus):
         names = re.findall(r"\b[A-Z][a-z]+\b", text)
         assert max(names.count(n) for n in set(names)) >= 3  # a character who recurs
     assert with_dialogue / len(corpus) > 0.8
+
+
+def test_the_openings_person_thing_and_place_come_back_by_name():
+    carried_thing = carried_home = 0
+    for number in range(300):
+        genre = GENRES[number % len(GENRES)]
+        rng = random.Random(number)
+        cast = cast_of(genre, random.Random(number))
+        opening, *rest = write_story(genre, rng).split("\n")
+        assert cast["hero"] in opening and cast["thing"] in opening
+        assert sum(cast["hero"] in p for p in rest) >= 3  # named again, paragraph after paragraph
+        carried_thing += any(cast["thing"] in p for p in rest)
+        carried_home += any(cast["home"] in p for p in rest) or cast["home"] not in opening
+    assert carried_thing / 300 > 0.95 and carried_home / 300 > 0.5
+
+
+def test_names_are_many_and_pronounceable():
+    rng = random.Random(0)
+    names = {first_name(rng) for _ in range(100_000)}
+    assert len(names) > 20_000
+    assert all(re.fullmatch(r"[A-Z][a-z]{2,8}", n) for n in names)
+    assert not any(re.search(r"[^aeiouy]{4}", n.lower()) for n in names)
+
+
+def test_openings_take_many_shapes(corpus):
+    first = [text.split("\n")[0] for _, text in corpus]
+
+    def share(pattern):
+        return sum(bool(re.match(pattern, f)) for f in first) / len(first)
+
+    assert share('"') > 0.05  # a line of dialogue
+    assert share("I ") > 0.03  # first person
+    assert share("Rain fell") > 0.02  # a line of description
+    assert share(r"[A-Z][a-z]+( [A-Z][a-z]+)? (was halfway|ran,)") > 0.05  # mid-action
+    assert len({re.sub(r"[A-Z][a-z]+", "X", f.split(",")[0])[:20] for f in first}) > 20
 
 
 def test_genres_differ_enough_to_be_told_apart(corpus):
