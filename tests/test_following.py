@@ -1,0 +1,54 @@
+"""The measure of following the writer: what counts as naming the person again, mentioning the
+thing, and copying the opening; and the openings it is measured on."""
+
+import pytest
+
+from engine.training.corpus import format_corpus, generate_corpus
+from engine.training.following import (
+    MEASURED,
+    TRIAL,
+    Opening,
+    mentions,
+    mostly_copied,
+    score_following,
+)
+
+MIRA = Opening("mystery", "Mira found the brass key under the floorboards.", "Mira", "key")
+
+
+def test_a_continuation_in_its_own_words_counts_and_a_copy_does_not():
+    written = [
+        (MIRA, " She ran to the station. Mira held the key tight."),  # person and thing
+        (MIRA, " The keys were gone by morning."),  # the thing, as a plural
+        (MIRA, " Nobody came."),  # neither
+        (MIRA, " Mira found the brass key under the floorboards. Mira found the brass key"),
+    ]
+    following = score_following(written)
+    assert following.continuations == 4
+    assert following.person == 1 / 4  # the copy names Mira too, but doesn't count
+    assert following.thing == 2 / 4
+    assert following.copies == 1 / 4
+
+
+def test_word_boundaries_and_case():
+    assert mentions("MIRA laughed.", "Mira") and mentions("two keys", "key")
+    assert not mentions("Miranda laughed.", "Mira") and not mentions("a keystone", "key")
+    assert not mostly_copied("", MIRA.text)
+    assert mostly_copied("found the brass key under the floorboards again", MIRA.text)
+    assert not mostly_copied("found the brass key, then ran all the way to the sea", MIRA.text)
+
+
+@pytest.mark.parametrize("openings", [MEASURED, TRIAL], ids=["measured", "trial"])
+def test_each_opening_names_its_person_and_thing(openings):
+    for opening in openings:
+        assert mentions(opening.text, opening.person), opening
+        assert mentions(opening.text, opening.thing), opening
+
+
+def test_the_measured_openings_are_many_apart_from_the_trial_and_not_in_the_corpus():
+    assert len(MEASURED) >= 20 and len({o.genre for o in MEASURED}) == 6
+    assert not {o.person for o in MEASURED} & {o.person for o in TRIAL}
+    corpus = format_corpus(generate_corpus(4000, seed=0))
+    assert not any(o.text in corpus for o in (*MEASURED, *TRIAL))
+    people_in_corpus = [o.person for o in MEASURED if mentions(corpus, o.person)]
+    assert len(people_in_corpus) <= len(MEASURED) // 4, people_in_corpus
