@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 
 .PHONY: run test test-latest lock lint format bench-store bench-engine bench-loading bench-remote \
-	bench-tui bench-explore bench-gguf gguf demo-model clean
+	bench-tui bench-explore bench-gguf bench-follow gguf demo-model clean
 
 run: $(VENV)/.installed
 	$(BIN)/taletree
@@ -90,6 +90,9 @@ $(VENV)/.installed-dev: $(VENV)/.installed Makefile
 
 # Rebuilds assets/models/taletree-demo from nothing (corpus, tokenizer, training) and compares
 # it with two LSTMs trained for the same time: about 25 minutes on 2 CPU cores.
+bench-follow: $(VENV)/.installed
+	$(BIN)/python -m bench.follow --json
+
 demo-model: $(VENV)/.installed
 	$(BIN)/python -m engine.training.demo
 

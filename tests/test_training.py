@@ -32,6 +32,8 @@ TINY = [
     "48",
     "--tune-tokens",
     "6",
+    "--follow-tokens",
+    "6",
     "--vocab-size",
     "400",
     "--checkpoint-every",
@@ -75,6 +77,7 @@ def test_train_reload_and_stream(tmp_path, corpus_file, arch, options):
     result = run_cli("train", str(corpus_file), "--out", str(out), *options)
     assert result.returncode == 0, result.stderr
     assert "held-out" in result.stdout and "step 6/6" in result.stderr
+    assert "following the writer: person named again 0." in result.stdout
     files = {p.name for p in out.iterdir()}
     assert {
         "config.json",
@@ -86,7 +89,8 @@ def test_train_reload_and_stream(tmp_path, corpus_file, arch, options):
     assert not working_folder(out).exists() and not (tmp_path / f".{arch}.staging").exists()
     card = (out / "README.md").read_text()
     assert "held-out bits per character" in card and "### horror" in card
-    assert "Chosen:" in card
+    assert "Chosen:" in card and "| follows |" in card
+    assert "## Following the writer" in card and "| person named again |" in card
     model, _ = stream_branches(out)
     assert {"<horror>", "<romance>", "<BOS>", "<EOS>"} <= set(model.tokenizer.get_vocab())
     defaults = json.loads((out / "generation_config.json").read_text())
@@ -113,6 +117,7 @@ def tiny_settings(**changes):
         steps=6,
         checkpoint_every=2,
         tune_tokens=6,
+        follow_tokens=6,
     )
     return TrainSettings(**{**base, **changes})
 
@@ -229,6 +234,7 @@ def test_an_architecture_and_level_bring_their_defaults_under_the_flags_given():
     assert char.epochs == 1  # no length given: one pass over the corpus
     gpt2 = chosen_settings("gpt2", "char", {"minutes": 2.5, "context": 128})
     assert (gpt2.embedding, gpt2.context, gpt2.learning_rate) == (100, 128, 1e-3)
+    assert gpt2.dropout == 0.0 and chosen_settings("gpt2", "word", {}).context == 512
     assert (gpt2.minutes, gpt2.epochs) == (2.5, None)
     flags = build_parser().parse_args(["train", "--out", "m", "--dropout", "0.5", "--steps", "3"])
     assert (flags.dropout, flags.steps, flags.hidden) == (0.5, 3, None)
@@ -296,3 +302,22 @@ def test_the_lstm_state_is_reused_between_turns(tmp_path, corpus_file):
     assert torch.allclose(cold, warm, atol=1e-5)
     _, finished = stream_branches(tmp_path / "char")
     assert len({f.text for f in finished}) > 1
+
+
+def test_a_gpt2_tokenizer_keeps_everyday_words_whole_and_names_alike_everywhere():
+    from engine.training.data import TrainingText
+    from engine.training.tokenizers import train_bpe
+
+    stories = [TrainingText("horror", "The door creaked. Nobody came.")] * 5
+    tokenizer = train_bpe(stories, ["horror"], 4096)
+
+    def tokens(text):
+        return tokenizer.encode(text, add_special_tokens=False)
+
+    for word in (" yes", " leave", " window", " grandmother", "Yesterday", " kitchen"):
+        assert len(tokens(word)) == 1, word
+    # A name is the same tokens wherever it stands, so a model can copy it on.
+    for before in (" ", "\n", '"'):
+        assert tokens(before + "Oskarine")[-len(tokens("Oskarine")) :] == tokens("Oskarine")
+    sentence = "Mira found the brass key under the floorboards of her grandmother's cottage."
+    assert tokenizer.decode(tokenizer.encode(sentence, add_special_tokens=False)) == sentence

@@ -4,6 +4,8 @@ on, how well it does on held-out text, how its generation defaults were chosen, 
 from dataclasses import asdict
 from pathlib import Path
 
+from engine.training.tuning import follows
+
 COMPARISON_MARK = "<!-- comparison -->"
 
 
@@ -31,14 +33,45 @@ def describe_model(trainer) -> list[list[str]]:
     ]
 
 
+FOLLOWING_HEADER = ["model", "person named again", "thing mentioned", "mostly a copy"]
+
+
+def following_row(name: str, following) -> list[str]:
+    return [name, f"{following.person:.2f}", f"{following.thing:.2f}", f"{following.copies:.2f}"]
+
+
+def following_section(name: str, following, continued) -> list[str]:
+    """How often the model carried on with the openings' people and things, and an example."""
+    openings = list(dict.fromkeys(start for start, _ in continued))
+    example = openings[0]
+    return [
+        "## Following the writer",
+        f"Each of {len(openings)} openings written for this measurement (in "
+        "engine/training/following.py; not in the corpus, and not the openings that chose the "
+        "defaults) brings in a person and a thing. The model wrote "
+        f"{following.continuations // len(openings)} continuations of each with the chosen "
+        f"defaults, {following.continuations} in all. A continuation counts when it names the "
+        "person again, or mentions the thing, in words of its own: one whose word triples "
+        "mostly stand in the opening counts as a copy instead.",
+        table(FOLLOWING_HEADER, [following_row(name, following)]),
+        f"For example, continuing “{example.text}”:",
+        *[quote(text) for start, text in continued if start == example][:2],
+    ]
+
+
+def quote(text: str) -> str:
+    return "> " + text.strip().replace("\n", "\n>\n> ")
+
+
 def write_model_card(
-    folder: Path, *, trainer, result, corpus_name: str, trials, chosen, samples
+    folder: Path, *, trainer, result, corpus_name: str, trials, chosen, samples, continued
 ) -> None:
     training, held_out = trainer.training, trainer.held_out
     genres = sorted({s.genre for s in training if s.genre})
     evaluation = result.evaluation
+    name = folder.name.removeprefix(".").removesuffix(".staging")
     parts = [
-        f"# {folder.name.removeprefix('.').removesuffix('.staging')}",
+        f"# {name}",
         f"A {trainer.settings.arch.upper() if trainer.settings.arch == 'lstm' else 'GPT-2'} "
         f"language model trained by Taletree (`taletree train`) on {corpus_name}.",
         "## Corpus",
@@ -66,10 +99,14 @@ def write_model_card(
             ],
         ),
         "## Generation defaults, chosen by trying them",
-        "Each candidate wrote three samples per genre. A sample counts as recognisable when "
-        "the words it uses most belong to the asked genre (words that, in the corpus, only "
-        "that genre uses); distinct word pairs measure how little it repeats. The score is "
-        "0.6 × recognisable + 0.4 × distinct pairs.",
+        "Each candidate wrote three samples per genre and two continuations of each of the "
+        "trial's openings. A sample counts as recognisable when the words it uses most belong "
+        "to the asked genre (words that, in the corpus, only that genre uses); distinct word "
+        "pairs measure how little it repeats; follows is half the share of continuations "
+        "naming the opening's person again plus half the share mentioning its thing, less "
+        "the share that mostly copied the opening. The score is 0.4 × recognisable + 0.2 × "
+        "distinct pairs + 0.4 × follows (0.4 × distinct pairs + 0.6 × follows without "
+        "genres).",
         table(
             [
                 "temperature",
@@ -77,6 +114,7 @@ def write_model_card(
                 "repetition penalty",
                 "recognisable",
                 "distinct pairs",
+                "follows",
                 "score",
             ],
             [
@@ -86,12 +124,14 @@ def write_model_card(
                     str(t.settings["repetition_penalty"]),
                     "-" if t.genre_accuracy is None else f"{t.genre_accuracy:.2f}",
                     f"{t.distinct_bigrams:.2f}",
+                    f"{follows(t.following):.2f}",
                     f"**{t.score:.3f}**" if t is chosen else f"{t.score:.3f}",
                 ]
                 for t in trials
             ],
         ),
         f"Chosen: `{asdict(chosen)['settings']}` (in `generation_config.json`).",
+        *following_section(name, result.following, continued),
         COMPARISON_MARK,
         "## Samples",
         "Written with the chosen defaults from `<BOS> <genre>` alone.",

@@ -4,10 +4,12 @@ write samples per genre and the model card, then move the folder into place."""
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from engine.settings import SamplingSettings
 from engine.training.data import TrainingText
+from engine.training.following import continue_openings, score_following
 from engine.training.genres import genre_vocabulary
 from engine.training.model_card import write_model_card
 from engine.training.settings import TrainSettings
@@ -57,7 +59,11 @@ def train(
         )
         genres = sorted({s.genre for s in stories if s.genre})
         trials = try_settings(
-            model, genres, genre_vocabulary(trainer.training), max_new_tokens=settings.tune_tokens
+            model,
+            genres,
+            genre_vocabulary(trainer.training),
+            max_new_tokens=settings.tune_tokens,
+            follow_tokens=settings.follow_tokens,
         )
         chosen = best(trials)
         write_defaults(staging, chosen.settings)
@@ -69,6 +75,14 @@ def train(
             SAMPLES_PER_GENRE,
             seed=7,
         )
+        say("measuring how it follows the writer")
+        continued = continue_openings(
+            model,
+            SamplingSettings(max_new_tokens=room(model, settings.follow_tokens), **chosen.settings),
+            count=4,
+            seed=3,
+        )
+        result = replace(result, following=score_following(continued))
         write_model_card(
             staging,
             trainer=trainer,
@@ -77,6 +91,7 @@ def train(
             trials=trials,
             chosen=chosen,
             samples=samples,
+            continued=continued,
         )
         trainer.finish(staging)
     except BaseException:

@@ -25,12 +25,14 @@ class TrainSettings:
     layers: int = option(4, "GPT-2: transformer blocks")
     heads: int = option(4, "GPT-2: attention heads per block")
     width: int = option(256, "GPT-2: the embedding width (a multiple of the heads)")
-    context: int = option(256, "tokens per training window (and GPT-2's window)")
+    context: int = option(512, "tokens per training window (and GPT-2's window)")
     # LSTM (the seed articles' word model by default)
     embedding: int = option(100, "LSTM: the token embedding width")
     hidden: int = option(512, "LSTM: the hidden state's width")
     lstm_layers: int = option(3, "LSTM: stacked layers")
-    dropout: float = option(0.3, "LSTM: dropout between layers")
+    dropout: float = option(
+        0.3, "dropout: GPT-2's in attention and between blocks, LSTM's between layers"
+    )
     vocab_size: int = option(4096, "GPT-2 and word LSTM: the vocabulary's size")
     batch_size: int = option(16, "windows per training step")
     learning_rate: float = option(1e-3, "AdamW's learning rate")
@@ -41,6 +43,9 @@ class TrainSettings:
     seed: int = option(0, "the seed of the weights and the batches")
     device: str | None = option(None, "where to train: cpu, cuda, cuda:N or mps")
     tune_tokens: int = option(80, "tokens per sample when trying generation settings")
+    follow_tokens: int = option(
+        60, "tokens per continuation when measuring how the model follows an opening"
+    )
 
     def check(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -55,10 +60,10 @@ class TrainSettings:
                 raise TrainingError(f"--{name} must be above 0")
 
 
-# Over the fields' defaults: the LSTM's learning rate and window, and the seed articles' LSTM
-# sizes per level (GPT-2 sizes suit a CPU-trained demo model).
+# Over the fields' defaults: GPT-2 without dropout, the LSTM's learning rate and window, and the
+# seed articles' LSTM sizes per level (GPT-2 sizes suit a CPU-trained demo model).
 ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
-    "gpt2": {},
+    "gpt2": {"dropout": 0.0},  # short runs learn faster without it, and each step is quicker
     "lstm": {"learning_rate": 2e-3, "context": 100},
 }
 LEVEL_DEFAULTS: dict[str, dict[str, Any]] = {

@@ -28,6 +28,7 @@ from engine.lstm import LSTMConfig, LSTMLanguageModel
 from engine.scoring import windowed_logprobs
 from engine.training.data import TrainingError, TrainingText, genre_token, genres_of, split_held_out
 from engine.training.evaluate import Evaluation, evaluate
+from engine.training.following import Following
 from engine.training.settings import TrainSettings
 from engine.training.tokenizers import BOS, EOS, encode_story, train_bpe, train_chars, train_words
 
@@ -51,6 +52,7 @@ class TrainResult:
     evaluation: Evaluation
     parameters: int
     losses: list[tuple[int, float]] = field(default_factory=list)
+    following: Following | None = None  # measured once the model is finished
 
 
 class TrainingInterrupted(Exception):
@@ -124,6 +126,9 @@ def build_model(settings: TrainSettings, tokenizer, base_model=None) -> nn.Modul
         n_embd=settings.width,
         n_layer=settings.layers,
         n_head=settings.heads,
+        resid_pdrop=settings.dropout,
+        embd_pdrop=settings.dropout,
+        attn_pdrop=settings.dropout,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )

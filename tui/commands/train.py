@@ -95,9 +95,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"\ntaletree: {stopped}", file=sys.stderr)
         return 130
     e = result.evaluation
+    f = result.following
     print(
         f"\ntrained {result.steps} steps in {result.seconds / 60:.1f} min: held-out "
-        f"{e.bits_per_character:.4f} bits/char, perplexity {e.perplexity:.3f}; "
+        f"{e.bits_per_character:.4f} bits/char, perplexity {e.perplexity:.3f}; following the "
+        f"writer: person named again {f.person:.2f}, thing {f.thing:.2f}, copies {f.copies:.2f}; "
         f"model in {out}"
     )
     return 0
