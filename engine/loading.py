@@ -207,7 +207,7 @@ def load_transformers(
 ) -> tuple[Any, Any]:
     """(tokenizer, model) of a checked transformers causal model folder, on `device` (the
     CPU if None) in `dtype`; every problem with the model is a one-line ModelError."""
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING
 
     report = report or (lambda stage: None)
@@ -232,6 +232,8 @@ def load_transformers(
                 None, config=config, state_dict=weights, dtype=dtype, **model_options
             )
             del weights  # the model holds the very tensors: let go of the name
+            if (folder / "generation_config.json").is_file():  # read only by the path below
+                model.generation_config = GenerationConfig.from_pretrained(str(folder), **options)
         else:
             model = AutoModelForCausalLM.from_pretrained(
                 str(folder),

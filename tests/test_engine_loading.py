@@ -25,6 +25,13 @@ def test_a_folder_loads_with_progress_and_defaults(gpt2_folder):
     assert model.eos_ids == {model.tokenizer.eos_token_id}
 
 
+def test_the_sampling_settings_saved_with_a_model_are_its_defaults(tmp_path):
+    folder = save_tiny_model(tmp_path / "tuned", "gpt2")
+    chosen = {"temperature": 0.55, "top_p": 0.8, "repetition_penalty": 1.15}
+    (folder / "generation_config.json").write_text(json.dumps({"do_sample": True, **chosen}))
+    assert load_model(str(folder)).generation_defaults() == chosen
+
+
 def test_device_and_dtype_choices():
     assert pick_device("cpu").type == "cpu"
     assert pick_dtype(torch.device("cpu")) == torch.float32
