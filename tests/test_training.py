@@ -68,6 +68,7 @@ def stream_branches(folder):
     ("arch", "options"),
     [
         ("gpt2", TINY_GPT2),
+        ("llama", ["--arch", "llama", *TINY_GPT2]),
         ("lstm-word", ["--arch", "lstm", "--level", "word", *TINY_LSTM]),
         ("lstm-char", ["--arch", "lstm", "--level", "char", *TINY_LSTM]),
     ],

@@ -7,6 +7,7 @@ from pathlib import Path
 from engine.training.tuning import follows
 
 COMPARISON_MARK = "<!-- comparison -->"
+KINDS = {"gpt2": "GPT-2", "llama": "Llama (GPT-2's shape, rotary positions)", "lstm": "LSTM"}
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -23,7 +24,10 @@ def describe_model(trainer) -> list[list[str]]:
             f"{s.hidden}, dropout {s.dropout}"
         )
     else:
-        shape = f"GPT-2: {s.layers} layers, {s.heads} heads, width {s.width}, context {s.context}"
+        shape = (
+            f"{KINDS[s.arch]}: {s.layers} layers, {s.heads} heads, width {s.width}, "
+            f"context {s.context}"
+        )
     return [
         ["architecture", shape],
         ["vocabulary", f"{len(trainer.tokenizer)} tokens"],
@@ -72,7 +76,7 @@ def write_model_card(
     name = folder.name.removeprefix(".").removesuffix(".staging")
     parts = [
         f"# {name}",
-        f"A {trainer.settings.arch.upper() if trainer.settings.arch == 'lstm' else 'GPT-2'} "
+        f"A {KINDS[trainer.settings.arch]} "
         f"language model trained by Taletree (`taletree train`) on {corpus_name}.",
         "## Corpus",
         table(

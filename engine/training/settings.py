@@ -8,7 +8,7 @@ from typing import Any, get_args
 
 from engine.training.data import TrainingError
 
-ARCHITECTURES = ("gpt2", "lstm")
+ARCHITECTURES = ("gpt2", "llama", "lstm")  # llama: GPT-2's shape with rotary positions
 LEVELS = ("word", "char")
 LENGTHS = ("steps", "epochs", "minutes")  # how long to train: any one of them, else 1 epoch
 
@@ -21,10 +21,10 @@ def option(default: Any, help: str) -> Any:
 class TrainSettings:
     arch: str = "gpt2"
     level: str = "word"  # lstm only: word or char
-    # GPT-2
-    layers: int = option(4, "GPT-2: transformer blocks")
-    heads: int = option(4, "GPT-2: attention heads per block")
-    width: int = option(256, "GPT-2: the embedding width (a multiple of the heads)")
+    # GPT-2 and Llama
+    layers: int = option(4, "GPT-2, Llama: transformer blocks")
+    heads: int = option(4, "GPT-2, Llama: attention heads per block")
+    width: int = option(256, "GPT-2, Llama: the embedding width (a multiple of the heads)")
     context: int = option(512, "tokens per training window (and GPT-2's window)")
     # LSTM (the seed articles' word model by default)
     embedding: int = option(100, "LSTM: the token embedding width")
@@ -33,7 +33,7 @@ class TrainSettings:
     dropout: float = option(
         0.3, "dropout: GPT-2's in attention and between blocks, LSTM's between layers"
     )
-    vocab_size: int = option(4096, "GPT-2 and word LSTM: the vocabulary's size")
+    vocab_size: int = option(4096, "GPT-2, Llama and word LSTM: the vocabulary's size")
     batch_size: int = option(16, "windows per training step")
     learning_rate: float = option(1e-3, "AdamW's learning rate")
     steps: int | None = option(None, "train this many steps")
@@ -49,10 +49,10 @@ class TrainSettings:
 
     def check(self) -> None:
         if self.arch not in ARCHITECTURES:
-            raise TrainingError(f"unknown architecture {self.arch!r}: use gpt2 or lstm")
+            raise TrainingError(f"unknown architecture {self.arch!r}: use gpt2, llama or lstm")
         if self.level not in LEVELS:
             raise TrainingError(f"unknown level {self.level!r}: use word or char")
-        if self.arch == "gpt2" and self.width % self.heads:
+        if self.arch != "lstm" and self.width % self.heads:
             raise TrainingError(f"width {self.width} must be a multiple of heads {self.heads}")
         for name in LENGTHS:
             value = getattr(self, name)
@@ -64,6 +64,7 @@ class TrainSettings:
 # seed articles' LSTM sizes per level (GPT-2 sizes suit a CPU-trained demo model).
 ARCH_DEFAULTS: dict[str, dict[str, Any]] = {
     "gpt2": {"dropout": 0.0},  # short runs learn faster without it, and each step is quicker
+    "llama": {"dropout": 0.0},
     "lstm": {"learning_rate": 2e-3, "context": 100},
 }
 LEVEL_DEFAULTS: dict[str, dict[str, Any]] = {
