@@ -1,6 +1,7 @@
 """The bundled demo model: present, small, the default, and writing the genre it is asked for."""
 
 import json
+import re
 
 import pytest
 
@@ -11,6 +12,7 @@ from engine.loading import load_model
 from engine.settings import SamplingSettings
 from engine.training.corpus import GENRES, generate_corpus
 from engine.training.data import TrainingText, genre_prefix
+from engine.training.following import measure_following
 from engine.training.genres import genre_vocabulary, guess_genre
 from tests.conftest import run_cli
 
@@ -24,6 +26,7 @@ def test_the_demo_model_is_small_and_documented():
     for heading in (
         "## Corpus",
         "## Compared with LSTMs trained the same way",
+        "## Following the writer",
         "## Generation defaults, chosen by trying them",
         "## Samples",
     ):
@@ -42,6 +45,25 @@ def test_it_writes_recognisable_stories_of_the_asked_genre():
         for finished in (e for e in events if isinstance(e, FinishEvent)):
             hits.append(guess_genre(finished.text, vocabulary) == genre)
     assert sum(hits) / len(hits) >= 0.8
+
+
+def test_it_carries_on_with_the_writers_own_things_without_copying_the_opening():
+    """On the measured openings (never used to train or to choose the defaults), four
+    continuations of 60 tokens each, as the model card measures. The issue's target for naming
+    the person again (half the continuations) is not reached yet: see the model card."""
+    model = load_model(str(DEMO_MODEL))
+    settings = SamplingSettings(max_new_tokens=60, **model.generation_defaults())
+    following = measure_following(model, settings)
+    assert following.continuations == 96
+    assert following.thing >= 0.25 and following.copies <= 0.1
+
+
+def test_its_window_and_vocabulary_fit_a_writers_sentence():
+    model = load_model(str(DEMO_MODEL))
+    assert model.window >= 512
+    sentence = "Yes, she said, we should leave the garden before the storm comes back."
+    pieces = len(re.findall(r"\w+|[^\w\s]", sentence))  # 14 words and 3 marks
+    assert len(model.tokenizer.encode(sentence, add_special_tokens=False)) <= 1.25 * pieces
 
 
 def test_generate_uses_the_demo_model_by_default():
