@@ -232,7 +232,9 @@ def load_transformers(
                 None, config=config, state_dict=weights, dtype=dtype, **model_options
             )
             del weights  # the model holds the very tensors: let go of the name
-            if (folder / "generation_config.json").is_file():  # read only by the path below
+            # from_pretrained(None, …) reads no generation_config.json: the chosen sampling
+            # settings come from it.
+            if (folder / "generation_config.json").is_file():
                 model.generation_config = GenerationConfig.from_pretrained(str(folder), **options)
         else:
             model = AutoModelForCausalLM.from_pretrained(

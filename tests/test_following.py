@@ -13,7 +13,7 @@ from engine.training.following import (
     score_following,
 )
 
-MIRA = Opening("mystery", "Mira found the brass key under the floorboards.", "Mira", "key")
+MIRA = Opening("mystery", "Mira", "key", "Mira found the brass key under the floorboards.")
 
 
 def test_a_continuation_in_its_own_words_counts_and_a_copy_does_not():

@@ -20,156 +20,152 @@ from engine.training.data import genre_prefix, known_genres
 @dataclass(frozen=True)
 class Opening:
     genre: str
-    text: str
     person: str  # the first name to look for
     thing: str  # the object's noun to look for
-
-
-def opening(genre: str, person: str, thing: str, text: str) -> Opening:
-    return Opening(genre, text, person, thing)
+    text: str
 
 
 MEASURED = (
-    opening(
+    Opening(
         "mystery",
         "Mira",
         "key",
         "Mira found the brass key under the floorboards of her grandmother's cottage.",
     ),
-    opening(
+    Opening(
         "mystery",
         "Theo",
         "umbrella",
         "The umbrella was still dripping when Theo hung it by the door of the pawnshop.",
     ),
-    opening(
+    Opening(
         "mystery",
         "Priya",
         "receipt",
         '"This receipt is dated tomorrow," Priya said, turning it under the lamp.',
     ),
-    opening(
+    Opening(
         "mystery",
         "Hamish",
         "photograph",
         "I knew Hamish would come back for the photograph. He always did.",
     ),
-    opening(
+    Opening(
         "horror",
         "Greta",
         "lantern",
         "Greta carried the tin lantern down the cellar steps, counting each one.",
     ),
-    opening(
+    Opening(
         "horror",
         "Oskar",
         "doll",
         "Nobody in the village would touch the porcelain doll that Oskar found in the well.",
     ),
-    opening(
+    Opening(
         "horror",
         "Lucia",
         "radio",
         "The radio in Lucia's kitchen began to whisper at three in the morning.",
     ),
-    opening(
+    Opening(
         "horror",
         "Bernard",
         "mirror",
         "Bernard covered the hall mirror with a sheet, but he could still hear it breathing.",
     ),
-    opening(
+    Opening(
         "fantasy",
         "Elowen",
         "feather",
         "Elowen tucked the silver feather into her belt and climbed the last stair of the tower.",
     ),
-    opening(
+    Opening(
         "fantasy",
         "Tobias",
         "acorn",
         '"Plant it where the river bends," the old woman '
         "told Tobias, pressing the golden acorn into his palm.",
     ),
-    opening(
+    Opening(
         "fantasy",
         "Ingrid",
         "crown",
         "The crown was too heavy for Ingrid, and it had been too heavy for her mother too.",
     ),
-    opening(
+    Opening(
         "fantasy",
         "Rafael",
         "map",
         "Rafael unfolded the map of the sunken kingdom on the inn's long table.",
     ),
-    opening(
+    Opening(
         "sci_fi",
         "Yusuf",
         "helmet",
         "Yusuf wiped the frost from his helmet and read the station's name: Halcyon.",
     ),
-    opening(
+    Opening(
         "sci_fi",
         "Noor",
         "battery",
         "The last battery on the ship was the one Noor had hidden in her locker.",
     ),
-    opening(
+    Opening(
         "sci_fi",
         "Kenji",
         "tablet",
         '"Don\'t switch it off," Kenji said, holding the cracked tablet to the light.',
     ),
-    opening(
+    Opening(
         "sci_fi",
         "Astrid",
         "seed",
         "Astrid kept one seed from Earth in a glass vial around her neck.",
     ),
-    opening(
+    Opening(
         "adventure",
         "Diego",
         "rope",
         "Diego tied the rope to the mast and looked down at the churning water.",
     ),
-    opening(
+    Opening(
         "adventure",
         "Freya",
         "compass",
         "Freya's compass spun wildly as the canoe drifted into the fog.",
     ),
-    opening(
+    Opening(
         "adventure",
         "Samuel",
         "canteen",
         "The canteen was nearly empty, and Samuel still could not see the oasis.",
     ),
-    opening(
+    Opening(
         "adventure",
         "Leila",
         "ticket",
         "Leila had one ticket for the night train and no plan at all.",
     ),
-    opening(
+    Opening(
         "romance",
         "Clara",
         "letter",
         "Clara read the letter twice before she dared to open the window.",
     ),
-    opening(
+    Opening(
         "romance",
         "Mateo",
         "guitar",
         "Every evening Mateo played the old guitar on the balcony across the square.",
     ),
-    opening(
+    Opening(
         "romance",
         "Hannah",
         "bicycle",
         "Hannah's bicycle had a flat tyre, and the baker's son offered to fix it.",
     ),
-    opening(
+    Opening(
         "romance",
         "Julian",
         "umbrella",
@@ -177,30 +173,30 @@ MEASURED = (
     ),
 )
 TRIAL = (
-    opening(
+    Opening(
         "mystery", "Agnes", "ledger", "Agnes closed the ledger and locked it in the desk drawer."
     ),
-    opening("mystery", "Victor", "glove", "Victor found a single glove on the station platform."),
-    opening(
+    Opening("mystery", "Victor", "glove", "Victor found a single glove on the station platform."),
+    Opening(
         "horror",
         "Rosalind",
         "candle",
         "Rosalind lit the candle and the shadows moved the wrong way.",
     ),
-    opening("horror", "Edgar", "bell", "The bell rang again, though Edgar had cut its rope."),
-    opening(
+    Opening("horror", "Edgar", "bell", "The bell rang again, though Edgar had cut its rope."),
+    Opening(
         "fantasy",
         "Wilhelmina",
         "ring",
         "Wilhelmina slipped the ring onto her finger and the forest fell silent.",
     ),
-    opening("fantasy", "Caspian", "egg", "Caspian kept the dragon's egg wrapped in his coat."),
-    opening("sci_fi", "Imani", "drone", "Imani sent the drone into the dark tunnel and waited."),
-    opening("sci_fi", "Lars", "signal", "Lars heard the signal again, faint and patient."),
-    opening("adventure", "Beatrix", "knife", "Beatrix sharpened her knife on a river stone."),
-    opening("adventure", "Omar", "boat", "Omar pushed the boat off the sand at first light."),
-    opening("romance", "Sophie", "scarf", "Sophie left her red scarf on the café chair."),
-    opening("romance", "Gabriel", "piano", "Gabriel tuned the piano in the empty hall."),
+    Opening("fantasy", "Caspian", "egg", "Caspian kept the dragon's egg wrapped in his coat."),
+    Opening("sci_fi", "Imani", "drone", "Imani sent the drone into the dark tunnel and waited."),
+    Opening("sci_fi", "Lars", "signal", "Lars heard the signal again, faint and patient."),
+    Opening("adventure", "Beatrix", "knife", "Beatrix sharpened her knife on a river stone."),
+    Opening("adventure", "Omar", "boat", "Omar pushed the boat off the sand at first light."),
+    Opening("romance", "Sophie", "scarf", "Sophie left her red scarf on the café chair."),
+    Opening("romance", "Gabriel", "piano", "Gabriel tuned the piano in the empty hall."),
 )
 WORD = re.compile(r"[\w']+")
 

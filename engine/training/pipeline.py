@@ -79,8 +79,6 @@ def train(
         continued = continue_openings(
             model,
             SamplingSettings(max_new_tokens=room(model, settings.follow_tokens), **chosen.settings),
-            count=4,
-            seed=3,
         )
         result = replace(result, following=score_following(continued))
         write_model_card(

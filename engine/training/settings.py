@@ -25,7 +25,7 @@ class TrainSettings:
     layers: int = option(4, "GPT-2, Llama: transformer blocks")
     heads: int = option(4, "GPT-2, Llama: attention heads per block")
     width: int = option(256, "GPT-2, Llama: the embedding width (a multiple of the heads)")
-    context: int = option(512, "tokens per training window (and GPT-2's window)")
+    context: int = option(512, "tokens per training window (and a transformer's window)")
     # LSTM (the seed articles' word model by default)
     embedding: int = option(100, "LSTM: the token embedding width")
     hidden: int = option(512, "LSTM: the hidden state's width")
