@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from engine.hf_model import window_of
 from engine.lstm import LSTMConfig, LSTMLanguageModel
 from engine.scoring import windowed_logprobs
 from engine.training.data import TrainingError, TrainingText, genre_token, genres_of, split_held_out
@@ -250,7 +251,9 @@ class Trainer:
         if not self.resume:
             self.tokenizer = build_tokenizer(self.training, self.settings, base_tokenizer)
         self.model = build_model(self.settings, self.tokenizer, base_model).to(self.device)
-        self.window = getattr(getattr(self.model, "config", None), "n_positions", None)
+        # A transformer's position limit, however its config names it (GPT-2's n_positions, a
+        # Llama's max_position_embeddings): held-out stories are scored within it, as eval does.
+        self.window = window_of(self.model.config) if hasattr(self.model, "config") else None
         stream = [t for s in self.training for t in encode_story(self.tokenizer, s)]
         if len(stream) < 3:
             raise TrainingError("the corpus is too small to train on: give more text")
