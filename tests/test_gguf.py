@@ -16,6 +16,7 @@ import threading
 from itertools import chain
 
 import pytest
+import torch
 
 from common.errors import UserError
 from engine import events
@@ -26,6 +27,8 @@ from engine.gguf.model import GGUFError
 from engine.lstm import LSTMConfig, LSTMLanguageModel
 from engine.remote.backend import ServerBackend
 from engine.settings import SamplingSettings
+from engine.training.settings import TrainSettings
+from engine.training.trainer import build_model
 from tests.app_helpers import SIZE, line_mode_generation, model_session, screen_text, wait_until
 from tests.conftest import run_cli
 from tests.engine_helpers import collect
@@ -90,6 +93,29 @@ def test_an_f32_gguf_writes_what_the_folder_it_came_from_writes(files, kind):
     assert gguf.tokenize(STORY) == ids
     assert gguf.token_text(ids[3]) == torch_engine.token_text(ids[3])
     ours, theirs = tokens_of(gguf, ids)[0], tokens_of(torch_engine, ids)[0]
+    assert ids_only([ours]) == ids_only([theirs]) and len(ours) == GREEDY.max_new_tokens
+    for (_, mine), (_, reference) in zip(ours, theirs, strict=True):
+        assert math.isclose(mine, reference, abs_tol=KV_ROUNDING)
+
+
+def test_an_f32_gguf_of_a_llama_started_from_induction_writes_what_its_folder_writes(tmp_path):
+    """Its circuit lives in attention biases and slow rotary pairs (rope_theta 1e6), which the
+    converter and llama.cpp must carry over."""
+    tokenizer = byte_level_tokenizer()
+    settings = TrainSettings(
+        arch="llama", start="induction", layers=2, heads=3, width=96, context=512
+    )
+    model = build_model(settings, tokenizer)
+    with torch.no_grad():
+        for weights in model.parameters():  # as if trained a little: nothing exactly zero
+            weights.add_(0.02 * torch.randn_like(weights))
+        model.model.norm.weight.mul_(8)  # clear greedy choices (the embeddings are tied)
+    model.save_pretrained(tmp_path / "folder")
+    tokenizer.save_pretrained(tmp_path / "folder")
+    folder = opened(tmp_path / "folder")
+    gguf = opened(to_gguf(tmp_path / "folder", tmp_path / "llama.gguf"))
+    ids = folder.tokenize(STORY)
+    ours, theirs = tokens_of(gguf, ids)[0], tokens_of(folder, ids)[0]
     assert ids_only([ours]) == ids_only([theirs]) and len(ours) == GREEDY.max_new_tokens
     for (_, mine), (_, reference) in zip(ours, theirs, strict=True):
         assert math.isclose(mine, reference, abs_tol=KV_ROUNDING)

@@ -41,6 +41,8 @@ TINY = [
 ]
 TINY_GPT2 = [*TINY, "--layers", "1", "--heads", "2", "--width", "32"]
 TINY_LSTM = [*TINY, "--embedding", "16", "--hidden", "32", "--lstm-layers", "1"]
+# room for the induction circuit (engine/training/induction.py): biases, slow rotary pairs
+TINY_INDUCTION = [*TINY, "--arch", "llama", "--start", "induction", "--layers", "2", "--heads", "3"]
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +71,7 @@ def stream_branches(folder):
     [
         ("gpt2", TINY_GPT2),
         ("llama", ["--arch", "llama", *TINY_GPT2]),
+        ("llama-induction", [*TINY_INDUCTION, "--width", "96"]),
         ("lstm-word", ["--arch", "lstm", "--level", "word", *TINY_LSTM]),
         ("lstm-char", ["--arch", "lstm", "--level", "char", *TINY_LSTM]),
     ],
@@ -104,6 +107,8 @@ def test_train_reload_and_stream(tmp_path, corpus_file, arch, options):
         from transformers import AutoModelForCausalLM
 
         assert AutoModelForCausalLM.from_pretrained(out).config.n_layer == 1
+    config = json.loads((out / "config.json").read_text())
+    assert config.get("attention_bias", False) == (arch == "llama-induction")
 
 
 def tiny_settings(**changes):
@@ -266,6 +271,21 @@ def test_bad_input_leaves_nothing_behind(tmp_path, corpus_file, db_path):
     assert "exists" in bad(tmp_path, str(corpus_file), "--out", str(out), *TINY_GPT2)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     assert not working_folder(out).exists()
+
+
+def test_a_start_that_cant_be_is_one_line_and_writes_nothing(tmp_path, corpus_file):
+    out = tmp_path / "out"
+    for options, said in (
+        (["--start", "warm"], "unknown start 'warm': use random or induction"),
+        (["--start", "induction"], "--start induction is for --arch llama"),
+        (["--arch", "llama", "--start", "induction"], "needs at least 2 layers and 3 heads"),
+        (
+            [*TINY_INDUCTION, "--width", "96", "--from", str(corpus_file)],
+            "not one given by --from",
+        ),
+    ):
+        assert said in bad(tmp_path, str(corpus_file), "--out", str(out), *TINY_GPT2, *options)
+    assert not out.exists() and not working_folder(out).exists()
 
 
 def test_a_damaged_checkpoint_is_refused(tmp_path, corpus_file):

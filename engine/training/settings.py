@@ -10,6 +10,7 @@ from engine.training.data import TrainingError
 
 ARCHITECTURES = ("gpt2", "llama", "lstm")  # llama: GPT-2's shape with rotary positions
 LEVELS = ("word", "char")
+STARTS = ("random", "induction")  # induction: see engine/training/induction.py
 LENGTHS = ("steps", "epochs", "minutes")  # how long to train: any one of them, else 1 epoch
 
 
@@ -26,6 +27,11 @@ class TrainSettings:
     heads: int = option(4, "GPT-2, Llama: attention heads per block")
     width: int = option(256, "GPT-2, Llama: the embedding width (a multiple of the heads)")
     context: int = option(512, "tokens per training window (and a transformer's window)")
+    start: str = option(
+        "random",
+        "Llama: the weights to start from: random, or induction (random, with a circuit that "
+        "copies names on wired in; needs 2 layers and 3 heads)",
+    )
     # LSTM (the seed articles' word model by default)
     embedding: int = option(100, "LSTM: the token embedding width")
     hidden: int = option(512, "LSTM: the hidden state's width")
@@ -52,6 +58,12 @@ class TrainSettings:
             raise TrainingError(f"unknown architecture {self.arch!r}: use gpt2, llama or lstm")
         if self.level not in LEVELS:
             raise TrainingError(f"unknown level {self.level!r}: use word or char")
+        if self.start not in STARTS:
+            raise TrainingError(f"unknown start {self.start!r}: use random or induction")
+        if self.start == "induction" and self.arch != "llama":
+            raise TrainingError("--start induction is for --arch llama")
+        if self.start == "induction" and (self.layers < 2 or self.heads < 3):
+            raise TrainingError("--start induction needs at least 2 layers and 3 heads")
         if self.arch != "lstm" and self.width % self.heads:
             raise TrainingError(f"width {self.width} must be a multiple of heads {self.heads}")
         for name in LENGTHS:

@@ -27,6 +27,7 @@ from torch import nn
 from engine.hf_model import window_of
 from engine.lstm import LSTMConfig, LSTMLanguageModel
 from engine.scoring import windowed_logprobs
+from engine.training import induction
 from engine.training.data import TrainingError, TrainingText, genre_token, genres_of, split_held_out
 from engine.training.evaluate import Evaluation, evaluate
 from engine.training.following import Following
@@ -140,7 +141,9 @@ def build_model(settings: TrainSettings, tokenizer, base_model=None) -> nn.Modul
 
 def llama(settings: TrainSettings, tokenizer) -> nn.Module:
     """GPT-2's shape with rotary positions: attending to the token before, which copying a
-    name on needs, is the same at every position, so a small model learns it sooner."""
+    name on needs, is the same at every position. With start "induction" it starts out with an
+    induction circuit wired in (engine/training/induction.py), so that it copies the writer's
+    names within minutes of training rather than never."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
@@ -156,7 +159,13 @@ def llama(settings: TrainSettings, tokenizer) -> nn.Module:
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )
-    return LlamaForCausalLM(config)
+    if settings.start != "induction":
+        return LlamaForCausalLM(config)
+    config.attention_bias = True  # the first head's look back is in its biases
+    config.rope_parameters = {"rope_type": "default", "rope_theta": induction.ROPE_THETA}
+    model = LlamaForCausalLM(config)
+    induction.wire_induction(model)
+    return model
 
 
 def logits(model: nn.Module, ids: torch.Tensor) -> torch.Tensor:
@@ -197,6 +206,8 @@ class Trainer:
         self.out, self.work = out, working_folder(out)
         if out.exists() and not overwrite:
             raise TrainingError(f"{out} exists: choose another --out, or pass --overwrite")
+        if from_model and settings.start != "random":
+            raise TrainingError("--start is for a model trained anew, not one given by --from")
         if resume and not (self.work / "checkpoint" / "state.json").is_file():
             raise TrainingError(f"there is no checkpoint to resume in {self.work}")
         if not resume and self.work.exists():
