@@ -42,7 +42,11 @@ TINY = [
 TINY_GPT2 = [*TINY, "--layers", "1", "--heads", "2", "--width", "32"]
 TINY_LSTM = [*TINY, "--embedding", "16", "--hidden", "32", "--lstm-layers", "1"]
 # room for the induction circuit (engine/training/induction.py): biases, slow rotary pairs
-TINY_INDUCTION = [*TINY, "--arch", "llama", "--start", "induction", "--layers", "2", "--heads", "3"]
+TINY_INDUCTION = [
+    *TINY,
+    *("--arch", "llama", "--start", "induction"),
+    *("--layers", "2", "--heads", "3", "--width", "96"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,7 @@ def stream_branches(folder):
     [
         ("gpt2", TINY_GPT2),
         ("llama", ["--arch", "llama", *TINY_GPT2]),
-        ("llama-induction", [*TINY_INDUCTION, "--width", "96"]),
+        ("llama-induction", TINY_INDUCTION),
         ("lstm-word", ["--arch", "lstm", "--level", "word", *TINY_LSTM]),
         ("lstm-char", ["--arch", "lstm", "--level", "char", *TINY_LSTM]),
     ],
@@ -280,7 +284,7 @@ def test_a_start_that_cant_be_is_one_line_and_writes_nothing(tmp_path, corpus_fi
         (["--start", "induction"], "--start induction is for --arch llama"),
         (["--arch", "llama", "--start", "induction"], "needs at least 2 layers and 3 heads"),
         (
-            [*TINY_INDUCTION, "--width", "96", "--from", str(corpus_file)],
+            [*TINY_INDUCTION, "--from", str(corpus_file)],
             "not one given by --from",
         ),
     ):

@@ -264,7 +264,7 @@ class Trainer:
         self.model = build_model(self.settings, self.tokenizer, base_model).to(self.device)
         # A transformer's position limit, however its config names it (GPT-2's n_positions, a
         # Llama's max_position_embeddings): held-out stories are scored within it, as eval does.
-        self.window = window_of(self.model.config) if hasattr(self.model, "config") else None
+        self.window = window_of(self.model.config)  # an LSTM's config names none: no limit
         stream = [t for s in self.training for t in encode_story(self.tokenizer, s)]
         if len(stream) < 3:
             raise TrainingError("the corpus is too small to train on: give more text")
