@@ -16,7 +16,7 @@ from engine.settings import SamplingSettings
 from engine.training.corpus import format_corpus, generate_corpus
 from engine.training.data import TrainingError
 from engine.training.settings import TrainSettings, chosen_settings
-from engine.training.trainer import Trainer, TrainingInterrupted, working_folder
+from engine.training.trainer import Trainer, TrainingInterrupted, batch, working_folder
 from story import NodeDraft, Store
 from story.corpus import training_texts
 from tests.conftest import ROOT, run_cli
@@ -130,6 +130,26 @@ def tiny_settings(**changes):
         follow_tokens=6,
     )
     return TrainSettings(**{**base, **changes})
+
+
+def test_a_batch_starts_each_row_where_a_story_starts_and_anywhere_in_a_long_one():
+    """Stories of 5, 4 and 30 tokens (each token its story's number, offset by its place in
+    the story) in rows of 8 + 1: a short story's row starts at its first token; the long
+    one's start anywhere it leaves a whole row; the same step gives the same batch."""
+    lengths = [5, 4, 30]
+    stream = torch.tensor([100 * story + i for story, n in enumerate(lengths) for i in range(n)])
+    story_starts = torch.tensor([0, 5, 9])
+    settings = TrainSettings(batch_size=16, seed=3)
+    firsts = torch.cat(
+        [batch(stream, story_starts, settings, 8, step, "cpu")[0][:, 0] for step in range(40)]
+    )
+    short = {int(t) for t in firsts if t < 200}
+    long_starts = {int(t) - 200 for t in firsts if t >= 200}
+    assert short == {0, 100}
+    assert long_starts == set(range(30 - 9 + 1))
+    again = batch(stream, story_starts, settings, 8, 7, "cpu")
+    x, y = batch(stream, story_starts, settings, 8, 7, "cpu")
+    assert torch.equal(again[0], x) and torch.equal(y[:, :-1], x[:, 1:])
 
 
 def test_resume_continues_the_step_count_and_the_loss(tmp_path, corpus_file):
