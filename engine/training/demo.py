@@ -33,6 +33,7 @@ STORIES = 4000
 CONTENDERS = {
     "Llama (bundled)": TrainSettings(
         arch="llama",
+        start="induction",
         layers=4,
         heads=6,
         width=192,
