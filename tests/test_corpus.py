@@ -35,7 +35,7 @@ def test_stories_have_genres_paragraphs_dialogue_and_recurring_names(corpus):
 
 
 def test_the_openings_person_thing_and_place_come_back_by_name():
-    carried_thing = carried_home = 0
+    carried_thing = carried_home = further_in = as_owner = 0
     for number in range(300):
         genre = GENRES[number % len(GENRES)]
         rng = random.Random(number)
@@ -45,7 +45,10 @@ def test_the_openings_person_thing_and_place_come_back_by_name():
         assert sum(cast["hero"] in p for p in rest) >= 3  # named again, paragraph after paragraph
         carried_thing += any(cast["thing"] in p for p in rest)
         carried_home += any(cast["home"] in p for p in rest) or cast["home"] not in opening
+        further_in += cast["hero"] not in opening.split()[:2]  # after a thing, a place, a time
+        as_owner += f"{cast['hero']}'s" in opening
     assert carried_thing / 300 > 0.95 and carried_home / 300 > 0.5
+    assert further_in / 300 > 0.7 and as_owner / 300 > 0.03
 
 
 def test_names_are_many_and_pronounceable():

@@ -3,11 +3,12 @@ trained on text that is entirely ours.
 
 A story begins with an opening that brings in a person, a thing and a place, in one of many
 shapes (third or first person, a line of dialogue, the middle of an action, a line of
-description). Its genre's plot then unfolds, beat by beat (engine/training/kits.py), and the
-opening's person, thing and place keep coming back by name in new sentences. People are drawn
-from tens of thousands of generated names and things from a few thousand, so what comes back
-is what the opening said, not a cast a model could learn by heart: a model trained on these
-stories learns to continue the writer's own. Everything comes from one seed.
+description), the person anywhere in it. Its genre's plot then unfolds, beat by beat
+(engine/training/kits.py), and the opening's person, thing and place keep coming back by name
+in new sentences. People are drawn from tens of thousands of generated names and things from
+a few thousand, so what comes back is what the opening said, not a cast a model could learn by
+heart: a model trained on these stories learns to continue the writer's own. Everything comes
+from one seed.
 
 A story is written one per block in the seed article's format: `<genre> text`, paragraphs on
 their own lines, stories separated by a blank line.
@@ -37,7 +38,22 @@ OPENINGS = words(
     "week.|"
     "The morning {full} found {an_object}, {home} was quiet.|"
     "Nobody at {home} knew that {full} kept {an_object} under {their} bed.|"
-    "{full} had never wanted {an_object}. But there it was, on the step of {home}."
+    "{full} had never wanted {an_object}. But there it was, on the step of {home}.|"
+    # the person further in, after a thing, a place, a time or a pronoun, or as an owner, so
+    # a model learns to find who the story is about wherever the writer put them
+    "The {thing} had been in the family for years before {full} took it from {home}.|"
+    "It was late at {home}, and {full} could not stop looking at {object}.|"
+    "Everyone at {home} had an opinion about {object}, but only {full} knew where it came "
+    "from.|"
+    '"You should not have brought {object} here," {ally} told {full} at the door of {home}.|'
+    "On the last day of summer, {full} carried {object} out of {home}.|"
+    "Of all the things at {home}, {hero}'s {thing} was the one nobody dared to move.|"
+    "Somebody had left {an_object} on the step of {home}, with {hero}'s name written on it.|"
+    "{They} had not slept for two nights. {full} sat at {home} with {object} in {their} lap.|"
+    "No one had seen {object} since the winter {full} left {home}.|"
+    "There was {an_object} in {hero}'s coat, and {they} did not remember putting it there.|"
+    "When {ally} came to {home}, {full} was already waiting, {object} in hand.|"
+    "I still keep {object} that {full} gave me the night we left {home}."
 )
 # Sentences that bring the opening back, put into the plot's beats.
 CALLBACKS = words(
@@ -51,7 +67,9 @@ CALLBACKS = words(
     '"{hero}, do you still have {object}?" {ally} asked.|'
     '"Keep {object} safe, {hero}," {ally} said.|'
     '"{hero}! {hero}, wait!" {ally} called.|'
-    "Without {object}, {hero} knew, none of it would matter."
+    "Without {object}, {hero} knew, none of it would matter.|"
+    "{ally} had never seen {hero}'s {thing} up close.|"
+    "The {thing} was still in {hero}'s hands."
 )
 # Connective tissue shared by every genre, so sentences don't all read alike.
 OPENERS = ("Then, ", "Soon, ", "After that, ", "Meanwhile, ", "Later, ", "Suddenly, ", "At dawn, ")
