@@ -135,7 +135,7 @@ def tiny_settings(**changes):
 def test_a_batch_starts_each_row_where_a_story_starts_and_anywhere_in_a_long_one():
     """Stories of 5, 4 and 30 tokens (each token its story's number, offset by its place in
     the story) in rows of 8 + 1: a short story's row starts at its first token; the long
-    one's start anywhere it leaves a whole row; the same step gives the same batch."""
+    one's rows start anywhere that leaves a whole row; the same step gives the same batch."""
     lengths = [5, 4, 30]
     stream = torch.tensor([100 * story + i for story, n in enumerate(lengths) for i in range(n)])
     story_starts = torch.tensor([0, 5, 9])
