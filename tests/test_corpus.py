@@ -59,6 +59,20 @@ def test_names_are_many_and_pronounceable():
     assert not any(re.search(r"[^aeiouy]{4}", n.lower()) for n in names)
 
 
+def test_names_start_and_end_in_many_ways():
+    """Vowel starts (Astrid), clusters (Clara, Freya) and -ya endings (Priya), so that a name a
+    writer brings is one the corpus could have held."""
+    rng = random.Random(0)
+    names = [first_name(rng) for _ in range(10_000)]
+
+    def share(pattern: str) -> float:
+        return sum(re.match(pattern, n) is not None for n in names) / len(names)
+
+    assert share("[AEIOU]") > 0.05
+    assert share("(Bl|Cl|Fr|Gl|Kr|Pl)") > 0.05
+    assert share(".*ya$") > 0.005
+
+
 def test_openings_take_many_shapes(corpus):
     first = [text.split("\n")[0] for _, text in corpus]
 
