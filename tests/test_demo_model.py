@@ -50,12 +50,13 @@ def test_it_writes_recognisable_stories_of_the_asked_genre():
 def test_it_carries_on_with_the_writers_own_things_without_copying_the_opening():
     """On the measured openings (never used to train or to choose the defaults), four
     continuations of 60 tokens each, as the model card measures. It names the person again in
-    some of them (the issue's target, half, is not reached yet: see the model card)."""
+    half of them (0.51 in the card, on the machine that built it; a little room here, since
+    another processor's arithmetic can turn a sampled token or two)."""
     model = load_model(str(DEMO_MODEL))
     settings = SamplingSettings(max_new_tokens=60, **model.generation_defaults())
     following = measure_following(model, settings)
     assert following.continuations == 96
-    assert following.person >= 0.25
+    assert following.person >= 0.45
     assert following.thing >= 0.25 and following.copies <= 0.1
 
 
