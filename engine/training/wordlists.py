@@ -20,27 +20,7 @@ ONSETS = words(
     "b|bl|br|c|ch|cl|d|dr|f|fl|fr|g|gl|gr|h|j|k|kr|l|m|n|p|pl|pr|r|s|sh|st|t|th|tr|v|w|y|z"
 )
 FIRST_ONSETS = (*ONSETS, "", "", "")  # a name may start with its vowel: Astrid, Elowen
-INNER = (
-    "",
-    "b",
-    "c",
-    "d",
-    "f",
-    "g",
-    "j",
-    "k",
-    "l",
-    "m",
-    "n",
-    "p",
-    "r",
-    "s",
-    "t",
-    "v",
-    "z",
-    "th",
-    "sh",
-)
+INNER = ("", *words("b|c|d|f|g|j|k|l|m|n|p|r|s|t|v|z|th|sh"))
 VOWELS = words("a|e|i|o|u|a|e|i|o|ai|ea|ia|y")
 CODAS = ("", "", "n", "r", "l", "s", "m", "k")
 ENDINGS = words(
