@@ -95,7 +95,7 @@ class GeneralModel(TransformersModel):
     def forget(self) -> None:
         self.cache, self.ids = None, []
 
-    def serves_exactly(self) -> bool:
-        """Whether stepping with the model's own cache gives what reading the whole sequence
-        does."""
-        return self.matches(lambda ids: full_logits(self.model, ids, self.device))
+    def why_not_exact(self) -> str | None:
+        """Why stepping with the model's own cache doesn't give what reading the whole
+        sequence does, if it doesn't."""
+        return self.mismatch(lambda ids: full_logits(self.model, ids, self.device))

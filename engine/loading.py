@@ -9,6 +9,7 @@ offline, and safe by default.
 """
 
 import json
+import logging
 import pickle
 from collections.abc import Callable, Collection
 from pathlib import Path
@@ -24,6 +25,7 @@ from engine.lstm import LSTMLanguageModel, LSTMModel, is_lstm_folder
 from engine.settings import suggested_by_model
 
 ReportStage = Callable[[str], None]  # told each stage of loading as it starts
+log = logging.getLogger(__name__)
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
@@ -328,14 +330,18 @@ def choose_path(model: Any, tokenizer: Any, name: str) -> "HFModel | GeneralMode
     model.set_attn_implementation(ATTENTION)  # a model outside the registry keeps its own
     if model.config._attn_implementation == ATTENTION:
         fast = HFModel(model, tokenizer, name)
-        if fast.serves_exactly():
+        if (why_not_fast := fast.why_not_exact()) is None:
             return fast
         model.set_attn_implementation(native)
+    else:
+        why_not_fast = f"can't reach its attention ({native})"
+    log.info("%s takes the general path: the fast path %s", name, why_not_fast)
     problem: Exception | None = None
     for remembers in (True, False):
         try:
             general = GeneralModel(model, tokenizer, name, remembers=remembers)
             if general.serves_exactly():
+                general.serving_path += f" (the fast path {why_not_fast})"
                 return general
         except Exception as error:  # the model itself can't run: refused below, by name
             problem = error
