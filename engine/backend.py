@@ -7,10 +7,12 @@ stream of events for N branches of a prompt. Importing this module loads no torc
 is only made once a model has been loaded.
 """
 
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from engine.chat_template import StoryFrame, TemplateError, story_frame
 from engine.events import Event
 from engine.settings import SamplingSettings
 from engine.training.data import genre_prefix, known_genres
@@ -25,7 +27,9 @@ class Backend(Protocol):
     serving_path: str  # how it runs: fast path, general path, LSTM state; vLLM, llama.cpp…
     window: int | None  # the most tokens it attends to at once; None: any length
 
-    def tokenize(self, text: str) -> list[int]: ...
+    def tokenize(self, text: str) -> list[int]: ...  # the story's text, taken literally
+    def tokenize_frame(self, text: str) -> list[int]: ...  # a chat template's, tokens named
+    def story_frame(self) -> StoryFrame | None: ...  # None: no chat template; TemplateError
     def token_text(self, token_id: int) -> str: ...
     def generation_defaults(self) -> dict[str, Any]: ...
     def genres(self) -> list[str]: ...
@@ -60,7 +64,33 @@ class LocalBackend:
         self.window = model.window
 
     def tokenize(self, text: str) -> list[int]:
+        # A special token's name typed in a story (`<|im_end|>`) is text, not that token.
+        return self.tokenizer.encode(text, add_special_tokens=False, split_special_tokens=True)
+
+    def tokenize_frame(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False)
+
+    @functools.cache  # noqa: B019 (rendered once per loaded model, which lives with the app)
+    def frame_or_error(self) -> StoryFrame | TemplateError | None:
+        template = getattr(self.tokenizer, "chat_template", None)
+        if isinstance(template, dict):  # named templates: the one for plain chat
+            template = template.get("default")
+        if not isinstance(template, str) or not template.strip():
+            return None
+        specials = {
+            name: getattr(self.tokenizer, name, None)
+            for name in ("bos_token", "eos_token", "unk_token", "pad_token")
+        }
+        try:
+            return story_frame(template, {k: v for k, v in specials.items() if isinstance(v, str)})
+        except TemplateError as error:
+            return error
+
+    def story_frame(self) -> StoryFrame | None:
+        found = self.frame_or_error()
+        if isinstance(found, TemplateError):
+            raise found
+        return found
 
     def token_text(self, token_id: int) -> str:
         return self.tokenizer.decode([token_id])
@@ -109,18 +139,23 @@ def load_backend(
     name: str, *, label: str | None = None, api_key: str | None = None, **options: Any
 ) -> "Backend":
     """Load a model folder or cached hub id, or connect to a server at an http(s) address
-    (slow: in a worker thread where a UI waits), or open a GGUF file on llama.cpp. `options`
+    (slow: in a worker thread where a UI waits), or open a GGUF file on llama.cpp, or one of
+    the models Taletree names (default, default-gguf, demo: engine/named_models.py). `options`
     are load_model's: device, dtype, allow_pickle, trust_remote_code, progress; a server needs
     only `api_key`, if any; a GGUF file reads at most `context_limit` tokens, if given."""
     from engine.gguf import gguf_file
+    from engine.named_models import DEFAULT_GGUF, local_source, shown_name
     from engine.remote import is_server_address
+    from engine.smollm2 import DEFAULT_SAMPLING
 
     context_limit = options.pop("context_limit", None)
     if is_server_address(name):
         from engine.remote.backend import ServerBackend
 
         return ServerBackend(name, api_key=api_key, progress=options.get("progress"))
-    if (path := gguf_file(name)) is not None:
+    label = label or shown_name(name)
+    source = local_source(name, options.get("progress") or (lambda stage: None))
+    if (path := gguf_file(source)) is not None:
         from engine.gguf.model import load_gguf
 
         model = load_gguf(
@@ -129,7 +164,9 @@ def load_backend(
             context_limit=context_limit,
             report=options.get("progress"),
         )
-        return LocalBackend(model, label or name, device=model.placement.shown)
+        if name == DEFAULT_GGUF:  # the settings chosen for it, which its file doesn't hold
+            model.suggested = dict(DEFAULT_SAMPLING)
+        return LocalBackend(model, label, device=model.placement.shown)
     from engine.loading import load_model
 
-    return LocalBackend(load_model(name, **options), label or name)
+    return LocalBackend(load_model(source, **options), label)

@@ -15,6 +15,7 @@ from typing import Any
 from common.errors import UserError
 
 STOP_MODES = ("tokens", "sentence", "paragraph")
+PROMPT_MODES = ("auto", "story", "raw")  # how a model reads the story (engine/reading.py)
 MAX_BRANCHES = 8
 MAX_NEW_TOKENS = 32768
 DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
@@ -47,17 +48,25 @@ class Setting:
 
 # Laid out by hand (the formatter skips it): a setting's row reads across, like a table's.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("model", str, "Model", "the bundled demo model, a model folder, a GGUF file, a "
+    Setting("model", str, "Model", "default (SmolLM2-135M-Instruct), default-gguf (the same "
+            "on llama.cpp), demo (the small bundled model), a model folder, a GGUF file, a "
             "cached hub id, or a server's address (http://gpu-box:8000/v1)", "", "",
-            "a model folder, a GGUF file, a cached hub id or a server's address",
-            lambda v: True, flag="--model", blank="the bundled demo model",
-            placeholder="the bundled demo model, or a model folder, a GGUF file, a hub id",
+            "default, default-gguf, demo, a model folder, a GGUF file, a cached hub id or a "
+            "server's address", lambda v: True, flag="--model",
+            blank="the default model (SmolLM2-135M-Instruct)",
+            placeholder="default, demo, or a model folder, a GGUF file, a hub id, a server",
             sampling=False),
     Setting("device", str, "Device", "where the model runs: auto picks a GPU when there is one",
             "auto", "auto", "auto, cpu, cuda, cuda:N or mps",
             lambda v: DEVICE.fullmatch(v) is not None,
             choices=(("auto", "auto"), ("cpu", "cpu"), ("cuda", "cuda"), ("mps", "mps")),
             flag="--device", blank="auto", sampling=False),
+    Setting("prompt", str, "Prompt", "how the model reads the story: story mode frames it in "
+            "an instruction-tuned model's chat template as the model's own unfinished answer; "
+            "raw gives it the text alone; auto picks story mode where the model has a template",
+            "auto", "auto", "auto, story or raw", lambda v: v in PROMPT_MODES,
+            choices=(("auto", "auto"), ("story mode", "story"), ("raw text", "raw")),
+            flag="--prompt-mode", blank="auto", sampling=False),
     Setting("branches", int, f"Branches (1–{MAX_BRANCHES})",
             "how many alternatives the model writes at once", 4, 4,
             f"from 1 to {MAX_BRANCHES}", lambda v: 1 <= v <= MAX_BRANCHES, sampling=False),

@@ -21,6 +21,15 @@ def own_folders(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(home / "state"))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def own_model_cache(tmp_path_factory):
+    """The default model's folder is made once per run, in the run's own temporary folder
+    (before any module's model fixture), never in the writer's cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TALETREE_MODELS", str(tmp_path_factory.getbasetemp() / "models"))
+        yield
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "stories.db"

@@ -37,8 +37,9 @@ def deltas_of(tokens, finished, branch):
     return "".join(e.delta for e in tokens if e.branch == branch) + finished[branch].delta
 
 
-def reference_greedy(model, ids, max_new_tokens):
-    """What Hugging Face's own generate() gives, without the end-of-text token."""
+def reference_greedy(model, ids, max_new_tokens, **options):
+    """What Hugging Face's own generate() gives, without the end-of-text token (`options`:
+    more of generate's arguments)."""
     prompt = torch.tensor([ids])
     with torch.inference_mode():
         output = model.generate(
@@ -47,6 +48,7 @@ def reference_greedy(model, ids, max_new_tokens):
             do_sample=False,
             max_new_tokens=max_new_tokens,
             pad_token_id=model.config.eos_token_id,
+            **options,
         )
     new = output[0, len(ids) :].tolist()
     return new[:-1] if new and new[-1] == model.config.eos_token_id else new

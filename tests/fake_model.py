@@ -87,6 +87,12 @@ class FakeBackend:
     def token_text(self, token_id: int) -> str:
         return " " + self.words[token_id % len(self.words)]
 
+    def tokenize_frame(self, text: str) -> list[int]:
+        return self.tokenize(text)
+
+    def story_frame(self) -> None:
+        return None
+
     def generation_defaults(self) -> dict:
         return {"temperature": 0.7}
 

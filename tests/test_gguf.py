@@ -285,7 +285,7 @@ def test_generate_with_a_gguf_writes_what_the_folder_writes(files, tmp_path):
 
 def test_line_mode_writes_with_a_gguf(store, files):
     printed = line_mode_generation(store, str(files["llama", "q8_0"]))
-    assert "(ready: cpu, llama.cpp, Q8_0)" in printed
+    assert "(ready: cpu, llama.cpp, Q8_0, raw text)" in printed
     assert all(f"[{n}]" in printed for n in range(1, 5))
 
 
@@ -298,7 +298,7 @@ async def test_the_app_status_line_shows_llama_cpp_the_quantization_and_the_devi
         await wait_until(pilot, lambda: app.session.backend is not None)
         await pilot.pause(0.1)
         shown = screen_text(app)
-    assert "gpt2-q8_0.gguf  │  cpu, llama.cpp, Q8_0\n" in shown
+    assert "gpt2-q8_0.gguf  │  cpu, llama.cpp, Q8_0, raw text\n" in shown
 
 
 # ------------------------------------------------------------------------------ bad input

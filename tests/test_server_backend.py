@@ -396,7 +396,7 @@ def test_generate_writes_a_batch_to_a_file_and_says_how_the_model_runs(server, t
 
 def test_line_mode_writes_with_a_server(store, server):
     printed = line_mode_generation(store, server.url)
-    assert "(ready: server, llama.cpp)" in printed
+    assert "(ready: server, llama.cpp, raw text)" in printed
     assert all(f"[{n}]" in printed for n in range(1, 5))
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.smollm2 import INSTALL, packaged_gguf
 from story import Store
 from tests.conftest import ROOT, run_cli
 from tests.terminal import Terminal
@@ -35,7 +36,9 @@ def finished_panes(screen: str) -> int:
 
 def test_write_with_the_demo_model_in_a_real_terminal(environment, tmp_path):
     terminal = Terminal(
-        [TALETREE, "new", "Terminal Tale", "--genre", "mystery"], environment, str(ROOT)
+        [TALETREE, "new", "Terminal Tale", "--genre", "mystery", "--model", "demo"],
+        environment,
+        str(ROOT),
     )
     try:
         terminal.wait_for("taletree-demo  │  cpu", timeout=90)  # the model has loaded
@@ -72,6 +75,26 @@ def test_write_with_the_demo_model_in_a_real_terminal(environment, tmp_path):
         assert continuation.strip() == kept.text.strip()  # the model's text stayed as it was
         edited = store.node(kept.parent_id)
         assert [r.text for r in store.revisions(edited.id)] == ["The inspector opened the door."]
+
+
+@pytest.mark.skipif(packaged_gguf() is None, reason=f"the default model isn't installed: {INSTALL}")
+def test_a_new_story_writes_with_the_default_model_in_story_mode(environment, tmp_path):
+    """What `make run` opens: no model named, so SmolLM2, read in story mode, continuing the
+    writer's prose in four branches."""
+    terminal = Terminal([TALETREE, "new", "Lamp"], environment, str(ROOT))
+    try:
+        terminal.wait_for("SmolLM2-135M-Instruct  │  cpu, fast path, story mode", timeout=120)
+        terminal.type("Mirela found the brass key under the floorboards.")
+        terminal.send("Enter")
+        terminal.wait_for(lambda s: finished_panes(s) == 4, timeout=120)
+    finally:
+        terminal.close()
+    with Store.open(Path(environment["TALETREE_DB"])) as store:
+        [story] = store.list_stories()
+        tip = store.tip(story.id)
+        written = store.children(tip.id)
+        assert len(written) == 4 and {n.model for n in written} == {"SmolLM2-135M-Instruct"}
+        assert all(n.text.strip() for n in written)
 
 
 def test_kill_during_streaming_loses_nothing_kept_and_keeps_the_draft(environment, tmp_path):

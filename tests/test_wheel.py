@@ -24,7 +24,7 @@ from tui.core.session import WritingSession
 async def main():
     with open_store("stories.db") as store:
         store.create_story("Wheel", opening="The inspector knocked.")
-        session = WritingSession(store)
+        session = WritingSession(store, model="demo")
         app = TaletreeApp(session, story_id=1, blink=False)
         async with app.run_test(size=(100, 30)) as pilot:
             while session.backend is None or session.generation is not None or not session.branches:

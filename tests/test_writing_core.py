@@ -149,7 +149,7 @@ def test_the_app_and_taletree_generate_prompt_a_model_the_same_way(store, tmp_pa
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["text"] == core_text and core_text.strip()
-    unknown = run_cli("generate", "--genre", "noir", "--prompt", "x")
+    unknown = run_cli("generate", "--model", "demo", "--genre", "noir", "--prompt", "x")
     assert unknown.returncode == 2 and "no genre token <noir>: it knows adventure" in unknown.stderr
 
 

@@ -112,3 +112,28 @@ def tiny_char_lstm() -> TrainSettings:
         batch_size=2,
         tune_tokens=4,
     )
+
+
+# A chat template of the usual shape (turns between start and end tokens), written for these
+# tests: what story mode cuts around.
+TURN_START, TURN_END = "<|turn|>", "<|/turn|>"
+CHAT_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|turn|>' + message['role'] + '\\n' + message['content'] + '<|/turn|>\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|turn|>assistant\\n' }}{% endif %}"
+)
+
+
+def save_tiny_chat_model(
+    folder: Path, template: str = CHAT_TEMPLATE, extra_tokens: tuple[str, ...] = ()
+) -> Path:
+    """A tiny instruction-style model: turn tokens and a chat template (its chat_template.jinja),
+    and any extra special tokens (a genre tag, say)."""
+    tokenizer = byte_level_tokenizer()
+    tokenizer.add_special_tokens(
+        {"additional_special_tokens": [TURN_START, TURN_END, *extra_tokens]}
+    )
+    tokenizer.chat_template = template
+    config = config_for("llama", len(tokenizer), 1024, tokenizer.eos_token_id)
+    return save_random_model(folder, config, tokenizer, seed=0)

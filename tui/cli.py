@@ -146,6 +146,7 @@ def add_generate(p: argparse.ArgumentParser) -> None:
         help="samples made at once, sharing the prompt (default 1)",
     )
     for name in (
+        "prompt",
         "max_new_tokens",
         "temperature",
         "top_k",

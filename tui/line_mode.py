@@ -174,7 +174,10 @@ class LineWriter:
             return
         self.say(f"(loading {request.label}…)")
         backend = session.models.load_now(request, lambda stage: None)
-        self.say(f"(ready: {shown_line(backend.device)}, {backend.serving_path})")
+        self.say(
+            f"(ready: {shown_line(backend.device)}, {backend.serving_path}, "
+            f"{session.reading_shown(backend)})"
+        )
 
     def generate(self, start: Callable) -> None:
         session = self.session

@@ -138,6 +138,8 @@ class LlamaCppModel:
         self.path = path
         self.placement = where
         self.tokenizer = VocabTokenizer(lib.llama_model_get_vocab(model))
+        template = lib.llama_model_chat_template(model, None)
+        self.tokenizer.chat_template = template.decode("utf-8", "replace") if template else None
         self.device = torch.device("cpu")  # where the loop samples: the logits come back here
         self.vocab_size = len(self.tokenizer)
         self.eos_ids = self.tokenizer.end_ids
@@ -148,6 +150,7 @@ class LlamaCppModel:
         limits = [n for n in (lib.llama_model_n_ctx_train(model), context_limit) if n and n > 0]
         self.window: int | None = min(limits) if limits else None
         self.check_memory()
+        self.suggested: dict[str, Any] = {}  # sampling settings chosen for it, if any
         self.context: Any = None
         self.cells = 0  # the cache's size, in tokens
         self.sequences = 0  # how many sequences it holds
@@ -163,7 +166,7 @@ class LlamaCppModel:
         return text.value.decode("utf-8", errors="replace")
 
     def generation_defaults(self) -> dict[str, Any]:
-        return {}
+        return self.suggested
 
     def token_bytes(self) -> int:
         """Cache bytes per token: keys and values for every layer."""

@@ -28,6 +28,7 @@ class VocabTokenizer:
         self.bos_token = self.text_of(self.bos_token_id)
         self.eos_token = self.text_of(self.eos_token_id)
         self.unk_token = None
+        self.chat_template: str | None = None  # the file's tokenizer.chat_template, if any
         self.all_special_tokens = [
             self.texts[t]
             for t in range(self.size)
@@ -52,13 +53,23 @@ class VocabTokenizer:
         """Each token's text as the GGUF stores it -> its id (the genre tags are found here)."""
         return dict(self.ids)
 
-    def encode(self, text: str, add_special_tokens: bool = False) -> list[int]:
+    def encode(
+        self, text: str, add_special_tokens: bool = False, split_special_tokens: bool = False
+    ) -> list[int]:
+        """Token ids of the text; with split_special_tokens, a special token's name in it
+        (`<|im_end|>`) is read as plain text, as a story's text must be."""
         data = text.encode("utf-8")
         room = len(data) + 8
         while True:
             tokens = (ctypes.c_int32 * room)()
             count = self.lib.llama_tokenize(
-                self.vocab, data, len(data), tokens, room, add_special_tokens, False
+                self.vocab,
+                data,
+                len(data),
+                tokens,
+                room,
+                add_special_tokens,
+                not split_special_tokens,
             )
             if count >= 0:
                 return list(tokens[:count])

@@ -127,6 +127,12 @@ class ServerBackend:
     def token_text(self, token_id: int) -> str:
         return self.counter.decode([token_id])
 
+    def tokenize_frame(self, text: str) -> list[int]:
+        return self.tokenize(text)
+
+    def story_frame(self) -> None:
+        return None  # the story goes as text, and the server reads it raw
+
     def generation_defaults(self) -> dict[str, Any]:
         return {}  # every setting is sent: a server's own defaults differ from one to another
 

@@ -106,7 +106,10 @@ def genre_token(genre: str) -> str:
 
 
 def known_genres(tokenizer: Any) -> list[str]:
-    """The genres a model was trained with: its special tokens that are genre tags."""
+    """The genres a model was trained with: its special tokens that are genre tags, in a
+    model trained by Taletree (another's control tokens, `<file_sep>` say, are no genres)."""
+    if tokenizer.bos_token != BOS:
+        return []
     specials = set(tokenizer.all_special_tokens) - {BOS, EOS, tokenizer.unk_token}
     return sorted(t[1:-1] for t in specials if TAG.fullmatch(t) and t == t.lower())
 

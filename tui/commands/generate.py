@@ -135,7 +135,7 @@ def progress_line(done: int, total: int, tokens: int, started: float) -> str:
     )
 
 
-def describe(backend: Any, context_limit: int, prompt_tokens: int) -> str:
+def describe(backend: Any, context_limit: int, prompt_tokens: int, reading: str) -> str:
     """How the model runs, for --verbose."""
     reads = (
         f"a window of {backend.window:,} tokens"
@@ -145,7 +145,7 @@ def describe(backend: Any, context_limit: int, prompt_tokens: int) -> str:
     name = shown_line(backend.name, NAME_LIMIT)
     return (
         f"{name}: {backend.device}, {backend.serving_path}, with {reads}; the prompt is "
-        f"{prompt_tokens:,} tokens"
+        f"{prompt_tokens:,} tokens, read as {reading}"
     )
 
 
@@ -154,17 +154,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from common.text import safe_prose
     from engine.backend import load_backend
     from engine.events import ERROR, FinishEvent, NoticeEvent
+    from engine.named_models import DEMO, chosen_name
+    from engine.reading import genre_part, reading_for, story_lead, tokenized
     from engine.remote import is_server_address
     from engine.settings import SETTING
+    from engine.smollm2 import INSTALL
     from tui.core.config_file import read_config
 
-    if not args.model and not DEMO_MODEL.exists():
+    name = chosen_name(args.model or "")
+    if name == DEMO and not DEMO_MODEL.exists():
         raise UserError(
-            "no --model given and the bundled demo model isn't built yet: pass --model "
-            "(a model folder, a GGUF file or a cached hub id), or build it with `make demo-model`"
+            "the bundled demo model isn't built yet and the default model isn't installed: "
+            f"pass --model (a model folder, a GGUF file or a cached hub id), `{INSTALL}`, or "
+            "build the demo model with `make demo-model`"
         )
     prompt = prompt_of(args)
-    name = args.model or str(DEMO_MODEL)
     context_limit = args.context_limit or SETTING["context_limit"].default
     backend = load_backend(
         name,
@@ -176,14 +180,20 @@ def cmd_generate(args: argparse.Namespace) -> int:
         context_limit=context_limit,
     )
     settings = sampling_of(args, backend.generation_defaults())
-    prefix = backend.genre_prefix(args.genre)
+    reading = reading_for(backend, args.prompt_mode or "auto")
+    if reading.frame is not None:
+        genre = [genre_part(args.genre)] if args.genre else []
+        lead = tokenized(backend, story_lead(reading.frame, genre, ()))
+        prefix = [token for _, tokens in lead for token in tokens]
+    else:
+        prefix = backend.genre_prefix(args.genre)
     ids = [*prefix, *backend.tokenize(prompt)]
     if backend.window is None:  # the model reads any length: --context-limit bounds it
         from engine.window import fit_window
 
         ids = fit_window(ids, context_limit, settings.max_new_tokens, keep=len(prefix))
     if args.verbose:
-        sys.stderr.write(describe(backend, context_limit, len(ids)) + "\n")
+        sys.stderr.write(describe(backend, context_limit, len(ids), reading.shown) + "\n")
     seeds = backend.branch_seeds(
         args.seed if args.seed is not None else secrets.randbits(63), args.n
     )

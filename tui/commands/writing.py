@@ -49,13 +49,18 @@ def run_app(args: argparse.Namespace, story_id: int | None = None) -> int:
 def cmd_default(args: argparse.Namespace) -> int:
     """Bare `taletree`: the app at a terminal; else the list of stories."""
     from assets import DEMO_MODEL
+    from engine.smollm2 import DEFAULT_NAME, INSTALL, packaged_gguf
     from tui.commands.library import cmd_list
 
     if interactive():
         return run_app(args)
     cmd_list(args)
-    if DEMO_MODEL.exists():
+    if packaged_gguf() is not None:
+        print(f"\nmodel: {DEFAULT_NAME}, the default ({packaged_gguf()})")
+        print('try:  taletree generate --prompt "The lighthouse keeper" -n 2 --batch-size 2')
+    elif DEMO_MODEL.exists():
         print(f"\nmodel: the bundled demo model ({DEMO_MODEL})")
+        print(f"       (the default model, {DEFAULT_NAME}, isn't installed: `{INSTALL}`)")
         print(
             'try:  taletree generate --genre mystery --prompt "The inspector" -n 2 --batch-size 2'
         )

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from common.errors import UserError, one_line
 from common.text import NAME_LIMIT, shown_line
 from engine.events import FinishEvent, TokenEvent
-from engine.gguf import gguf_file
+from engine.named_models import reads_gguf
+from engine.reading import reading_for
 from engine.remote import is_server_address
 from engine.settings import MAX_BRANCHES, is_blank, sampling_settings
 from story.context import story_end
@@ -189,7 +190,7 @@ class WritingSession:
     def model_request(self, settings: Settings | None = None) -> ModelRequest:
         settings = settings or self.settings()
         name, label = model_source(settings)  # a name may come from an imported story
-        limit = settings["context_limit"] if gguf_file(name) else None  # (only it reads it)
+        limit = settings["context_limit"] if reads_gguf(name) else None  # (only it reads it)
         return ModelRequest(name, shown_line(label, NAME_LIMIT), settings["device"], limit)
 
     @property
@@ -420,6 +421,7 @@ class WritingSession:
             window=self.window(backend, chosen),
             max_new_tokens=sampling.max_new_tokens,
             scan_tokens=chosen["lore_scan_tokens"],
+            reading=reading_for(backend, chosen["prompt"]),
         )
         seed = chosen["seed"] if chosen["seed"] is not None else secrets.randbelow(2**31)
         self.exploration = Exploration(
@@ -560,6 +562,13 @@ class WritingSession:
         prompt, _ = self.prompt_at(backend, self.story().tip_id)
         return context_report(prompt, self.window(backend))
 
+    def reading_shown(self, backend: "Backend") -> str:
+        """How the model reads the story under the prompt setting, for the status line."""
+        try:
+            return reading_for(backend, self.settings()["prompt"]).shown
+        except UserError:
+            return "no story mode (set prompt to raw)"
+
     def window(self, backend: "Backend", settings: Settings | None = None) -> int:
         """The most tokens a request reads: the model's window, or for a model without one,
         the context_limit setting."""
@@ -575,6 +584,7 @@ class WritingSession:
             window=self.window(backend, settings),
             max_new_tokens=sampling.max_new_tokens,
             scan_tokens=settings["lore_scan_tokens"],
+            reading=reading_for(backend, settings["prompt"]),
         )
         return prompt, sampling
 

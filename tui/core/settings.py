@@ -9,7 +9,7 @@ None means the model's own suggestion where it has one, else the engine's fallba
 from collections.abc import Mapping
 from typing import Any
 
-from assets import DEMO_MODEL, DEMO_MODEL_NAME
+from engine.named_models import chosen_name, shown_name
 from engine.settings import SETTINGS, SettingsError, parse
 
 Settings = dict[str, Any]
@@ -46,6 +46,7 @@ def changed(settings: Mapping[str, Any], base: Mapping[str, Any] = BUILT_IN) -> 
 
 
 def model_source(settings: Mapping[str, Any]) -> tuple[str, str]:
-    """What to load, and the name to show for it."""
-    name = settings["model"]
-    return (name, name) if name else (str(DEMO_MODEL), DEMO_MODEL_NAME)
+    """What to load, and the name to show for it: a blank setting is the default model (the
+    demo model where the default isn't installed)."""
+    name = chosen_name(settings["model"])
+    return name, shown_name(name)

@@ -100,7 +100,9 @@ class WritingScreen(TaletreeScreen):
         self.status.show(
             self.story_title,
             shown_line(backend.name, NAME_LIMIT) if backend else session.models.state,
-            f"{backend.device}, {backend.serving_path}" if backend else "",
+            f"{backend.device}, {backend.serving_path}, {session.reading_shown(backend)}"
+            if backend
+            else "",
             session.context_tokens,
             session.window(backend) if backend else None,
             self.rate,
