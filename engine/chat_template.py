@@ -15,6 +15,7 @@ messages or renders no assistant turn is a TemplateError of one line.
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,25 +85,31 @@ def slots(text: str, markers: list[str]) -> list[str] | None:
 
 def story_frame(template: str, special_tokens: dict[str, str | None]) -> StoryFrame:
     """The story frame of a chat template (special_tokens: bos_token, eos_token… as the
-    template may name them). A TemplateError says why one can't be had, in words that
-    follow "the chat template can't frame the story: "."""
+    template may name them), rendered in the sandbox. A TemplateError says why one can't be
+    had, in words that follow "the chat template can't frame the story: "."""
     if len(template) > MAX_TEMPLATE:
         raise TemplateError(f"it is {len(template):,} characters long, more than any real one")
     variables = {name: value or "" for name, value in special_tokens.items()}
+    return frame_of(lambda messages: rendered(template, {**variables, "messages": messages}))
+
+
+def frame_of(render: Callable[[list[dict]], str]) -> StoryFrame:
+    """The story frame from a template rendered by `render` (messages -> text: in the sandbox
+    here, or by a server that renders its model's template itself)."""
     with_system = [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": USER},
         {"role": "assistant", "content": STORY},
     ]
     try:
-        text = rendered(template, {**variables, "messages": with_system})
+        text = render(with_system)
         if (pieces := slots(text, [SYSTEM, USER, STORY])) is not None and pieces[2].strip():
             return StoryFrame(*pieces)
     except TemplateError as error:
         if not error.refused:
             raise
         # Some templates refuse a system turn (raise_exception): try without one.
-    text = rendered(template, {**variables, "messages": with_system[1:]})
+    text = render(with_system[1:])
     if (pieces := slots(text, [USER, STORY])) is None or not pieces[1].strip():
         raise TemplateError("it renders no assistant turn after the user's")
     return StoryFrame(pieces[0], "\n\n", pieces[1], has_system=False)

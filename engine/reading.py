@@ -120,3 +120,20 @@ def tokenized(backend: "Backend", pieces: Sequence[Piece]) -> list[tuple[Piece, 
     """Each piece with its tokens, the template's token names read as those tokens. Piece by
     piece, so each part's count is its own and the lead ends where the story begins."""
     return [(piece, backend.tokenize_frame(piece.text)) for piece in pieces]
+
+
+def prompt_ids(
+    backend: "Backend", reading: Reading, text: str, genre: str | None = None
+) -> tuple[list[int], int]:
+    """The tokens a model continues a plain text from (`taletree generate`, benchmarks), and
+    how many lead them (kept whole by any trimming): in story mode the template's lead, the
+    genre told in words; else the genre prefix a model trained here reads (UnknownGenre for a
+    genre it lacks)."""
+    if reading.frame is not None:
+        parts = [genre_part(genre)] if genre else []
+        lead = [
+            t for _, ids in tokenized(backend, story_lead(reading.frame, parts, ())) for t in ids
+        ]
+    else:
+        lead = backend.genre_prefix(genre)
+    return [*lead, *backend.tokenize(text)], len(lead)

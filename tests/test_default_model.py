@@ -121,3 +121,28 @@ def test_its_gguf_reads_the_same_story_mode_on_llama_cpp(default_backend):
     assert gguf.story_frame() == backend.story_frame()  # the file's own tokenizer.chat_template
     assert story_ids(gguf, OPENING) == story_ids(backend, OPENING)
     assert gguf.generation_defaults() == smollm2.DEFAULT_SAMPLING
+
+
+def test_fine_tuning_the_default_model_adds_genre_tokens_and_it_opens_as_a_trained_model(
+    tmp_path, default_backend
+):
+    """`taletree train ... --from default`: the seeds' `<BOS> <genre>` recipe on SmolLM2, whose
+    result reads raw (as it was trained) and keeps the fast path."""
+    from engine.training.data import TrainingText
+    from engine.training.settings import FINE_TUNING_RATE, TrainSettings
+    from engine.training.trainer import Trainer
+
+    stories = [
+        TrainingText("mystery", "Agnes closed the ledger and locked it in the desk drawer."),
+        TrainingText("romance", "Sophie left her red scarf on the cafe chair, and waited."),
+    ] * 6
+    settings = TrainSettings(steps=1, batch_size=1, context=24, learning_rate=FINE_TUNING_RATE)
+    trainer = Trainer(stories, tmp_path / "tuned", settings, from_model=DEFAULT)
+    result = trainer.run()
+    assert result.steps == 1 and result.parameters > 100_000_000
+    trainer.save(tmp_path / "saved", {})
+    tuned = load_backend(str(tmp_path / "saved"))
+    assert set(tuned.genres()) == {"mystery", "romance"}
+    assert reading_for(tuned, "auto").mode == "raw"  # read as it was trained
+    assert tuned.serving_path == "fast path"
+    assert tuned.genre_prefix("mystery")[-1] == tuned.tokenizer.convert_tokens_to_ids("<mystery>")

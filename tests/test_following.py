@@ -52,3 +52,42 @@ def test_the_measured_openings_are_many_apart_from_the_trial_and_not_in_the_corp
     assert not any(o.text in corpus for o in (*MEASURED, *TRIAL))
     people_in_corpus = [o.person for o in MEASURED if mentions(corpus, o.person)]
     assert len(people_in_corpus) <= len(MEASURED) // 4, people_in_corpus
+
+
+def test_a_reader_counts_the_person_carried_by_name_or_pronoun_before_anyone_new():
+    from engine.training.reading_like import SHAPES, read_like_a_reader
+
+    mirela = SHAPES[0]  # Mirela and the key; she
+    cases = {
+        " She turned it over in her hands. The key was cold.": "carried",
+        " Then Thomas came in. Mirela looked up.": "new_person_first",
+        ' "Who is there?" asked Boris. Mirela hid.': "new_person_first",
+        " Q: What did Mirela find?\nA: A key.": "left",
+        " Her list:\n- a key\n- a box": "left",
+        " ## Chapter Two": "left",
+        " <|im_start|>user\nMore!": "left",
+        " The key, the key, the key, the key, the key, the key, the key.": "repeats",
+    }
+    for text, expected in cases.items():
+        read = read_like_a_reader([(mirela, text)])
+        counted = {name for name, share in vars(read).items() if share == 1.0}
+        assert expected in counted, (text, read)
+    copy = read_like_a_reader([(mirela, " " + mirela.text)])
+    assert copy.copied == 1.0 and copy.carried == 0.0  # a copy carries nothing on
+    plain = read_like_a_reader([(mirela, " The wind rose over the cottage.")])
+    assert (plain.carried, plain.new_person_first, plain.left, plain.repeats) == (0, 0, 0, 0)
+
+
+def test_the_shaped_openings_are_many_shapes_and_not_the_corpus_names():
+    from engine.training.reading_like import SHAPES, TRIAL_SHAPES
+
+    assert len(SHAPES) >= 20 and not {o.person for o in SHAPES} & {o.person for o in TRIAL_SHAPES}
+    for opening in (*SHAPES, *TRIAL_SHAPES):
+        assert mentions(opening.text, opening.person) and mentions(opening.text, opening.thing)
+    shapes = [o.text for o in SHAPES]
+    assert any(t.startswith('"') for t in shapes) and any(t.startswith("Dear") for t in shapes)
+    assert any(" I " in f" {t}" for t in shapes)  # told in the first person
+    corpus = format_corpus(generate_corpus(4000, seed=0))
+    assert not any(o.text in corpus for o in (*SHAPES, *TRIAL_SHAPES))
+    people_in_corpus = [o.person for o in SHAPES if mentions(corpus, o.person)]
+    assert len(people_in_corpus) <= len(SHAPES) // 4, people_in_corpus

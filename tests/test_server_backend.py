@@ -22,6 +22,7 @@ from engine.loading import load_model
 from engine.remote.backend import ServerBackend
 from engine.remote.client import ServerError
 from engine.settings import SamplingSettings
+from engine.smollm2 import packaged_gguf
 from tests.app_helpers import SIZE, line_mode_generation, model_session, screen_text, wait_until
 from tests.conftest import run_cli
 from tests.engine_helpers import collect
@@ -575,3 +576,37 @@ def test_exploring_over_a_server_stores_scored_paths(store, server):
     assert drained.paths[0].score == max(p.score for p in drained.paths)
     session.keep(0)
     assert session.story().tip_id == drained.paths[0].end
+
+
+# ------------------------------------------------------------------------------ story mode
+
+
+def test_a_served_model_without_a_template_of_its_own_reads_raw(backend):
+    """llama-server gives a model without a chat template a stand-in; its token names are not
+    the model's, so Taletree reads the story raw rather than in a made-up frame."""
+    from engine.reading import reading_for
+
+    assert backend.story_frame() is None
+    assert reading_for(backend, "auto").mode == "raw"
+
+
+@pytest.mark.skipif(packaged_gguf() is None, reason="the default model isn't installed")
+def test_llama_server_renders_the_default_models_template_for_story_mode():
+    """The server renders its model's template itself (/apply-template): the same frame, and
+    the same tokens, as the model's GGUF gives in this process."""
+    from engine.backend import load_backend
+    from engine.reading import prompt_ids, reading_for
+
+    server = LlamaServer(packaged_gguf(), slots=2, context=1024)
+    try:
+        served = ServerBackend(server.url)
+        local = load_backend("default-gguf")
+        reading = reading_for(served, "auto")
+        assert reading.mode == "story" and served.story_frame() == local.story_frame()
+        text = "Mirela found the brass key under the floorboards."
+        ids, keep = prompt_ids(served, reading, text, "mystery")
+        assert (ids, keep) == prompt_ids(local, reading_for(local, "auto"), text, "mystery")
+        _, finished, _ = stream(served, ids, 2, SAMPLED, seed=5, keep=keep)
+        assert len(finished) == 2 and all(f.text.strip() for f in finished)
+    finally:
+        server.close()

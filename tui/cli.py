@@ -119,7 +119,8 @@ def add_train(p: argparse.ArgumentParser) -> None:
         "--from",
         dest="from_model",
         metavar="MODEL",
-        help="fine-tune this causal model folder instead of starting anew",
+        help="fine-tune this causal model folder (or `default`, SmolLM2-135M-Instruct) instead "
+        "of starting anew; its learning rate is 5e-5 unless --learning-rate says",
     )
     for option in train_options():
         flag, help = f"--{option.name.replace('_', '-')}", option.metadata["help"]

@@ -13,6 +13,7 @@ branch cut off mid-way keeps what it wrote and ends with reason "error", said in
 import functools
 import math
 import queue
+import re
 import secrets
 import socket
 import threading
@@ -22,15 +23,17 @@ from typing import Any
 
 from engine import events
 from engine.branches import DecodingBranch, check_branches, take_token
+from engine.chat_template import StoryFrame, TemplateError, frame_of
 from engine.events import Event, NoticeEvent
 from engine.remote.client import ServerClient, ServerError
-from engine.remote.dialects import Piece, checked_piece
+from engine.remote.dialects import LlamaCpp, Piece, checked_piece
 from engine.remote.servers import ServerTokens, TextPieces, detect, split_address
 from engine.settings import SamplingSettings
 from engine.stopping import StopRule
 from engine.training.data import UnknownGenre
 from engine.window import fit_window
 
+TOKEN_NAME = re.compile(r"<[^<>\s]+>")  # a special token's name, as templates spell them
 POLL = 0.05  # seconds between looks at the cancel flag while waiting for a server
 SEED_RANGE = 2**31  # seeds stay below this, with room for S + i (llama.cpp's are 32-bit)
 
@@ -127,11 +130,50 @@ class ServerBackend:
     def token_text(self, token_id: int) -> str:
         return self.counter.decode([token_id])
 
-    def tokenize_frame(self, text: str) -> list[int]:
-        return self.tokenize(text)
+    @functools.lru_cache(maxsize=64)  # noqa: B019 (the same few pieces every turn)
+    def frame_ids(self, text: str) -> tuple[int, ...]:
+        if isinstance(self.counter, ServerTokens) and self.renders_templates:
+            return tuple(self.counter.encode(text, parse_special=True))
+        return self.token_ids(text)
 
-    def story_frame(self) -> None:
-        return None  # the story goes as text, and the server reads it raw
+    def tokenize_frame(self, text: str) -> list[int]:
+        return list(self.frame_ids(text))
+
+    @property
+    def renders_templates(self) -> bool:
+        """llama-server renders its model's chat template itself (/apply-template)."""
+        return isinstance(self.dialect, LlamaCpp)
+
+    @functools.cache  # noqa: B019 (asked once per connection, which lives with the app)
+    def frame_or_error(self) -> StoryFrame | TemplateError | None:
+        if not self.renders_templates:
+            return None  # the story goes as text, and the server reads it raw
+
+        def render(messages: list[dict]) -> str:
+            try:
+                answer = self.client.post("/apply-template", {"messages": messages}, at_root=True)
+            except ServerError as error:
+                raise TemplateError(f"{error}", refused=error.status in (400, 500)) from None
+            return str(answer.get("prompt", "") if isinstance(answer, dict) else "")
+
+        try:
+            frame = frame_of(render)
+        except TemplateError as error:
+            return error
+        return frame if self.has_tokens_of(frame) else None
+
+    def has_tokens_of(self, frame: StoryFrame) -> bool:
+        """Whether each token the frame names (`<|im_start|>`) is one token of the model's own:
+        a model without a template of its own gets llama-server's stand-in, whose names its
+        vocabulary lacks, and reads raw."""
+        names = set(TOKEN_NAME.findall(frame.opening + frame.after_system + frame.after_user))
+        return all(len(self.tokenize_frame(name)) == 1 for name in names)
+
+    def story_frame(self) -> StoryFrame | None:
+        found = self.frame_or_error()
+        if isinstance(found, TemplateError):
+            raise found
+        return found
 
     def generation_defaults(self) -> dict[str, Any]:
         return {}  # every setting is sent: a server's own defaults differ from one to another

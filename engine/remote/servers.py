@@ -133,11 +133,13 @@ class ServerTokens:
         self.client, self.served = client, served
         self.llama = isinstance(served.dialect, LlamaCpp)
 
-    def encode(self, text: str) -> list[int]:
+    def encode(self, text: str, parse_special: bool = False) -> list[int]:
+        """The text's tokens; with parse_special (llama-server), a special token's name in it
+        is that token, as a chat template's are."""
         if not text:
             return []
         body: dict[str, Any] = (
-            {"content": text, "add_special": False, "parse_special": False}
+            {"content": text, "add_special": False, "parse_special": parse_special}
             if self.llama
             else {"model": self.served.model, "prompt": text, "add_special_tokens": False}
         )

@@ -82,6 +82,26 @@ SHAPES = (
            "Wren had listened to the signal for three nights before she dared to answer it."),
 )  # fmt: skip
 
+# For choosing settings only (bench/follow.py --trial): never in the figures above.
+TRIAL_SHAPES = (
+    shaped("mystery", "Agathe", "envelope", "she",
+           "Agathe steamed open the envelope, read one line, and sealed it again."),
+    shaped("horror", "Leopold", "mirror", "he",
+           "The mirror in the hall showed Leopold a room he had never furnished."),
+    shaped("fantasy", "Saoirse", "sword", "she",
+           '"It is heavier than it looks," Saoirse warned, handing the sword to the boy.'),
+    shaped("sci_fi", "Idris", "robot", "he",
+           "I taught the robot to play chess, and by spring it was teaching Idris."),
+    shaped("adventure", "Magda", "compass", "she",
+           "Magda's compass spun twice and then pointed, firmly, at the sea."),
+    shaped("romance", "Thaddeus", "letter", "he",
+           "Thaddeus wrote the letter eleven times and posted none of them."),
+    shaped("mystery", "Rosalind", "glove", "she",
+           "Dear Rosalind, you left a single glove on my piano, and I know what it means."),
+    shaped("horror", "Cormac", "well", "he",
+           "Cormac lowers the bucket into the well, and something below takes hold of it."),
+)  # fmt: skip
+
 WORD = re.compile(r"[A-Za-z][\w']*")
 SPEECH = re.compile(r"\s*(said|says|asked|asks|replied|whispered|shouted|cried|'s\b)")
 NOT_NAMES = {

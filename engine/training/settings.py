@@ -18,6 +18,9 @@ def option(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
 
 
+FINE_TUNING_RATE = 5e-5  # AdamW's rate for a model given by --from, unless one is chosen
+
+
 @dataclass
 class TrainSettings:
     arch: str = "gpt2"

@@ -271,9 +271,12 @@ class Trainer:
             )
         elif self.from_model:
             from engine.loading import ModelError, checked_folder, load_transformers
+            from engine.named_models import local_source
 
             try:
-                folder = checked_folder(self.from_model, **self.load_options)
+                # `default`: the default model's folder (made now if it isn't yet)
+                source = local_source(self.from_model, lambda stage: None)
+                folder = checked_folder(source, **self.load_options)
                 base_tokenizer, base_model = load_transformers(
                     folder, self.from_model, **self.load_options
                 )

@@ -155,7 +155,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from engine.backend import load_backend
     from engine.events import ERROR, FinishEvent, NoticeEvent
     from engine.named_models import DEMO, chosen_name
-    from engine.reading import genre_part, reading_for, story_lead, tokenized
+    from engine.reading import prompt_ids, reading_for
     from engine.remote import is_server_address
     from engine.settings import SETTING
     from engine.smollm2 import INSTALL
@@ -181,17 +181,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     )
     settings = sampling_of(args, backend.generation_defaults())
     reading = reading_for(backend, args.prompt_mode or "auto")
-    if reading.frame is not None:
-        genre = [genre_part(args.genre)] if args.genre else []
-        lead = tokenized(backend, story_lead(reading.frame, genre, ()))
-        prefix = [token for _, tokens in lead for token in tokens]
-    else:
-        prefix = backend.genre_prefix(args.genre)
-    ids = [*prefix, *backend.tokenize(prompt)]
+    ids, keep = prompt_ids(backend, reading, prompt, args.genre)
     if backend.window is None:  # the model reads any length: --context-limit bounds it
         from engine.window import fit_window
 
-        ids = fit_window(ids, context_limit, settings.max_new_tokens, keep=len(prefix))
+        ids = fit_window(ids, context_limit, settings.max_new_tokens, keep=keep)
     if args.verbose:
         sys.stderr.write(describe(backend, context_limit, len(ids), reading.shown) + "\n")
     seeds = backend.branch_seeds(
@@ -212,7 +206,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for first in range(0, args.n, args.batch_size):
         batch = seeds[first : first + args.batch_size]
         printer.start_batch(len(batch))
-        for event in backend.stream(ids, len(batch), settings, seeds=batch):
+        for event in backend.stream(ids, len(batch), settings, seeds=batch, keep=keep):
             if isinstance(event, NoticeEvent):
                 printer.interrupt()
                 sys.stderr.write(f"taletree: {shown_line(event.text)}\n")

@@ -35,9 +35,11 @@ def stories_of(args: argparse.Namespace):
 
 
 def settings_of(args: argparse.Namespace):
-    from engine.training.settings import chosen_settings, options
+    from engine.training.settings import FINE_TUNING_RATE, chosen_settings, options
 
     given = {option.name: getattr(args, option.name) for option in options()}
+    if args.from_model and given["learning_rate"] is None:
+        given["learning_rate"] = FINE_TUNING_RATE  # a trained model's weights move gently
     return chosen_settings(args.arch, args.level, given)
 
 
