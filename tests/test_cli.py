@@ -193,4 +193,9 @@ def test_bare_taletree_lists_the_library_and_names_the_default_model(db_path):
     result = run_cli(db=db_path)
     assert result.returncode == 0 and "The Well" in result.stdout
     assert "taletree --help" in result.stdout
-    assert (str(DEMO_MODEL) in result.stdout) == DEMO_MODEL.exists()
+    from engine.smollm2 import packaged_gguf
+
+    if packaged_gguf() is not None:  # the default model, named by its file
+        assert f"model: SmolLM2-135M-Instruct, the default ({packaged_gguf()})" in result.stdout
+    else:
+        assert (str(DEMO_MODEL) in result.stdout) == DEMO_MODEL.exists()

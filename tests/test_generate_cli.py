@@ -117,9 +117,11 @@ def test_bad_input_is_one_line_and_exit_2(model_folder, tmp_path, arguments, mes
 
 def test_no_model_and_no_demo_model_yet_says_what_to_do(monkeypatch, tmp_path, capsys):
     import assets
+    import engine.named_models
     from tui.cli import main
 
     monkeypatch.setattr(assets, "DEMO_MODEL", tmp_path / "not-built-yet")
+    monkeypatch.setattr(engine.named_models, "packaged_gguf", lambda: None)  # nor the default
     assert main(["generate", "--prompt", "x"]) == 2
     error = capsys.readouterr().err
     assert "make demo-model" in error and error.count("\n") == 1

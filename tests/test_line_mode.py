@@ -71,7 +71,10 @@ def test_context_before_the_first_gen_loads_the_model_and_shows_what_it_reads(st
     writer.handle("She waited.")
     writer.handle("/context")
     lines = out.getvalue().splitlines()
-    assert lines[0] == "(loading taletree-demo…)" and lines[1].startswith("(ready: cpu, ")
+    from engine.named_models import chosen_name, shown_name
+
+    expected = shown_name(chosen_name(""))  # the default model where it is installed
+    assert lines[0] == f"(loading {expected}…)" and lines[1].startswith("(ready: cpu, ")
     assert lines[2].startswith("what the model reads next: ")
     assert any("The lamp went out. She waited." in line for line in lines[3:])
     out.truncate(0)

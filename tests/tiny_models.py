@@ -135,5 +135,7 @@ def save_tiny_chat_model(
         {"additional_special_tokens": [TURN_START, TURN_END, *extra_tokens]}
     )
     tokenizer.chat_template = template
+    if "<BOS>" in extra_tokens:  # trained by Taletree, which marks stories so
+        tokenizer.bos_token = "<BOS>"
     config = config_for("llama", len(tokenizer), 1024, tokenizer.eos_token_id)
     return save_random_model(folder, config, tokenizer, seed=0)
