@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from engine.chat_template import StoryFrame, TemplateError, story_frame
+from engine.chat_template import StoryFrame, TemplateError, frame_or_raise, story_frame
 from engine.events import Event
 from engine.settings import SamplingSettings
 from engine.training.data import genre_prefix, known_genres
@@ -87,10 +87,7 @@ class LocalBackend:
             return error
 
     def story_frame(self) -> StoryFrame | None:
-        found = self.frame_or_error()
-        if isinstance(found, TemplateError):
-            raise found
-        return found
+        return frame_or_raise(self.frame_or_error())
 
     def token_text(self, token_id: int) -> str:
         return self.tokenizer.decode([token_id])

@@ -48,6 +48,14 @@ class StoryFrame:
     has_system: bool = True
 
 
+def frame_or_raise(found: "StoryFrame | TemplateError | None") -> "StoryFrame | None":
+    """A backend's kept answer about its frame: the frame, None for no template, or the
+    template's failure raised again each time it is asked for."""
+    if isinstance(found, TemplateError):
+        raise found
+    return found
+
+
 def rendered(template: str, variables: dict) -> str:
     """The template rendered in the sandbox process; a TemplateError if it fails there."""
     request = json.dumps({"template": template, "variables": variables})

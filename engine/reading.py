@@ -13,17 +13,10 @@ from typing import TYPE_CHECKING
 
 from common.errors import UserError
 from engine.chat_template import StoryFrame, TemplateError
-from engine.settings import PROMPT_MODES
 
 if TYPE_CHECKING:
     from engine.backend import Backend
 
-__all__ = [
-    "PROMPT_MODES",
-    "Reading",
-    "reading_for",
-    "story_lead",
-]  # (PROMPT_MODES: the settings table)
 
 # Our own words: what the model is asked, before the writer's memory and lorebook.
 SYSTEM_LINE = (

@@ -23,7 +23,7 @@ from typing import Any
 
 from engine import events
 from engine.branches import DecodingBranch, check_branches, take_token
-from engine.chat_template import StoryFrame, TemplateError, frame_of
+from engine.chat_template import StoryFrame, TemplateError, frame_of, frame_or_raise
 from engine.events import Event, NoticeEvent
 from engine.remote.client import ServerClient, ServerError
 from engine.remote.dialects import LlamaCpp, Piece, checked_piece
@@ -170,10 +170,7 @@ class ServerBackend:
         return all(len(self.tokenize_frame(name)) == 1 for name in names)
 
     def story_frame(self) -> StoryFrame | None:
-        found = self.frame_or_error()
-        if isinstance(found, TemplateError):
-            raise found
-        return found
+        return frame_or_raise(self.frame_or_error())
 
     def generation_defaults(self) -> dict[str, Any]:
         return {}  # every setting is sent: a server's own defaults differ from one to another

@@ -130,9 +130,9 @@ class Read:
     continuations: int
 
 
-def first_reference(text: str, start: Opening, pronoun: str) -> int | None:
+def first_reference(text: str, start: Shaped) -> int | None:
     """Where the opening's person first comes back: by name or a fitting pronoun."""
-    words = {start.person.lower(), *PRONOUNS[pronoun]}
+    words = {start.person.lower(), *PRONOUNS[start.pronoun]}
     for match in WORD.finditer(text):
         if match.group().lower() in words or mentions(match.group(), start.person):
             return match.start()
@@ -161,13 +161,12 @@ def repeats_four_words(text: str, times: int = 3) -> bool:
     return any(count >= times for count in grams.values())
 
 
-def read_like_a_reader(written: list[tuple[Opening, str]]) -> Read:
+def read_like_a_reader(written: list[tuple[Shaped, str]]) -> Read:
     """The shares of continuations (opening, text) that do each thing."""
     counts = Counter()
     for start, text in written:
-        pronoun = start.pronoun if isinstance(start, Shaped) else "she"
         copied = mostly_copied(text, start.text)
-        back, new = first_reference(text, start, pronoun), first_new_person(text, start)
+        back, new = first_reference(text, start), first_new_person(text, start)
         counts["copied"] += copied
         if not copied:
             counts["carried"] += back is not None and (new is None or back < new)
