@@ -99,6 +99,31 @@ def test_a_key_that_straddles_where_a_refusal_is_cut_leaks_no_part_of_it(hostile
     assert "sk-host" not in result.stderr
 
 
+def test_a_stream_error_quoting_only_the_keys_tail_shows_none_of_it(hostile):
+    Hostile.reply = (200, error_event(f"invalid key ...{KEY[-10:]} (ends {KEY[-6:]}); {KEY[5:17]}"))
+    result = run_cli(
+        "generate", "--model", hostile, "--prompt", "Once", env={"TALETREE_API_KEY": KEY}
+    )
+    assert result.returncode == 2 and result.stdout == ""
+    assert "the server stopped with an error" in result.stderr
+    assert "invalid key ...*** (ends ***); ***" in result.stderr
+    said = result.stderr
+    assert not any(KEY[i : i + 6] in said for i in range(len(KEY) - 5)), said
+
+
+def test_any_six_characters_of_the_key_in_a_row_go_and_nothing_else_does():
+    from engine.remote.client import without_secret
+
+    key = "sk-abcdef123456"
+    assert without_secret(f"Bearer {key}!", key) == "Bearer ***!"
+    assert without_secret("tail f123456, head sk-ab, middle cdef12.", key) == (
+        "tail ***, head sk-ab, middle ***."  # five in a row say too little to go
+    )
+    assert without_secret("f123456sk-abc", key) == "***"  # two parts side by side: one mark
+    assert without_secret("no secret here", "") == "no secret here"
+    assert without_secret("short key: abc", "abc") == "short key: ***"
+
+
 async def test_the_app_shows_a_hostile_model_name_and_error_as_text(store, tmp_path):
     """A story (an imported one, say) that names its model with markup and escapes: the
     app neither crashes nor obeys it; the notification says it literally."""

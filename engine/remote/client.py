@@ -24,6 +24,7 @@ STREAM_LIMIT = 3600.0
 RETRIES = 4  # a busy server (429, 503) is asked again this many times
 BACKOFF = 1.0  # seconds before the first retry, doubled each time (or the server's Retry-After)
 SAID_LIMIT = 240  # characters of what a server said that an error or a notice quotes
+SECRET_PIECE = 6  # characters in a row of the API key that count as a part of it, and go
 Retried = Callable[[str], None]  # told, in one line, each time a busy server is waited for
 
 
@@ -204,12 +205,35 @@ class ServerClient:
         return ServerError(f"the connection to {self.root} failed ({text})")
 
     def said(self, text: str, limit: int = SAID_LIMIT) -> str:
-        """Text from a server or an error, fit to show: the API key taken out of it first (a
-        server may echo what it was sent), then one line, shown literally, cut to `limit`."""
-        return shown_line(text.replace(self.secret, "***") if self.secret else text, limit)
+        """Text from a server or an error, fit to show: the API key taken out of it first, and
+        any part of it (a server may echo what it was sent, or only its tail), then one line,
+        shown literally, cut to `limit`."""
+        return shown_line(without_secret(text, self.secret), limit)
 
     def close(self) -> None:
         self.http.close()
+
+
+def without_secret(text: str, secret: str, piece: int = SECRET_PIECE) -> str:
+    """`text` with every run of `piece` or more characters of `secret` in a row (as they
+    stand in it) replaced by "***": a part of a key narrows the key."""
+    if not secret:
+        return text
+    if len(secret) <= piece:
+        return text.replace(secret, "***")
+    pieces = {secret[i : i + piece] for i in range(len(secret) - piece + 1)}
+    hidden = [False] * len(text)
+    for start in range(len(text) - piece + 1):
+        if text[start : start + piece] in pieces:
+            hidden[start : start + piece] = [True] * piece
+    kept, previous = [], False
+    for character, gone in zip(text, hidden, strict=True):
+        if not gone:
+            kept.append(character)
+        elif not previous:
+            kept.append("***")
+        previous = gone
+    return "".join(kept)
 
 
 def stream_limit() -> float:
