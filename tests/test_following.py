@@ -78,6 +78,17 @@ def test_a_reader_counts_the_person_carried_by_name_or_pronoun_before_anyone_new
     assert (plain.carried, plain.new_person_first, plain.left, plain.repeats) == (0, 0, 0, 0)
 
 
+def test_a_letter_carries_its_addressee_as_you_and_a_story_told_of_her_does_not():
+    from engine.training.reading_like import SHAPES, read_like_a_reader
+
+    oskar = next(o for o in SHAPES if o.text.startswith("Dear Oskar"))
+    mirela = SHAPES[0]
+    to_him = " I hear it from my room and wonder whether you taught it the tune."
+    assert read_like_a_reader([(oskar, to_him)]).carried == 1.0
+    assert read_like_a_reader([(oskar, " He never wrote back.")]).carried == 0.0
+    assert read_like_a_reader([(mirela, to_him)]).carried == 0.0
+
+
 def test_the_shaped_openings_are_many_shapes_and_not_the_corpus_names():
     from engine.training.reading_like import SHAPES, TRIAL_SHAPES
 

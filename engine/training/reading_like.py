@@ -23,12 +23,16 @@ from dataclasses import dataclass
 
 from engine.training.following import Opening, mentions, mostly_copied
 
-PRONOUNS = {"she": ("she", "her", "hers", "herself"), "he": ("he", "him", "his", "himself")}
+PRONOUNS = {
+    "she": ("she", "her", "hers", "herself"),
+    "he": ("he", "him", "his", "himself"),
+    "you": ("you", "your", "yours", "yourself"),  # the one a letter is written to
+}
 
 
 @dataclass(frozen=True)
 class Shaped(Opening):
-    pronoun: str = "she"  # she or he: how the story refers to the person
+    pronoun: str = "she"  # she, he or you (a letter's addressee): how the story refers to them
 
 
 def shaped(genre: str, person: str, thing: str, pronoun: str, text: str) -> Shaped:
@@ -44,7 +48,7 @@ SHAPES = (
            "I never trusted the lighthouse keeper, Ansel, and I trusted his lamp even less."),
     shaped("fantasy", "Noor", "kettle", "she",
            "Noor kneels by the river and fills the copper kettle, watching the far bank."),
-    shaped("horror", "Oskar", "violin", "he",
+    shaped("horror", "Oskar", "violin", "you",
            "Dear Oskar, the violin you left with me has started to play by itself at night."),
     shaped("adventure", "Ines", "telegram", "she",
            "By the time the ferry reached the island, Ines had read the telegram four times "
@@ -96,7 +100,7 @@ TRIAL_SHAPES = (
            "Magda's compass spun twice and then pointed, firmly, at the sea."),
     shaped("romance", "Thaddeus", "letter", "he",
            "Thaddeus wrote the letter eleven times and posted none of them."),
-    shaped("mystery", "Rosalind", "glove", "she",
+    shaped("mystery", "Rosalind", "glove", "you",
            "Dear Rosalind, you left a single glove on my piano, and I know what it means."),
     shaped("horror", "Cormac", "well", "he",
            "Cormac lowers the bucket into the well, and something below takes hold of it."),
