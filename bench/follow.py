@@ -1,7 +1,8 @@
 """How well models follow the writer, read as a reader reads (engine/training/reading_like.py),
 and how quick their 4-branch step is, side by side in one run:
-`python -m bench.follow --json [MODEL ...]` (default: the default model and the demo model, and
-the default model's Q8_0 GGUF on llama.cpp where the binding is installed, for the step).
+`python -m bench.follow --json [MODEL ...]` (default: the default model and the demo model, the
+word- and character-level LSTMs that `make demo-model` trains beside it where its build folder
+holds them, and the default model's Q8_0 GGUF on llama.cpp where the binding is installed).
 
 Following: the openings of many shapes in engine/training/reading_like.py, four continuations
 of 60 tokens each, each model reading them its own way (the default model in story mode) with
@@ -92,6 +93,15 @@ def figures(name: str) -> dict:
     }
 
 
+def demo_lstms() -> list[str]:
+    """The LSTMs `make demo-model` trained for the same time as the demo model, if they are
+    still in its build folder (they don't ship)."""
+    from engine.training.demo import CONTENDERS, ROOT, build_folder
+
+    folders = [build_folder(ROOT / "build" / "demo", name) for name in CONTENDERS if "LSTM" in name]
+    return [str(folder) for folder in folders if (folder / "config.json").exists()]
+
+
 def q8_of_default() -> str | None:
     """The default model as a Q8_0 GGUF (made once, in the models cache), if llama.cpp's
     binding and converter are here."""
@@ -130,8 +140,10 @@ def main() -> None:
         result = {"processor": processor(), "trial": trial(args.models[0])}
     else:
         names = list(args.models)
-        if names == ["default", "demo"] and (q8 := q8_of_default()) is not None:
-            names.append(q8)
+        if names == ["default", "demo"]:
+            names += demo_lstms()
+            if (q8 := q8_of_default()) is not None:
+                names.append(q8)
         result = {"processor": processor(), "models": [figures(name) for name in names]}
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 

@@ -82,6 +82,11 @@ def progress_printer(name: str):
     return show
 
 
+def build_folder(build: Path, name: str) -> Path:
+    """Where a contender is trained: "word-level LSTM" in build/word-level-lstm."""
+    return build / name.split(" (")[0].replace(" ", "-").lower()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--minutes", type=float, default=12.0, help="training time per model")
@@ -100,7 +105,7 @@ def main() -> None:
     rows, follow_rows, results = [], [], {}
     for name, settings in CONTENDERS.items():
         settings.minutes = args.minutes
-        out = args.build / name.split(" (")[0].replace(" ", "-").lower()
+        out = build_folder(args.build, name)
         print(f"training {name} for {args.minutes} minutes", flush=True)
         result = train(
             stories, out, settings, corpus_name=name_of_corpus, progress=progress_printer(name)
