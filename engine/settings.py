@@ -85,9 +85,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("min_p", float, "Min-p", "drop tokens less likely than min-p times the most likely "
             "one (0 = off)", None, 0.0, "from 0 up to (not including) 1",
             lambda v: 0 <= v < 1, flag="--min-p", blank="off", model_suggests=True),
-    Setting("repetition_penalty", float, "Repetition penalty", "make tokens already in the "
-            "text less likely (1 = off)", None, 1.0, "above 0 (1 = off)", lambda v: v > 0,
-            flag="--repetition-penalty", blank="off", model_suggests=True),
+    Setting("repetition_penalty", float, "Repetition penalty", "make tokens the model has "
+            "already written in this passage less likely (1 = off)", None, 1.0,
+            "above 0 (1 = off)", lambda v: v > 0, flag="--repetition-penalty", blank="off",
+            model_suggests=True),
     Setting("stop_mode", str, "Stop at", "where each alternative ends: the token budget, the "
             "end of a sentence or of a paragraph", "sentence", "tokens", " or ".join(STOP_MODES),
             lambda v: v in STOP_MODES,

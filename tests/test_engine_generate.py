@@ -157,6 +157,30 @@ def test_overlapping_the_next_step_with_the_host_changes_no_event(tiny):
     assert greedy_tokens(model, story) == [reference_greedy(reference, story, 64)]
 
 
+def test_the_repetition_penalty_counts_only_what_the_branch_has_written(tiny):
+    """The story's own tokens (the writer's names and things) aren't penalised, only what the
+    branch wrote: the same tokens as a plain greedy loop that penalises just those."""
+    model, reference = tiny
+    # A tiny random model's greedy text loops, so this story ends in tokens it writes again.
+    story, penalty = ids_of(model, STORY), 3.0
+    story += reference_greedy(reference, story, 24)
+    settings = SamplingSettings(
+        temperature=0, max_new_tokens=16, repetition_penalty=penalty, stop_mode="tokens"
+    )
+    _, finished = run(model, story, 1, settings)
+    written = []
+    with torch.inference_mode():
+        for _ in range(16):
+            logits = reference(torch.tensor([story + written])).logits[0, -1]
+            seen = torch.zeros_like(logits, dtype=torch.bool)
+            seen[written] = True
+            penalised = torch.where(logits > 0, logits / penalty, logits * penalty)
+            written.append(int(torch.where(seen, penalised, logits).argmax()))
+    assert list(finished[0].token_ids) == written
+    # Hugging Face's rule, which counts the story too, writes something else here.
+    assert reference_greedy(reference, story, 16, repetition_penalty=penalty) != written
+
+
 def test_banned_tokens_and_end_of_text(tiny):
     model, _ = tiny
     story = ids_of(model, STORY)
