@@ -224,7 +224,9 @@ class LlamaCpp(TokenServer):
     ) -> dict[str, Any]:
         body = super().body(model, prompt, settings, seed, choices)
         body["repeat_penalty"] = body.pop("repetition_penalty")
-        body["repeat_last_n"] = self.context  # the whole context, as Taletree's penalty counts
+        # The whole context: llama-server counts the story too (Taletree's own loop counts only
+        # what a branch wrote), and a shorter window would count the story's last words alone.
+        body["repeat_last_n"] = self.context
         body["cache_prompt"] = True
         return body
 
