@@ -10,6 +10,7 @@ import pytest
 
 from engine import smollm2
 from engine.backend import load_backend
+from engine.events import FinishEvent
 from engine.named_models import DEFAULT, DEMO, chosen_name, shown_name
 from engine.reading import reading_for, story_lead, tokenized
 from engine.settings import SamplingSettings
@@ -123,26 +124,55 @@ def test_its_gguf_reads_the_same_story_mode_on_llama_cpp(default_backend):
     assert gguf.generation_defaults() == smollm2.DEFAULT_SAMPLING
 
 
-def test_fine_tuning_the_default_model_adds_genre_tokens_and_it_opens_as_a_trained_model(
-    tmp_path, default_backend
-):
-    """`taletree train ... --from default`: the seeds' `<BOS> <genre>` recipe on SmolLM2, whose
-    result reads raw (as it was trained) and keeps the fast path."""
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory, default_backend):
+    """`taletree train ... --from default`, one step: the seeds' `<BOS> <genre>` recipe on
+    SmolLM2, saved as a model folder."""
     from engine.training.data import TrainingText
     from engine.training.settings import FINE_TUNING_RATE, TrainSettings
     from engine.training.trainer import Trainer
 
+    root = tmp_path_factory.mktemp("tuned")
     stories = [
         TrainingText("mystery", "Agnes closed the ledger and locked it in the desk drawer."),
         TrainingText("romance", "Sophie left her red scarf on the cafe chair, and waited."),
     ] * 6
     settings = TrainSettings(steps=1, batch_size=1, context=24, learning_rate=FINE_TUNING_RATE)
-    trainer = Trainer(stories, tmp_path / "tuned", settings, from_model=DEFAULT)
+    trainer = Trainer(stories, root / "tuned", settings, from_model=DEFAULT)
     result = trainer.run()
     assert result.steps == 1 and result.parameters > 100_000_000
-    trainer.save(tmp_path / "saved", {})
-    tuned = load_backend(str(tmp_path / "saved"))
-    assert set(tuned.genres()) == {"mystery", "romance"}
-    assert reading_for(tuned, "auto").mode == "raw"  # read as it was trained
-    assert tuned.serving_path == "fast path"
-    assert tuned.genre_prefix("mystery")[-1] == tuned.tokenizer.convert_tokens_to_ids("<mystery>")
+    trainer.save(root / "saved", {})
+    return root / "saved"
+
+
+def test_fine_tuning_the_default_model_adds_genre_tokens_and_it_opens_as_a_trained_model(tuned):
+    """The result reads raw (as it was trained) and keeps the fast path."""
+    tuned_backend = load_backend(str(tuned))
+    assert set(tuned_backend.genres()) == {"mystery", "romance"}
+    assert reading_for(tuned_backend, "auto").mode == "raw"  # read as it was trained
+    assert tuned_backend.serving_path == "fast path"
+    mystery = tuned_backend.tokenizer.convert_tokens_to_ids("<mystery>")
+    assert tuned_backend.genre_prefix("mystery")[-1] == mystery
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="needs make gguf")
+def test_the_fine_tuned_default_model_converts_to_gguf_and_writes_what_its_folder_writes(
+    tuned, tmp_path
+):
+    """`taletree convert` of the fine-tuned folder: llama.cpp reads its added genre tokens as
+    the folder does, and greedy on the F32 file writes the folder's tokens."""
+    from engine.gguf.convert import convert_to_gguf
+
+    convert_to_gguf(tuned, tmp_path / "tuned.gguf", "f32")
+    gguf, folder = load_backend(str(tmp_path / "tuned.gguf")), load_backend(str(tuned))
+    assert gguf.serving_path.startswith("llama.cpp") and set(gguf.genres()) == set(folder.genres())
+    ids = [*folder.genre_prefix("mystery"), *folder.tokenize(OPENING)]
+    assert gguf.genre_prefix("mystery") == folder.genre_prefix("mystery")
+    assert gguf.tokenize(OPENING) == folder.tokenize(OPENING)
+    greedy = SamplingSettings(temperature=0, max_new_tokens=12, stop_mode="tokens")
+    assert finished_ids(gguf, ids, greedy) == finished_ids(folder, ids, greedy)
+
+
+def finished_ids(backend, ids, settings) -> list[int]:
+    (finish,) = [e for e in backend.stream(ids, 1, settings) if isinstance(e, FinishEvent)]
+    return list(finish.token_ids)

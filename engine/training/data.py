@@ -107,11 +107,19 @@ def genre_token(genre: str) -> str:
 
 def known_genres(tokenizer: Any) -> list[str]:
     """The genres a model was trained with: its special tokens that are genre tags, in a
-    model trained by Taletree (another's control tokens, `<file_sep>` say, are no genres)."""
+    model trained by Taletree (another's control tokens, `<file_sep>` say, are no genres).
+    Taletree puts a model's genre tags after its `<BOS>` in the vocabulary, so a model
+    fine-tuned from another's (whose own control tokens come first) lists only its genres,
+    even from a GGUF file, which marks every added token as control alike."""
     if tokenizer.bos_token != BOS:
         return []
+    vocabulary = tokenizer.get_vocab()
     specials = set(tokenizer.all_special_tokens) - {BOS, EOS, tokenizer.unk_token}
-    return sorted(t[1:-1] for t in specials if TAG.fullmatch(t) and t == t.lower())
+    return sorted(
+        t[1:-1]
+        for t in specials
+        if TAG.fullmatch(t) and t == t.lower() and vocabulary.get(t, -1) > vocabulary[BOS]
+    )
 
 
 def genre_prefix(tokenizer: Any, genre: str | None) -> list[int]:
