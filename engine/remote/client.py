@@ -24,7 +24,7 @@ STREAM_LIMIT = 3600.0
 RETRIES = 4  # a busy server (429, 503) is asked again this many times
 BACKOFF = 1.0  # seconds before the first retry, doubled each time (or the server's Retry-After)
 SAID_LIMIT = 240  # characters of what a server said that an error or a notice quotes
-SECRET_PIECE = 6  # characters in a row of the API key that count as a part of it, and go
+SECRET_PIECE = 6  # this many of the API key's characters in a row are hidden like the whole
 Retried = Callable[[str], None]  # told, in one line, each time a busy server is waited for
 
 
