@@ -59,6 +59,16 @@ def run_cli(*args: str, db: Path | None = None, stdin: str | None = None, env=No
     )
 
 
+def one_line_refusal(result, *phrases: str) -> str:
+    """The one policy for an expected error: one line on stderr, exit code 2."""
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    message = result.stderr.strip()
+    assert "\n" not in message and message.startswith("taletree: "), message
+    for phrase in phrases:
+        assert phrase in message, message
+    return message
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_pyfunc_call(pyfuncitem):
     """Run `async def` tests (the app's Pilot tests) in a fresh event loop each."""

@@ -30,7 +30,7 @@ from engine.settings import SamplingSettings
 from engine.training.settings import TrainSettings
 from engine.training.trainer import build_model
 from tests.app_helpers import SIZE, line_mode_generation, model_session, screen_text, wait_until
-from tests.conftest import run_cli
+from tests.conftest import one_line_refusal, run_cli
 from tests.engine_helpers import collect
 from tests.servers.llama import LlamaServer, to_gguf
 from tests.tiny_models import byte_level_tokenizer, config_for, save_random_model, save_tiny_model
@@ -73,13 +73,6 @@ def tokens_of(backend, ids, branches=1, settings=GREEDY, **options):
 
 def ids_only(branches):
     return [[token for token, _ in branch] for branch in branches]
-
-
-def one_line_exit_2(result, *said):
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    for part in said:
-        assert part in result.stderr
 
 
 # ------------------------------------------------------------------------------ the engine
@@ -318,7 +311,7 @@ def arch_renamed(path, out, name: bytes):
 def test_a_file_that_isnt_a_gguf_is_one_line(tmp_path):
     notes = tmp_path / "notes.gguf"
     notes.write_text("not weights at all")
-    one_line_exit_2(
+    one_line_refusal(
         run_cli("generate", "--model", str(notes), "--prompt", "x"), "is not a GGUF file"
     )
 
@@ -330,14 +323,14 @@ def test_a_folder_holding_one_gguf_opens_it_and_one_holding_two_asks_which(files
     assert opened(shelf).serving_path == "llama.cpp, Q8_0"
     (shelf / "other.gguf").symlink_to(files["gpt2", "f32"])
     result = run_cli("generate", "--model", str(shelf), "--prompt", "x")
-    one_line_exit_2(result, "holds 2 GGUF files: pass the one to use", "other.gguf")
+    one_line_refusal(result, "holds 2 GGUF files: pass the one to use", "other.gguf")
 
 
 def test_a_truncated_gguf_is_one_line(files, tmp_path):
     whole = files["gpt2", "f32"].read_bytes()
     cut = tmp_path / "cut.gguf"
     cut.write_bytes(whole[: len(whole) // 2])
-    one_line_exit_2(
+    one_line_refusal(
         run_cli("generate", "--model", str(cut), "--prompt", "x"),
         "cut.gguf can't be loaded by llama.cpp: tensor",
         "not within the file bounds",
@@ -347,7 +340,7 @@ def test_a_truncated_gguf_is_one_line(files, tmp_path):
 def test_an_architecture_llama_cpp_doesnt_know_is_one_line_naming_it(files, tmp_path):
     odd = arch_renamed(files["gpt2", "f32"], tmp_path / "odd.gguf", b"gpt9")
     result = run_cli("generate", "--model", str(odd), "--prompt", "x")
-    one_line_exit_2(
+    one_line_refusal(
         result, "odd.gguf can't be loaded by llama.cpp: unknown model architecture: 'gpt9'"
     )
 
@@ -356,7 +349,7 @@ def test_a_genre_the_vocabulary_has_no_token_for_is_one_line(files):
     result = run_cli(
         "generate", "--model", str(files["gpt2", "q8_0"]), "--genre", "mystery", "--prompt", "x"
     )
-    one_line_exit_2(result, "has no genre token <mystery>: it was trained without genres")
+    one_line_refusal(result, "has no genre token <mystery>: it was trained without genres")
 
 
 def test_a_gpu_asked_of_a_cpu_only_build_is_one_line(files):
@@ -365,7 +358,7 @@ def test_a_gpu_asked_of_a_cpu_only_build_is_one_line(files):
     if llama().llama_supports_gpu_offload():
         pytest.skip("this llama.cpp build has a GPU backend")
     result = run_cli("generate", "--model", str(files["gpt2", "q8_0"]), "--device", "cuda")
-    one_line_exit_2(result, "runs only on the CPU: use --device cpu")
+    one_line_refusal(result, "runs only on the CPU: use --device cpu")
 
 
 def test_without_the_binding_a_gguf_is_one_line_saying_how_to_get_it(files):
@@ -374,7 +367,7 @@ def test_without_the_binding_a_gguf_is_one_line_saying_how_to_get_it(files):
         f"sys.exit(main(['generate', '--model', {str(files['gpt2', 'q8_0'])!r}, '--prompt', 'x']))"
     )
     result = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True)
-    one_line_exit_2(result, "isn't installed", "make gguf", "taletree[gguf]")
+    one_line_refusal(result, "isn't installed", "make gguf", "taletree[gguf]")
 
 
 # ------------------------------------------------------------------------------ convert
@@ -435,5 +428,5 @@ def test_convert_refuses_what_it_cant_convert_and_writes_nothing(files, tmp_path
         (files["gpt2"], existing, "exists: choose another -o"),
         (broken, out / "c.gguf", "llama.cpp's converter can't convert"),
     ):
-        one_line_exit_2(run_cli("convert", str(folder), "-o", str(target)), said)
+        one_line_refusal(run_cli("convert", str(folder), "-o", str(target)), said)
     assert list(out.iterdir()) == [] and existing.read_bytes() == b"a writer's file"

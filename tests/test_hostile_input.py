@@ -21,20 +21,10 @@ from hypothesis import strategies as st
 from story import NodeDraft, Store
 from story.export import to_json, to_twee
 from story.importer import InvalidImport, parse_story_json
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, one_line_refusal, run_cli
 from tests.tiny_models import save_tiny_model
 
 STAMP = "2026-01-02T03:04:05.000006+00:00"
-
-
-def one_line_refusal(result, *phrases: str) -> str:
-    """The one policy for an expected error: one line on stderr, exit code 2."""
-    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
-    message = result.stderr.strip()
-    assert "\n" not in message and message.startswith("taletree: "), message
-    for phrase in phrases:
-        assert phrase in message, message
-    return message
 
 
 def taletree(*args, db: Path, stdin: bytes | None = None, limits=(), env=None):

@@ -28,14 +28,14 @@ class LlamaLog:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.problems: list[tuple[int, str]] = []  # the last few, each with its number
+        self.problems: list[tuple[int, int, str]] = []  # the last few: number, level, line
         self.count = 0  # how many were ever logged
 
     def write(self, level: int, text: bytes) -> None:
         line = text.decode("utf-8", errors="replace").strip()
         if level in (ERROR_LEVEL, WARNING_LEVEL) and line:
             with self.lock:
-                self.problems = [*self.problems[-19:], (self.count, line)]
+                self.problems = [*self.problems[-19:], (self.count, level, line)]
                 self.count += 1
 
     def mark(self) -> int:
@@ -43,14 +43,16 @@ class LlamaLog:
             return self.count
 
     def reason(self, since: int, otherwise: str) -> str:
-        """Why something failed, from the first problem logged after `mark()` returned `since`
-        (llama.cpp logs the cause first, then each caller's "failed"), without the names of
-        the functions that logged it."""
+        """Why something failed, from the first error logged after `mark()` returned `since`
+        (llama.cpp logs the cause first, then each caller's "failed"; a warning before it, such
+        as a missing newline token, is not why), without the names of the functions that
+        logged it."""
         with self.lock:
-            fresh = [line for number, line in self.problems if number >= since]
+            fresh = [(level, line) for number, level, line in self.problems if number >= since]
         if not fresh:
             return otherwise
-        return re.sub(r"^(\w+: )+(error loading model: )?", "", fresh[0]).rstrip(".")
+        _, first = min(fresh, key=lambda problem: problem[0] != ERROR_LEVEL)
+        return re.sub(r"^(\w+: )+(error loading model: )?", "", first).rstrip(".")
 
 
 LOG = LlamaLog()
