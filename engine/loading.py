@@ -115,6 +115,7 @@ def check_folder(folder: Path, allow_pickle: bool) -> None:
             )
         raise ModelError(f"{folder} is not a model folder: it has no config.json")
     if any(folder.glob("*.safetensors")):
+        check_vocabulary_claim(folder)
         return
     if any(folder.glob("*.bin")) or any(folder.glob("*.pt")):
         if allow_pickle:
@@ -124,6 +125,44 @@ def check_folder(folder: Path, allow_pickle: bool) -> None:
             "them to safetensors, or pass --allow-pickle if you trust the source"
         )
     raise ModelError(f"{folder} has no model weights (model.safetensors)")
+
+
+def safetensors_files(folder: Path) -> list[Path]:
+    """The folder's safetensors files: those its index names, if it has one, else all."""
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        names = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+        return [folder / name for name in names]
+    return sorted(folder.glob("*.safetensors"))
+
+
+def check_vocabulary_claim(folder: Path) -> None:
+    """A config.json claiming a vocabulary that no weight has rows for is refused before
+    anything is built for it: the converter padded a claim of 10^9 tokens out one by one (a
+    hang), and transformers stopped with a size mismatch. Only the files' headers are read."""
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ModelError(f"{folder}'s config.json can't be read: {first_line(error)}") from error
+    claimed = config.get("vocab_size") if isinstance(config, dict) else None
+    if not isinstance(claimed, int) or isinstance(claimed, bool):
+        return  # nothing claimed here: the model's own class checks what it reads
+    largest = 0
+    try:
+        for file in safetensors_files(folder):
+            with safe_open(str(file), framework="numpy") as tensors:
+                for key in tensors.keys():  # noqa: SIM118 (a safe_open isn't a mapping)
+                    largest = max(largest, *tensors.get_slice(key).get_shape(), 0)
+    except (OSError, ValueError, KeyError, SafetensorError) as error:
+        raise ModelError(f"{folder}'s weights can't be read: {first_line(error)}") from error
+    if claimed < 1 or claimed > largest:
+        raise ModelError(
+            f"{folder}'s config.json claims a vocabulary of {claimed:,} tokens, but no weight "
+            f"has that many rows (the largest has {largest:,}): the folder is damaged or "
+            "mismatched, so get it again"
+        )
 
 
 def saved_generation_defaults(folder: Path) -> dict:
@@ -175,14 +214,8 @@ def read_weights(
     in float32 whatever its dtype) are left as they are."""
     from safetensors import safe_open
 
-    index = folder / "model.safetensors.index.json"
-    if index.is_file():
-        names = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
-        files = [folder / name for name in names]
-    else:
-        files = sorted(folder.glob("*.safetensors"))
     weights: dict[str, torch.Tensor] = {}
-    for file in files:
+    for file in safetensors_files(folder):
         with safe_open(str(file), framework="pt", device=str(device), backend="pread") as tensors:
             for key in tensors.keys():  # noqa: SIM118 (a safe_open isn't a mapping)
                 tensor = tensors.get_tensor(key)
@@ -260,6 +293,13 @@ def load_transformers(
         raise ModelError(f"{name} can't be loaded: {first_line(error)}") from error
     except OSError as error:
         raise ModelError(f"{name} can't be loaded: {first_line(error)}") from error
+    except RuntimeError as error:  # a weight whose shape isn't the one config.json makes
+        if "ignore_mismatched_sizes" not in str(error) and "size mismatch" not in str(error):
+            raise
+        raise ModelError(
+            f"{name}'s weights don't have the shapes its config.json gives them: the folder is "
+            "damaged or mismatched, so get it again"
+        ) from error
     return tokenizer, model
 
 

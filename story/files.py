@@ -14,10 +14,7 @@ def write_atomically(path: Path, text: str, *, replace: bool = True) -> None:
     when `replace` says so; it keeps its permissions. A problem the writer can fix (a missing
     folder, no permission, a full disk, a FIFO or a device at the path) is a StoryError
     naming the file."""
-    path = Path(os.path.realpath(path))  # through links: the file they name is replaced
-    mode = existing_mode(path, replace)
-    if not path.parent.is_dir():
-        raise StoryError(f"{path}: the folder {path.parent} does not exist")
+    path, mode = writable(path, replace)
     try:
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as error:
@@ -35,6 +32,16 @@ def write_atomically(path: Path, text: str, *, replace: bool = True) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def writable(path: Path, replace: bool) -> tuple[Path, int]:
+    """The file `path` names (through links) and the permissions it will get, once it is
+    known that write_atomically may write it: asked before long work whose result goes there."""
+    path = Path(os.path.realpath(path))  # through links: the file they name is replaced
+    mode = existing_mode(path, replace)
+    if not path.parent.is_dir():
+        raise StoryError(f"{path}: the folder {path.parent} does not exist")
+    return path, mode
 
 
 def existing_mode(path: Path, replace: bool) -> int:

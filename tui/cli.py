@@ -16,7 +16,7 @@ from engine.settings import SETTING, SettingsError, parse
 from engine.training.settings import ARCHITECTURES, LEVELS, value_type
 from engine.training.settings import options as train_options
 from tui.commands.convert import cmd_convert
-from tui.commands.generate import cmd_generate
+from tui.commands.generate import MAX_BATCH, MAX_SAMPLES, cmd_generate
 from tui.commands.library import (
     cmd_delete,
     cmd_export,
@@ -39,6 +39,18 @@ def positive_int(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"should be a whole number of 1 or more, not {text!r}")
     return int(text)
+
+
+def at_most(most: int, hint: str) -> Callable[[str], int]:
+    """A whole number of 1 or more with a ceiling: one past it is refused before any work."""
+
+    def checked(text: str) -> int:
+        number = positive_int(text)
+        if number > most:
+            raise argparse.ArgumentTypeError(f"should be at most {most:,}, not {number:,}: {hint}")
+        return number
+
+    return checked
 
 
 def setting_flag(p: argparse.ArgumentParser, name: str, **options) -> None:
@@ -138,10 +150,16 @@ def add_generate(p: argparse.ArgumentParser) -> None:
     source.add_argument("--prompt", metavar="TEXT", help="text to continue")
     source.add_argument("--prompt-file", metavar="F", help="continue the text of this file")
     p.add_argument("--genre", metavar="G", help="write in this genre (the model's <G> token)")
-    p.add_argument("-n", type=positive_int, default=1, metavar="N", help="samples (default 1)")
+    p.add_argument(
+        "-n",
+        type=at_most(MAX_SAMPLES, "for more, run again with another --seed"),
+        default=1,
+        metavar="N",
+        help=f"samples (default 1, at most {MAX_SAMPLES:,})",
+    )
     p.add_argument(
         "--batch-size",
-        type=positive_int,
+        type=at_most(MAX_BATCH, "each sample in a batch holds its own cache"),
         default=1,
         metavar="B",
         help="samples made at once, sharing the prompt (default 1)",
@@ -187,8 +205,18 @@ def add_db_option(p: argparse.ArgumentParser, default: object) -> None:
     )
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A command line that can't be read is an expected error like any other: one line that
+    says what is wrong and where the help is, exit 2 (argparse prints its usage first)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        command = self.prog.removeprefix("taletree").strip()  # the error's own prefix names it
+        where = f"{command}: " if command else ""
+        raise UserError(f"{where}{message}: see `{self.prog} --help`")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="taletree", description="Write stories with a language model, branch by branch."
     )
     add_db_option(parser, None)

@@ -49,10 +49,21 @@ def checked_source(folder: Path) -> None:
 
 
 def checked_output(out: Path) -> None:
-    if out.exists():
+    """-o names a new .gguf file in a folder this process can write: nothing that exists is
+    replaced, whatever it is (a file, a folder, a FIFO, a device such as /dev/null)."""
+    if out.is_dir():
+        raise GGUFError(f"{out} is a folder: -o names the .gguf file to write")
+    if out.is_file():
         raise GGUFError(f"{out} exists: choose another -o, or remove it first")
+    if out.exists() or out.is_symlink():
+        raise GGUFError(
+            f"{out} exists and is not a regular file (a link, a pipe or a device): -o names "
+            "a new .gguf file"
+        )
     if not out.parent.is_dir():
         raise GGUFError(f"{out.parent} is not a folder: -o must be in a folder that exists")
+    if not os.access(out.parent, os.W_OK):
+        raise GGUFError(f"{out.parent} can't be written to: choose -o in a folder you can write")
     if out.suffix.lower() != ".gguf":
         raise GGUFError(f"{out} should end in .gguf (how llama.cpp's tools know the file)")
 

@@ -19,6 +19,11 @@ from common.text import NAME_LIMIT, shown_line
 
 SEPARATOR = "=" * 20
 SAMPLE_TOKENS = 200  # the length of a sample, unless --max-new-tokens or the model says otherwise
+MAX_SAMPLES = 10_000  # -n: a run that ends in hours, not months
+MAX_BATCH = 64  # --batch-size: each sample of a batch holds its own cache
+# --prompt-file: a model reads a few thousand tokens of it at most; 16 MiB is a long novel, and
+# a bound keeps /dev/zero or a runaway file from filling memory.
+MAX_PROMPT_BYTES = 16 * 2**20
 
 
 def sampling_of(args: argparse.Namespace, model_defaults: dict[str, Any]):
@@ -30,12 +35,41 @@ def sampling_of(args: argparse.Namespace, model_defaults: dict[str, Any]):
 
 
 def prompt_of(args: argparse.Namespace) -> str:
-    if args.prompt_file:
+    return read_prompt_file(args.prompt_file) if args.prompt_file else args.prompt or ""
+
+
+def read_prompt_file(name: str) -> str:
+    """At most MAX_PROMPT_BYTES of UTF-8 text, from a file or a pipe (`<(...)`, /dev/stdin).
+    It is opened without waiting, so a FIFO that nothing writes to is said at once instead of
+    hanging; a pipe is then read as it is written."""
+    import fcntl
+    import os
+    import stat
+
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK)
         try:
-            return Path(args.prompt_file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise UserError(f"{args.prompt_file} can't be read as UTF-8 text ({error})") from error
-    return args.prompt or ""
+            fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) & ~os.O_NONBLOCK)
+            with os.fdopen(fd, "rb", closefd=False) as file:
+                data = file.read(MAX_PROMPT_BYTES + 1)
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        finally:
+            os.close(fd)
+    except OSError as error:
+        raise UserError(f"{name} can't be read ({error.strerror}): pass a text file") from error
+    if len(data) > MAX_PROMPT_BYTES:
+        raise UserError(
+            f"{name} is over {MAX_PROMPT_BYTES // 2**20} MiB: the model reads only the end of a "
+            "story, so pass the last part of it"
+        )
+    if not data and not regular:
+        raise UserError(f"{name} gave no text (nothing writes to it?): pass a text file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise UserError(
+            f"{name} isn't UTF-8 text (byte {error.start:,} is not): save it as UTF-8"
+        ) from error
 
 
 class Printer:
@@ -169,6 +203,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
             "build the demo model with `make demo-model`"
         )
     prompt = prompt_of(args)
+    if args.to_file is not None:  # said now, not after the samples are made
+        from story.files import writable
+
+        writable(Path(args.to_file), replace=True)
     context_limit = args.context_limit or SETTING["context_limit"].default
     backend = load_backend(
         name,

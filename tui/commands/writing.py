@@ -120,8 +120,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
             if getattr(args, s.name, None) is not None
         }
         story = session.open_story(args.story)
+        settings = ExploreSettings(args.depth, args.budget, args.question).check()  # before loading
         session.models.load_now(session.model_request(), lambda stage: None)
-        settings = ExploreSettings(args.depth, args.budget, args.question)
         exploration = session.explore(settings)
         bar = sys.stderr.isatty()
         failed = []
