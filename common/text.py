@@ -44,3 +44,10 @@ def shown_line(text: str, limit: int | None = None) -> str:
 def quoted(name: str) -> str:
     """A name (a story's title) quoted within a one-line message: shown literally, cut."""
     return repr(shown_line(name, NAME_LIMIT))
+
+
+def whole_number(text: str) -> int | None:
+    """Typed text as a whole number of 0 or more, if it is one: ASCII digits only, at most 18
+    of them ("²" is a digit to str.isdigit but not to int, and int won't read 5,000 digits)."""
+    text = text.strip()
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 18 else None

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from common.errors import UserError
+from common.text import quoted
 
 STOP_MODES = ("tokens", "sentence", "paragraph")
 PROMPT_MODES = ("auto", "story", "raw")  # how a model reads the story (engine/reading.py)
@@ -127,7 +128,7 @@ def parse(name: str, value: Any) -> Any:
         converted = convert(setting.kind, value)
     except ValueError:
         what = {int: "a whole number", float: "a number", str: "text"}[setting.kind]
-        raise SettingsError(f"{name} should be {what}, not {value!r}") from None
+        raise SettingsError(f"{name} should be {what}, not {quoted(str(value))}") from None
     check(setting, converted)
     return converted
 

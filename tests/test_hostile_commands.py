@@ -194,6 +194,43 @@ def test_exploring_a_story_that_isnt_there_is_one_literal_line(lamp_db, story):
     assert "\x1b" not in message
 
 
+async def test_the_apps_explore_dialog_says_what_is_wrong_and_stays_open(store, tmp_path):
+    from textual.widgets import Input, Select
+
+    from tests.app_helpers import Told, make_app, wait_until, write_and_generate
+    from tui.screens.dialogs import ExploreDialog
+
+    story = store.create_story("Lamp", opening="The lamp went out.")
+    app = make_app(store, tmp_path, story_id=story.id)
+    told = Told()
+    async with app.run_test(size=(120, 30), message_hook=told) as pilot:
+        await write_and_generate(pilot)
+        await pilot.press("x")
+        await wait_until(pilot, lambda: isinstance(app.screen, ExploreDialog))
+        dialog = app.screen
+        for field, typed, said in (
+            ("budget", "abc", "the budget should be a whole number, not 'abc'"),
+            ("budget", "-1", "the budget should be a whole number, not '-1'"),
+            ("budget", "²", "the budget should be a whole number, not '²'"),
+            ("budget", "9" * 5000, "the budget should be a whole number, not '999"),
+            ("budget", "1000000000", "the budget should be from 1 to 500, not 1000000000"),
+            ("budget", "0", "the budget should be from 1 to 500, not 0"),
+            ("depth", "1000000", "the depth should be from 1 to 20, not 1000000"),
+            ("question", "why " * 250_000, "the question is over 500 characters"),
+        ):
+            told.notifications.clear()
+            dialog.query_one("#budget", Input).value = "3" if field != "budget" else typed
+            dialog.query_one("#depth", Input).value = typed if field == "depth" else "2"
+            dialog.query_one("#scorer", Select).value = "ask" if field == "question" else "likely"
+            dialog.query_one("#question", Input).value = typed if field == "question" else ""
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: told.notifications)
+            [message] = [n.message for n in told.notifications]
+            assert message.startswith(said) and len(message) < 300 and "\n" not in message
+            assert app.screen is dialog and app.session.exploration is None
+        assert app.return_code is None
+
+
 def test_line_mode_refuses_a_1_mb_question_and_asks_a_hostile_one_literally(store, tmp_path):
     session = make_session(store, tmp_path, FakeBackend())
     story = store.create_story("Lamp", opening="The lamp went out.")
@@ -252,6 +289,8 @@ def test_ctrl_c_midway_through_explore_keeps_every_passage_and_the_story(tiny, l
         (["--top-p", "2"], "top_p should be above 0 and at most 1, not 2.0"),
         (["--seed=-1"], "seed should be from 0 to 2**63 - 1, not -1"),
         (["--seed", str(2**70)], f"seed should be from 0 to 2**63 - 1, not {2**70}"),
+        (["--seed", "9" * 5000], "seed should be a whole number, not '99999"),
+        (["-n", "²"], "-n: should be a whole number of 1 or more, not '²'"),
     ],
 )
 def test_bad_generation_settings_are_one_line_before_the_model_loads(arguments, said):

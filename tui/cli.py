@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from common.errors import EXIT_BUG, EXIT_USER_ERROR, UserError, one_line
+from common.text import quoted, whole_number
 from engine.settings import SETTING, SettingsError, parse
 from engine.training.settings import ARCHITECTURES, LEVELS, value_type
 from engine.training.settings import options as train_options
@@ -36,9 +37,12 @@ TRUSTED = " (it can run code: only for sources you trust)"
 
 
 def positive_int(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"should be a whole number of 1 or more, not {text!r}")
-    return int(text)
+    number = whole_number(text)
+    if number is None or number < 1:
+        raise argparse.ArgumentTypeError(
+            f"should be a whole number of 1 or more, not {quoted(text)}"
+        )
+    return number
 
 
 def at_most(most: int, hint: str) -> Callable[[str], int]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from common.errors import UserError, one_line
-from common.text import quoted, safe_line, safe_prose, shown_line
+from common.text import quoted, safe_line, safe_prose, shown_line, whole_number
 from engine.settings import SETTING
 from story.export import FORMATS
 from story.lorebook import LoreEntry, flags, shown_keys, split_keys, where, with_field
@@ -512,7 +512,7 @@ def explore_settings(rest: str) -> ExploreSettings:
     if asks and not question.strip():
         raise UserError("/explore ask takes a yes/no question: /explore ask Is Mira still acting?")
     given = numbers.split()
-    if len(given) > 2 or not all(n.isdigit() for n in given):
+    if len(given) > 2 or any(whole_number(n) is None for n in given):
         raise UserError("/explore takes a budget and a depth, whole numbers: /explore 12 3")
     defaults = ExploreSettings()
     budget = int(given[0]) if given else defaults.budget

@@ -16,6 +16,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Label, Select, TextArea
 
 from common.errors import UserError
+from common.text import quoted, whole_number
 from story.export import FORMATS
 from tui.core.explore import ExploreError, ExploreSettings
 from tui.screens.base import Context, TaletreeDialog, settled, show_user_error
@@ -240,10 +241,11 @@ class ExploreDialog(Dialog):
             self.query_one("#question").focus()
 
     def number(self, field: str) -> int:
-        typed = self.query_one(f"#{field}", Input).value.strip()
-        if not typed.isdigit():
-            raise ExploreError(f"the {field} should be a whole number, not {typed!r}")
-        return int(typed)
+        typed = self.query_one(f"#{field}", Input).value
+        number = whole_number(typed)
+        if number is None:
+            raise ExploreError(f"the {field} should be a whole number, not {quoted(typed)}")
+        return number
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
