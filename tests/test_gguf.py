@@ -417,7 +417,8 @@ def test_convert_refuses_what_it_cant_convert_and_writes_nothing(files, tmp_path
         with pytest.raises(UserError, match=said):
             convert_to_gguf(folder, target, "q8_0")
     # At the command line: one line and exit 2 for an existing file (left as it was) and for a
-    # model the converter fails on (its weights cut short), with nothing written.
+    # model whose weights are cut short (refused from their header, before the converter
+    # runs), with nothing written. (test_hostile_commands.py: one the converter fails on.)
     existing = tmp_path / "kept.gguf"
     existing.write_bytes(b"a writer's file")
     broken = tmp_path / "broken"
@@ -426,7 +427,7 @@ def test_convert_refuses_what_it_cant_convert_and_writes_nothing(files, tmp_path
     weights.write_bytes(weights.read_bytes()[:2000])
     for folder, target, said in (
         (files["gpt2"], existing, "exists: choose another -o"),
-        (broken, out / "c.gguf", "llama.cpp's converter can't convert"),
+        (broken, out / "c.gguf", "broken's weights can't be read: Error while deserializing"),
     ):
         one_line_refusal(run_cli("convert", str(folder), "-o", str(target)), said)
     assert list(out.iterdir()) == [] and existing.read_bytes() == b"a writer's file"

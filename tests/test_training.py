@@ -173,6 +173,51 @@ def test_resume_continues_the_step_count_and_the_loss(tmp_path, corpus_file):
         assert a == pytest.approx(b, abs=2e-3)
 
 
+def test_a_batch_too_big_for_memory_is_trained_in_passes_and_takes_the_same_step(
+    tmp_path, corpus_file, monkeypatch
+):
+    """A batch whose activations don't fit goes through the model a few rows at a time, each
+    pass's gradient added in by its share: the losses and the weights are the whole batch's."""
+    from engine.training import trainer
+    from engine.training.data import read_corpus
+
+    stories = read_corpus(str(corpus_file))
+    whole = Trainer(stories, tmp_path / "whole", tiny_settings(steps=3, dropout=0.0))
+    whole_result = whole.run()
+    monkeypatch.setattr(trainer, "activation_budget", lambda: 1)  # one row fits, no more
+    parts = Trainer(stories, tmp_path / "parts", tiny_settings(steps=3, dropout=0.0))
+    parts_result = parts.run()
+    assert (whole.rows_per_pass, parts.rows_per_pass) == (4, 1)
+    for (_, a), (_, b) in zip(whole_result.losses, parts_result.losses, strict=True):
+        assert a == pytest.approx(b, abs=1e-4)
+    for (name, a), (_, b) in zip(
+        whole.model.state_dict().items(), parts.model.state_dict().items(), strict=True
+    ):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-4, msg=name)
+
+
+def test_the_default_models_batch_of_16_by_512_is_split_to_fit_in_memory():
+    """SmolLM2-135M's shape (built on the meta device: no memory): 16 rows of 512 tokens
+    would keep about 25 GB for the backward pass, more than a 24 GB machine has."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from engine.training.trainer import activation_bytes_per_token, rows_per_pass
+
+    config = LlamaConfig(
+        vocab_size=49152,
+        hidden_size=576,
+        intermediate_size=1536,
+        num_hidden_layers=30,
+        num_attention_heads=9,
+        num_key_value_heads=3,
+    )
+    with torch.device("meta"):
+        model = LlamaForCausalLM(config)
+    assert 20 * 2**30 < 16 * 512 * activation_bytes_per_token(model, 512) < 30 * 2**30
+    assert rows_per_pass(model, 16, 512, 6 * 2**30) == 3  # a quarter of 24 GB
+    assert rows_per_pass(model, 16, 512, 64 * 2**30) == 16
+
+
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, corpus_file):
     out = tmp_path / "model"
     command = [

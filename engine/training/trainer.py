@@ -2,7 +2,8 @@
 
     stream  = every training story as <BOS> <genre> text <EOS>, one after another
     each step: a batch of windows of the stream, each from a story's start (anywhere in a
-               story longer than the window), next-token loss, AdamW, clipped
+               story longer than the window), next-token loss, AdamW, clipped; a batch whose
+               activations don't fit in memory goes through the model a few rows at a time
     every `checkpoint_every` steps and on Ctrl+C: a checkpoint in OUT.training/
     each epoch: the held-out score
     at the end: the model folder, written beside OUT and renamed into place when complete
@@ -13,6 +14,7 @@ A batch depends only on (seed, step), so a resumed run sees the batches it would
 import contextlib
 import json
 import math
+import os
 import shutil
 import signal
 import threading
@@ -201,6 +203,42 @@ def batch(
     return rows[:, :-1], rows[:, 1:]
 
 
+def activation_budget() -> int:
+    """Bytes that one pass's saved activations may take: a quarter of the machine's memory,
+    at most 8 GiB (what is left holds the weights, the optimizer's state and everything else)."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        memory = 16 * 2**30
+    return min(8 * 2**30, memory // 4)
+
+
+def activation_bytes_per_token(model: nn.Module, context: int) -> int:
+    """About what training keeps of each token for the backward pass, in float32: per layer a
+    dozen tensors of the model's width, four of its MLP's and two rows of attention weights
+    (attention on the CPU keeps them whole); then the logits three times over (the logits,
+    their log-softmax and its gradient). For SmolLM2-135M at 512 tokens that is about 3.1 MB a
+    token: batch 16 x 512 wanted some 25 GB, and the kernel killed it at 24."""
+    config = model.config
+    if isinstance(model, LSTMLanguageModel):
+        layers, per_layer = config.layers, 8 * config.hidden  # its four gates, in and out
+    else:
+        hidden = config.hidden_size
+        mlp = getattr(config, "intermediate_size", None) or getattr(config, "n_inner", None)
+        layers = config.num_hidden_layers
+        per_layer = 12 * hidden + 4 * (mlp or 4 * hidden) + 2 * config.num_attention_heads * context
+    return 4 * (layers * per_layer + 3 * config.vocab_size)
+
+
+def rows_per_pass(model: nn.Module, batch_size: int, context: int, budget: int) -> int:
+    """How many of a batch's rows go through the model at once: all of them when their
+    activations fit the budget, else as many as do (at least one). The step is the same either
+    way (each pass's gradient is added in, weighted by its share of the rows), only its peak
+    memory differs."""
+    per_row = activation_bytes_per_token(model, context) * context
+    return max(1, min(batch_size, budget // per_row))
+
+
 def learning_rate(settings: TrainSettings, done: float) -> float:
     """Warm up over the first 5%, then a cosine down to a tenth. `done` runs 0 → 1."""
     if done < 0.05:
@@ -297,6 +335,9 @@ class Trainer:
         self.story_starts = torch.cumsum(lengths, 0)
         self.context = min(self.settings.context, len(stream) - 1, self.window or 10**9)
         self.steps_per_epoch = max(1, len(stream) // (self.settings.batch_size * self.context))
+        self.rows_per_pass = rows_per_pass(
+            self.model, self.settings.batch_size, self.context, activation_budget()
+        )
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(),
             lr=self.settings.learning_rate,
@@ -430,18 +471,23 @@ class Trainer:
             x, y = batch(
                 self.stream, self.story_starts, settings, self.context, self.step, self.device
             )
-            with autocast:
-                out = logits(self.model, x)
-            loss = nn.functional.cross_entropy(
-                out.float().reshape(-1, out.shape[-1]), y.reshape(-1)
-            )
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            value = 0.0
+            for first in range(0, len(x), self.rows_per_pass):
+                rows = slice(first, first + self.rows_per_pass)
+                share = len(x[rows]) / len(x)
+                with autocast:
+                    out = logits(self.model, x[rows])
+                loss = nn.functional.cross_entropy(
+                    out.float().reshape(-1, out.shape[-1]), y[rows].reshape(-1)
+                )
+                (loss * share).backward()
+                value += loss.item() * share
+                del out, loss  # nothing of this pass is held while the next one runs
             nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
             self.optimizer.step()
             self.step += 1
             tokens_seen += x.numel()
-            value = loss.detach().item()
             self.losses.append((self.step, round(value, 4)))
             evaluation = None
             if self.step % self.steps_per_epoch == 0:
