@@ -473,13 +473,13 @@ class Trainer:
             )
             self.optimizer.zero_grad(set_to_none=True)
             value = 0.0
-            for first in range(0, len(x), self.rows_per_pass):
-                rows = slice(first, first + self.rows_per_pass)
-                share = len(x[rows]) / len(x)
+            passes = zip(x.split(self.rows_per_pass), y.split(self.rows_per_pass), strict=True)
+            for inputs, targets in passes:
+                share = len(inputs) / len(x)
                 with autocast:
-                    out = logits(self.model, x[rows])
+                    out = logits(self.model, inputs)
                 loss = nn.functional.cross_entropy(
-                    out.float().reshape(-1, out.shape[-1]), y[rows].reshape(-1)
+                    out.float().reshape(-1, out.shape[-1]), targets.reshape(-1)
                 )
                 (loss * share).backward()
                 value += loss.item() * share
