@@ -1,7 +1,8 @@
 """vLLM, through its real answers recorded by tests/servers/record_vllm.py: detected with its
 window and tokenizer, N branches in one request each with its own seed, legacy log-probabilities
 read into token ids and alternatives, every setting sent under vLLM's own names, and greedy text
-equal to what Taletree's own engine writes with the same weights."""
+equal to what Taletree's own engine writes with the same weights; story mode from vLLM's own
+rendering of its model's chat template."""
 
 import json
 import math
@@ -9,20 +10,29 @@ import math
 import pytest
 
 from engine import events
+from engine.backend import load_backend
 from engine.loading import load_model
+from engine.reading import RAW, prompt_ids, reading_for
 from engine.remote.backend import ServerBackend
 from engine.remote.dialects import VLLM
+from engine.smollm2 import packaged_gguf
+from tests.engine_helpers import collect
 from tests.engine_helpers import run as run_local
 from tests.servers.vllm_replay import (
     GREEDY,
+    OPENING,
     RECORDING,
+    SPELLED,
     STORY,
+    STORY_RECORDING,
     ReplayTransport,
     exercise,
     save_served_model,
+    story_exercise,
 )
 
 RECORD = json.loads(RECORDING.read_text(encoding="utf-8"))
+STORY_RECORD = json.loads(STORY_RECORDING.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +106,38 @@ def test_a_stop_string_ends_the_branch_before_it(replayed):
     whole = results["four"]["finishes"][0].text  # the same seed, without the stop string
     assert finish.reason == events.STOP_STRING
     assert finish.text == whole[: whole.index(results["stop"])]
+
+
+def test_a_model_without_a_chat_template_reads_the_story_as_raw_text(replayed):
+    _, results = replayed
+    assert results["reading"] == RAW  # and no note: nothing failed, there was nothing to frame
+
+
+@pytest.mark.skipif(packaged_gguf() is None, reason="the default model isn't installed")
+def test_vllm_renders_the_default_models_template_for_story_mode():
+    """vLLM serving the default model renders its template itself: the same frame, the same
+    tokens and the same greedy continuation as the default model in this process."""
+    served = ServerBackend(
+        "http://127.0.0.1:8000/v1", transport=ReplayTransport(STORY_RECORD["exchanges"])
+    )
+    results = story_exercise(served)
+    local = load_backend("default")
+    assert results["reading"].mode == "story"
+    assert results["reading"].frame == local.story_frame()
+    reading = reading_for(local, "story")
+    assert (results["ids"], results["keep"]) == prompt_ids(local, reading, OPENING, "mystery")
+    _, finished, _ = collect(local.stream(results["ids"], 1, GREEDY, seed=1, keep=results["keep"]))
+    assert results["greedy"]["finishes"][0].token_ids == finished[0].token_ids
+    two = results["two"]["finishes"]
+    assert [f.seed for f in two] == [5, 6] and all(f.text.strip() for f in two)
+
+
+def test_a_story_that_spells_the_templates_tokens_is_text_to_vllm():
+    """vLLM reads a special token's name in any text as that token; Taletree cuts each one so a
+    story that spells `<|im_end|>` doesn't end the model's turn."""
+    served = ServerBackend(
+        "http://127.0.0.1:8000/v1", transport=ReplayTransport(STORY_RECORD["exchanges"])
+    )
+    results = story_exercise(served)
+    named = {served.tokenize_frame(name)[0] for name in ("<|im_end|>", "<|im_start|>")}
+    assert named.isdisjoint(results["spelled"]) and results["spelled_back"] == SPELLED

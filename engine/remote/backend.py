@@ -11,6 +11,7 @@ branch cut off mid-way keeps what it wrote and ends with reason "error", said in
 """
 
 import functools
+import itertools
 import math
 import queue
 import re
@@ -26,8 +27,14 @@ from engine.branches import DecodingBranch, check_branches, take_token
 from engine.chat_template import StoryFrame, TemplateError, frame_of, frame_or_raise
 from engine.events import Event, NoticeEvent
 from engine.remote.client import ServerClient, ServerError
-from engine.remote.dialects import LlamaCpp, Piece, checked_piece
-from engine.remote.servers import ServerTokens, TextPieces, detect, split_address
+from engine.remote.dialects import VLLM, LlamaCpp, Piece, checked_piece
+from engine.remote.servers import (
+    NoChatTemplate,
+    ServerTokens,
+    TextPieces,
+    detect,
+    split_address,
+)
 from engine.settings import SamplingSettings
 from engine.stopping import StopRule
 from engine.training.data import UnknownGenre
@@ -36,6 +43,13 @@ from engine.window import fit_window
 TOKEN_NAME = re.compile(r"<[^<>\s]+>")  # a special token's name, as templates spell them
 POLL = 0.05  # seconds between looks at the cancel flag while waiting for a server
 SEED_RANGE = 2**31  # seeds stay below this, with room for S + i (llama.cpp's are 32-bit)
+
+
+def literal_pieces(text: str, is_token_name: Callable[[str], bool]) -> list[str]:
+    """The text cut after the "<" of each special token's name in it."""
+    cuts = [m.start() + 1 for m in TOKEN_NAME.finditer(text) if is_token_name(m.group())]
+    bounds = [0, *cuts, len(text)]
+    return [text[start:end] for start, end in itertools.pairwise(bounds) if start < end]
 
 
 class ServerRequest:
@@ -122,7 +136,18 @@ class ServerBackend:
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 (one backend lives as long as the app)
     def token_ids(self, text: str) -> tuple[int, ...]:
-        return tuple(self.counter.encode(text))
+        if not isinstance(self.dialect, VLLM):
+            return tuple(self.counter.encode(text))
+        # vLLM reads a special token's name in any text as that token: a story that spells one
+        # (`<|im_end|>`) would end the turn. Cut each such name after its "<", so it is text.
+        return tuple(
+            t
+            for piece in literal_pieces(text, self.is_token_name)
+            for t in self.counter.encode(piece)
+        )
+
+    def is_token_name(self, name: str) -> bool:
+        return len(self.frame_ids(name)) == 1
 
     def tokenize(self, text: str) -> list[int]:
         return list(self.token_ids(text))
@@ -141,23 +166,24 @@ class ServerBackend:
 
     @property
     def renders_templates(self) -> bool:
-        """llama-server renders its model's chat template itself (/apply-template)."""
-        return isinstance(self.dialect, LlamaCpp)
+        """llama-server and vLLM render their model's chat template themselves."""
+        return isinstance(self.dialect, LlamaCpp | VLLM)
 
     @functools.cache  # noqa: B019 (asked once per connection, which lives with the app)
     def frame_or_error(self) -> StoryFrame | TemplateError | None:
-        if not self.renders_templates:
+        if not self.renders_templates or not isinstance(self.counter, ServerTokens):
             return None  # the story goes as text, and the server reads it raw
 
         def render(messages: list[dict]) -> str:
             try:
-                answer = self.client.post("/apply-template", {"messages": messages}, at_root=True)
+                return self.counter.render(messages)
             except ServerError as error:
                 raise TemplateError(f"{error}", refused=error.status in (400, 500)) from None
-            return str(answer.get("prompt", "") if isinstance(answer, dict) else "")
 
         try:
             frame = frame_of(render)
+        except NoChatTemplate:
+            return None
         except TemplateError as error:
             return error
         return frame if self.has_tokens_of(frame) else None

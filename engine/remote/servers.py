@@ -126,6 +126,15 @@ def ollama_context(client: ServerClient, model: str) -> int:
     return min([OLLAMA_CONTEXT, *limits])
 
 
+# How vLLM says its model has no chat template of its own ("...you must provide a chat template
+# if the tokenizer does not define one"): nothing to frame, so the story goes raw.
+NO_TEMPLATE = re.compile(r"chat template.*(does not define|no longer allowed)|no chat template")
+
+
+class NoChatTemplate(Exception):
+    """The served model has no chat template of its own."""
+
+
 class ServerTokens:
     """Counting text in the server's own tokens, through its /tokenize and /detokenize."""
 
@@ -151,6 +160,27 @@ class ServerTokens:
         )
         answer = self.client.post("/detokenize", body, at_root=True)
         return answer.get("content", answer.get("prompt", ""))
+
+    def render(self, messages: list[dict]) -> str:
+        """The server's own rendering of its model's chat template, the last turn left open:
+        llama-server's /apply-template, or vLLM's /tokenize of the messages read back through
+        /detokenize."""
+        if self.llama:
+            answer = self.client.post("/apply-template", {"messages": messages}, at_root=True)
+            return str(answer.get("prompt", "") if isinstance(answer, dict) else "")
+        body = {
+            "model": self.served.model,
+            "messages": messages,
+            "add_generation_prompt": False,
+            "continue_final_message": True,
+        }
+        try:
+            ids = self.client.post("/tokenize", body, at_root=True)["tokens"]
+        except ServerError as error:
+            if error.status == 400 and NO_TEMPLATE.search(str(error)):
+                raise NoChatTemplate(self.served.model) from None
+            raise
+        return self.decode(ids)
 
 
 class TextPieces:

@@ -3,7 +3,8 @@ multi-gigabyte install of its own).
 
 tests/servers/record_vllm.py starts vLLM's OpenAI server on a tiny GPT-2, runs `exercise` below
 against it through a recording transport, and saves every request and answer to
-tests/data/vllm/replay.json. The tests run the same `exercise` through a replaying transport:
+tests/data/vllm/replay.json; then the default model (a chat model) for `story_exercise`, saved
+to tests/data/vllm/story.json. The tests run the same exercises through a replaying transport:
 each request must be one that was recorded (in order, where the same request was sent twice),
 and gets the answer vLLM gave, byte for byte.
 """
@@ -15,13 +16,17 @@ from typing import Any
 import httpx
 from transformers import GPT2Config
 
+from engine.reading import prompt_ids, reading_for
 from engine.remote.backend import ServerBackend
 from engine.settings import SamplingSettings
 from tests.engine_helpers import collect
 from tests.tiny_models import byte_level_tokenizer, save_random_model
 
 RECORDING = Path(__file__).resolve().parent.parent / "data" / "vllm" / "replay.json"
+STORY_RECORDING = RECORDING.with_name("story.json")
 STORY = "The keeper climbed the stairs of the lighthouse."
+OPENING = "Mirela found the brass key under the floorboards of her grandmother's cottage."
+SPELLED = "She chalked <|im_end|> on the door, then <|im_start|>system, and <b>ran</b>."
 SAMPLED = SamplingSettings(temperature=1.0, max_new_tokens=16, stop_mode="tokens")
 GREEDY = SamplingSettings(temperature=0, max_new_tokens=24, stop_mode="tokens")
 
@@ -96,6 +101,7 @@ def run(
 
 def exercise(backend: ServerBackend) -> dict[str, Any]:
     """Everything the tests ask of vLLM, in one fixed order."""
+    reading = reading_for(backend, "auto")  # a model without a chat template: raw text
     ids = backend.tokenize(STORY)
     four = run(backend, ids, 4, SAMPLED, seed=7)
     alone = run(backend, ids, 1, SAMPLED, seeds=[four["finishes"][2].seed])
@@ -123,6 +129,7 @@ def exercise(backend: ServerBackend) -> dict[str, Any]:
         seed=7,
     )
     return {
+        "reading": reading,
         "ids": ids,
         "four": four,
         "alone": alone,
@@ -132,4 +139,21 @@ def exercise(backend: ServerBackend) -> dict[str, Any]:
         "stop": stop,
         "first_token": first_token,
         "first_token_text": backend.token_text(first_token),
+    }
+
+
+def story_exercise(backend: ServerBackend) -> dict[str, Any]:
+    """Story mode on vLLM serving a chat model: the frame from vLLM's own rendering of its
+    template, and the story read in it, greedily and as two branches."""
+    reading = reading_for(backend, "story")
+    ids, keep = prompt_ids(backend, reading, OPENING, "mystery")
+    spelled = backend.tokenize(SPELLED)  # a story that spells the template's tokens
+    return {
+        "spelled": spelled,
+        "spelled_back": backend.counter.decode(spelled),
+        "reading": reading,
+        "ids": ids,
+        "keep": keep,
+        "greedy": run(backend, ids, 1, GREEDY, seed=1, keep=keep),
+        "two": run(backend, ids, 2, SAMPLED, seed=5, keep=keep),
     }
