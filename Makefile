@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 
 .PHONY: run test test-latest lock lint format bench-store bench-engine bench-loading bench-remote \
-	bench-tui bench-explore bench-gguf bench-follow gguf demo-model clean
+	bench-tui bench-explore bench-gguf bench-follow gguf demo-model demo-lstms clean
 
 run: $(VENV)/.installed
 	$(BIN)/taletree
@@ -100,6 +100,11 @@ bench-follow: $(VENV)/.installed
 
 demo-model: $(VENV)/.installed
 	$(BIN)/python -m engine.training.demo
+
+# Only the two LSTMs, into build/demo, for bench-follow's rows (about 25 minutes on 2 CPU cores);
+# the bundled model stays as it is.
+demo-lstms: $(VENV)/.installed
+	$(BIN)/python -m engine.training.demo --lstms
 
 # Moves the lock forward on purpose: the newest versions pyproject.toml allows (torch stays at
 # $(TORCH), installed first), resolved by pip-tools with this machine's pip and its settings,
