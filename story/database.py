@@ -41,18 +41,6 @@ def check_file(path: Path) -> None:
         return
     if not path.is_file():
         raise DatabaseUnusable(f"{path} is not a file: pass --db with the path of a database file")
-    try:
-        with path.open("rb") as f:
-            header = f.read(len(SQLITE_HEADER))
-    except OSError as error:
-        raise DatabaseUnusable(
-            f"{path} can't be read ({error.strerror}): check its permissions"
-        ) from error
-    if header and header != SQLITE_HEADER:
-        raise DatabaseUnusable(
-            f"{path} is not a Taletree database (it is not an SQLite file): "
-            "pass --db with another path, or move the file aside"
-        )
     # Honour the file's mode bits even for root, who could write through them: a writer who made
     # the file read-only meant it.
     writable_bits = path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
@@ -61,6 +49,17 @@ def check_file(path: Path) -> None:
             f"{path} is read-only: make the file and its folder writable, "
             "or copy it somewhere writable and pass --db"
         )
+
+
+def has_sqlite_header(path: Path) -> bool:
+    """Only for a file SQLite has refused: closing a descriptor of a database this process has
+    open drops every lock the process holds on it (POSIX locks), so a live database is never
+    opened except through SQLite."""
+    try:
+        with path.open("rb") as f:
+            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -84,6 +83,11 @@ def verify(conn: sqlite3.Connection, path: Path) -> None:
         conn.execute("PRAGMA schema_version").fetchone()
         problems = [row[0] for row in conn.execute("PRAGMA quick_check(1)")]
     except sqlite3.Error as error:
+        if error.sqlite_errorcode == sqlite3.SQLITE_NOTADB and not has_sqlite_header(path):
+            raise DatabaseUnusable(
+                f"{path} is not a Taletree database (it is not an SQLite file): "
+                "pass --db with another path, or move the file aside"
+            ) from None
         raise describe_sqlite_error(path, error) or error from error
     if problems != ["ok"]:
         raise DatabaseUnusable(

@@ -201,3 +201,48 @@ def test_a_database_written_before_revisions_and_the_lorebook_is_upgraded(tmp_pa
 
         store.add_lore(story.id, LoreEntry(("Mara",), "Mara keeps the light."))
         assert [e.keys for e in store.lore(story.id)] == [("Mara",)]
+
+
+TWO_CONNECTIONS = """
+import sys
+from story import Store
+first = Store.open(sys.argv[1])
+first.create_story("Before", opening="Written before the second connection.")
+second = Store.open(sys.argv[1])  # as the explore worker opens its own
+print("open", flush=True)
+sys.stdin.readline()
+first.create_story("After", opening="Written after another program looked in.")
+second.close()
+first.close()
+"""
+
+
+def test_a_second_connection_keeps_the_firsts_locks_so_nothing_is_lost(db_path):
+    """Opening a database must not open and close the file itself: on Linux, closing any
+    descriptor of a file drops every lock the process holds on it, so another program that
+    looked in and closed would take itself for the last one, fold the write-ahead log into the
+    file and delete it while Taletree is still writing to it."""
+    make_story_db(db_path, nodes=3)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", TWO_CONNECTIONS, str(db_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout.readline().strip() == "open"
+        reader = sqlite3.connect(db_path)  # another program, looking in and closing
+        assert reader.execute("SELECT count(*) FROM stories").fetchone() == (2,)
+        reader.close()
+        assert db_path.with_name(db_path.name + "-wal").exists()  # still Taletree's
+        writer.stdin.write("\n")
+        writer.stdin.flush()
+        assert writer.wait(timeout=30) == 0
+    finally:
+        writer.kill()
+        writer.wait()
+        writer.stdin.close()
+        writer.stdout.close()
+    with Store.open(db_path) as store:
+        titles = {s.title for s in store.list_stories()}
+    assert {"Kept", "Before", "After"} <= titles
