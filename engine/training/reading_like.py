@@ -84,6 +84,16 @@ SHAPES = (
            "Nobody in the village would buy the clock that Anselm had built."),
     shaped("sci_fi", "Wren", "signal", "she",
            "Wren had listened to the signal for three nights before she dared to answer it."),
+    # A named person beside someone else (a man only implied, a widow, a commander): a small
+    # model tends to follow the other one, or to make her a "he".
+    shaped("adventure", "Odalys", "map", "she",
+           "Odalys unrolled the map on the captain's table and frowned."),
+    shaped("mystery", "Brannock", "ledger", "he",
+           "The widow watched Brannock turn the pages of her husband's ledger."),
+    shaped("sci_fi", "Tamsin", "helmet", "she",
+           "Tamsin handed the commander her cracked helmet without a word."),
+    shaped("romance", "Joaquin", "umbrella", "he",
+           "Joaquin held the umbrella over the baker's daughter all the way to the station."),
 )  # fmt: skip
 
 # For choosing settings only (bench/follow.py --trial): never in the figures above.
@@ -104,6 +114,10 @@ TRIAL_SHAPES = (
            "Dear Rosalind, you left a single glove on my piano, and I know what it means."),
     shaped("horror", "Cormac", "well", "he",
            "Cormac lowers the bucket into the well, and something below takes hold of it."),
+    shaped("fantasy", "Isolde", "staff", "she",
+           "Isolde leaned the old wizard's staff against the door and sat down to wait."),
+    shaped("horror", "Emrys", "candle", "he",
+           "The housekeeper gave Emrys a single candle and told him not to go upstairs."),
 )  # fmt: skip
 
 WORD = re.compile(r"[A-Za-z][\w']*")
