@@ -41,6 +41,12 @@ def store(db_path: Path):
         yield opened
 
 
+@pytest.fixture
+def story(store):
+    """A story to write in: "Lamp", opening with one sentence."""
+    return store.create_story("Lamp", opening="The lamp went out.")
+
+
 def run_cli(*args: str, db: Path | None = None, stdin: str | None = None, env=None):
     """Run the real `taletree` command in a child process, as a writer would."""
     environment = {**os.environ, **(env or {})}

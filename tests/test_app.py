@@ -4,8 +4,6 @@ import asyncio
 import sqlite3
 import threading
 
-import pytest
-
 from common.text import safe_line
 from tests.app_helpers import (
     SIZE,
@@ -28,11 +26,6 @@ from tui.widgets.branch_panel import BranchPanel
 from tui.widgets.composer import Composer
 
 OPENING = "The lamp went out."
-
-
-@pytest.fixture
-def story(store):
-    return store.create_story("Lamp", opening=OPENING)
 
 
 def view_text(screen: WritingScreen) -> str:

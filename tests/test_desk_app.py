@@ -2,7 +2,6 @@
 passages edited where they stand with their history, split and joined; the lorebook; what the
 model reads; re-rolling one branch, looking ahead, more; and the word counts."""
 
-import pytest
 from textual.widgets import Checkbox, DataTable, Input, TextArea
 
 from tests.app_helpers import (
@@ -22,11 +21,6 @@ from tui.screens.lore_dialog import LoreDialog
 from tui.screens.lorebook import LorebookScreen
 from tui.screens.writing import WritingScreen
 from tui.widgets.composer import Composer
-
-
-@pytest.fixture
-def story(store):
-    return store.create_story("Lamp", opening="The lamp went out.")
 
 
 async def kept_one(pilot):

@@ -4,8 +4,6 @@ alternatives. The fake model's probabilities are known: branch b gives each of i
 
 import math
 
-import pytest
-
 from tests.app_helpers import (
     SIZE,
     Told,
@@ -21,11 +19,6 @@ from tui.screens.compare import CompareScreen
 from tui.screens.token_view import TokenScreen
 from tui.screens.tree import TreeScreen
 from tui.screens.writing import WritingScreen
-
-
-@pytest.fixture
-def story(store):
-    return store.create_story("Lamp", opening="The lamp went out.")
 
 
 async def test_token_view_shows_each_token_and_its_alternatives(store, story, tmp_path):

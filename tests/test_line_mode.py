@@ -14,11 +14,6 @@ from tests.fake_model import FakeBackend
 from tui.line_mode import LineWriter, prompt_reader, run
 
 
-@pytest.fixture
-def story(store):
-    return store.create_story("Lamp", opening="The lamp went out.")
-
-
 def writer_for(store, story, backend=None, live=False) -> tuple[LineWriter, io.StringIO]:
     out = io.StringIO()
     session = make_session(store, store.db_path.parent, backend or FakeBackend())

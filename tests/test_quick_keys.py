@@ -14,11 +14,6 @@ from tui.screens.writing import WritingScreen
 from tui.widgets.composer import Composer
 
 
-@pytest.fixture
-def story(store):
-    return store.create_story("Lamp", opening="The lamp went out.")
-
-
 async def type_at_once(pilot, *keys: str) -> None:
     """Every key into the app's queue before any is handled, then let the app catch up."""
     for key in keys:

@@ -16,11 +16,6 @@ from tui.core.session import WritingSession
 from tui.core.settings import BUILT_IN
 
 
-@pytest.fixture
-def story(store):
-    return store.create_story("Lamp", opening="The lamp went out.")
-
-
 def test_every_setting_of_the_table_reaches_every_place(tmp_path):
     """The form, the config file, /set and the flags are all made from SETTINGS."""
     generate = next(
