@@ -1,9 +1,13 @@
 import asyncio
 import inspect
+import io
 import os
 import subprocess
 import sys
+import warnings
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -63,6 +67,26 @@ def run_cli(*args: str, db: Path | None = None, stdin: str | None = None, env=No
         env=environment,
         timeout=60,
     )
+
+
+def run_here(*args: str, db: Path | None = None):
+    """Run `taletree`'s own entry point (its parser, commands and error policy) in this
+    process: for the many refusals whose child process would spend seconds importing torch
+    only to say one line. What a child process adds (its exit code, its stdin) is tested
+    through run_cli."""
+    from tui.cli import main
+
+    argv = [*args, *(["--db", str(db)] if db is not None else [])]
+    out, err = io.StringIO(), io.StringIO()
+    with (
+        mock.patch.dict(os.environ),
+        warnings.catch_warnings(),  # main sends warnings to the log; put that back after
+        redirect_stdout(out),
+        redirect_stderr(err),
+    ):
+        os.environ.pop("TALETREE_DB", None)
+        code = main(argv)
+    return subprocess.CompletedProcess(["taletree", *argv], code, out.getvalue(), err.getvalue())
 
 
 def one_line_refusal(result, *phrases: str) -> str:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_here
 from tests.tiny_models import save_tiny_model
 
 
@@ -110,7 +110,7 @@ def test_to_file_with_a_progress_bar(model_folder, tmp_path):
 )
 def test_bad_input_is_one_line_and_exit_2(model_folder, tmp_path, arguments, message):
     filled = [a.format(tmp=tmp_path, model=model_folder) for a in arguments]
-    result = generate(*filled)
+    result = run_here("generate", *filled)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
 

@@ -17,7 +17,7 @@ import pytest
 
 from story import Store
 from tests.app_helpers import make_session
-from tests.conftest import ROOT, one_line_refusal, run_cli
+from tests.conftest import ROOT, one_line_refusal, run_cli, run_here
 from tests.fake_model import FakeBackend
 from tests.tiny_models import save_tiny_model
 from tui.line_mode import LineWriter
@@ -31,14 +31,8 @@ def tiny(tmp_path_factory):
     return save_tiny_model(tmp_path_factory.mktemp("hostile-commands") / "tiny")
 
 
-def refused_in_process(capsys, *argv: str) -> str:
-    """`taletree ARGV` through the command line's own main in this process (what refuses an
-    argument runs before any model loads, so a process each would only add start-up time):
-    one line on stderr, exit 2."""
-    from tui.cli import main
-
-    code = main(list(argv))
-    return one_line_refusal(subprocess.CompletedProcess(argv, code, "", capsys.readouterr().err))
+def refused(*argv: str) -> str:
+    return one_line_refusal(run_here(*argv))
 
 
 def changed_config(tiny, folder: Path, **values) -> Path:
@@ -55,7 +49,7 @@ def listing(folder: Path) -> list[str]:
 # ------------------------------------------------------------------------------ convert
 
 
-def test_convert_writes_only_a_new_file_and_says_what_else_it_found(tiny, tmp_path, capsys):
+def test_convert_writes_only_a_new_file_and_says_what_else_it_found(tiny, tmp_path):
     folder = tmp_path / "taken.gguf"
     folder.mkdir()
     fifo = tmp_path / "pipe.gguf"
@@ -70,7 +64,7 @@ def test_convert_writes_only_a_new_file_and_says_what_else_it_found(tiny, tmp_pa
         (dangling, "is not a regular file"),
         (tmp_path / "no" / "x.gguf", "is not a folder: -o must be in a folder that exists"),
     ):
-        assert said in refused_in_process(capsys, "convert", str(tiny), "-o", str(target))
+        assert said in refused("convert", str(tiny), "-o", str(target))
     assert listing(tmp_path) == before and fifo.is_fifo()
 
 
@@ -95,7 +89,7 @@ def read_only(tmp_path):
 
 def test_convert_into_a_folder_it_cant_write_is_one_line_before_converting(tiny, read_only):
     started = time.monotonic()
-    result = run_cli("convert", str(tiny), "-o", str(read_only / "x.gguf"))
+    result = run_here("convert", str(tiny), "-o", str(read_only / "x.gguf"))
     one_line_refusal(result, f"{read_only} can't be written to: choose -o in a folder")
     assert time.monotonic() - started < 15 and listing(read_only) == []
 
@@ -106,19 +100,19 @@ def test_a_config_claiming_a_vocabulary_of_1e9_is_refused_by_convert_and_generat
     lying = changed_config(tiny, tmp_path / "lying", vocab_size=10**9)
     said = "claims a vocabulary of 1,000,000,000 tokens, but no weight has that many rows"
     started = time.monotonic()
-    one_line_refusal(run_cli("convert", str(lying), "-o", str(tmp_path / "x.gguf")), said)
-    one_line_refusal(run_cli("generate", "--model", str(lying), "--prompt", "x"), said)
+    one_line_refusal(run_here("convert", str(lying), "-o", str(tmp_path / "x.gguf")), said)
+    one_line_refusal(run_here("generate", "--model", str(lying), "--prompt", "x"), said)
     assert time.monotonic() - started < 40 and not (tmp_path / "x.gguf").exists()
 
 
 def test_weights_of_other_shapes_than_the_config_gives_are_one_line(tiny, tmp_path):
     wider = changed_config(tiny, tmp_path / "wider", n_embd=128)
-    result = run_cli("generate", "--model", str(wider), "--prompt", "x")
+    result = run_here("generate", "--model", str(wider), "--prompt", "x")
     one_line_refusal(result, "weights don't have the shapes its config.json gives them")
 
 
 def test_convert_refuses_an_unknown_architecture_pickle_weights_and_an_unknown_quant(
-    tiny, tmp_path, capsys
+    tiny, tmp_path
 ):
     odd = changed_config(
         tiny, tmp_path / "odd", model_type="gpt9", architectures=["Gpt9ForCausalLM"]
@@ -132,11 +126,9 @@ def test_convert_refuses_an_unknown_architecture_pickle_weights_and_an_unknown_q
         ([str(tiny), "--quant", "q3"], "convert: argument --quant: invalid choice: 'q3'"),
     ):
         out = tmp_path / "out.gguf"
-        message = refused_in_process(capsys, "convert", *arguments, "-o", str(out))
+        message = refused("convert", *arguments, "-o", str(out))
         assert said in message and not out.exists()
-    assert "Gpt9ForCausalLM is not supported" in refused_in_process(
-        capsys, "convert", str(odd), "-o", str(out)
-    )
+    assert "Gpt9ForCausalLM is not supported" in refused("convert", str(odd), "-o", str(out))
 
 
 def interrupted_once(command: list[str], started: callable, timeout: float = 60):
@@ -189,19 +181,17 @@ def lamp_db(db_path):
         (["--question", " \t "], "ask takes a yes/no question"),
     ],
 )
-def test_bad_explorations_are_one_line_before_the_model_loads(lamp_db, capsys, arguments, said):
+def test_bad_explorations_are_one_line_before_the_model_loads(lamp_db, arguments, said):
     # A model that would fail to load: the settings are refused before it is tried.
     model = ("--model", "/no/such/model")
-    assert said in refused_in_process(
-        capsys, "--db", str(lamp_db), "explore", "Lamp", *model, *arguments
-    )
+    assert said in refused("--db", str(lamp_db), "explore", "Lamp", *model, *arguments)
     with Store.open(lamp_db) as store:
         assert store.node_count(store.find_story("Lamp").id) == 1
 
 
 @pytest.mark.parametrize("story", ["Nope", "", "\x1b[2J[@click=app.quit]"])
-def test_exploring_a_story_that_isnt_there_is_one_literal_line(lamp_db, capsys, story):
-    message = refused_in_process(capsys, "--db", str(lamp_db), "explore", story)
+def test_exploring_a_story_that_isnt_there_is_one_literal_line(lamp_db, story):
+    message = refused("--db", str(lamp_db), "explore", story)
     assert "no story has the id or title" in message and "\x1b" not in message
 
 
@@ -306,10 +296,10 @@ def test_ctrl_c_midway_through_explore_keeps_every_passage_and_the_story(tiny, l
 )
 def test_bad_generation_settings_are_one_line_before_the_model_loads(capsys, arguments, said):
     model = ("--model", "/no/such/model")
-    assert said in refused_in_process(capsys, "generate", *model, "--prompt", "x", *arguments)
+    assert said in refused("generate", *model, "--prompt", "x", *arguments)
 
 
-def test_a_prompt_file_is_read_with_a_bound_and_a_fifo_never_hangs(tmp_path, capsys):
+def test_a_prompt_file_is_read_with_a_bound_and_a_fifo_never_hangs(tmp_path):
     huge = tmp_path / "huge.txt"
     with huge.open("wb") as file:
         file.truncate(200 * 2**20)  # 200 MB (sparse: nothing is written to the disk)
@@ -326,7 +316,7 @@ def test_a_prompt_file_is_read_with_a_bound_and_a_fifo_never_hangs(tmp_path, cap
     ):
         started = time.monotonic()
         model = ("--model", "/no/such/model")
-        assert said in refused_in_process(capsys, "generate", *model, "--prompt-file", str(path))
+        assert said in refused("generate", *model, "--prompt-file", str(path))
         assert time.monotonic() - started < 20
 
 

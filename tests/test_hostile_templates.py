@@ -11,7 +11,7 @@ from common.errors import UserError
 from engine.backend import load_backend
 from engine.chat_template import TemplateError, story_frame
 from engine.reading import reading_for
-from tests.conftest import run_cli
+from tests.conftest import run_here
 from tests.tiny_models import CHAT_TEMPLATE, save_tiny_chat_model
 
 HOSTILE = {
@@ -72,7 +72,7 @@ def test_auto_reads_a_model_with_a_broken_template_raw_and_says_why(hostile_mode
 
 
 def test_generate_refuses_story_mode_with_a_broken_template_in_one_line(hostile_model):
-    result = run_cli(
+    result = run_here(
         "generate", "--model", str(hostile_model), "--prompt", "Rain.", "--prompt-mode",
         "story", "--max-new-tokens", "2",
     )  # fmt: skip

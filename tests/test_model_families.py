@@ -19,7 +19,7 @@ from engine.hf_model import HFModel, full_logits
 from engine.loading import ModelError, load_model
 from engine.settings import SamplingSettings
 from engine.window import fit_window
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_here
 from tests.engine_helpers import reference_greedy, run
 from tests.model_families import FAMILIES, REFUSED, SLIDE, sliding_window_of
 from tests.tiny_models import save_family_model
@@ -208,6 +208,6 @@ def test_a_family_the_engine_cant_serve_is_refused_by_name(tmp_path, family):
     folder = save_family_model(tmp_path / family, family)
     with pytest.raises(ModelError, match=f"{family} models are {REFUSED[family][1]}"):
         load_model(str(folder))
-    result = run_cli("generate", "--model", str(folder), "--prompt", "Once")
+    result = run_here("generate", "--model", str(folder), "--prompt", "Once")
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and family in result.stderr

@@ -19,7 +19,7 @@ from engine.training.settings import TrainSettings, chosen_settings
 from engine.training.trainer import Trainer, TrainingInterrupted, batch, working_folder
 from story import NodeDraft, Store
 from story.corpus import training_texts
-from tests.conftest import ROOT, run_cli
+from tests.conftest import ROOT, run_cli, run_here
 from tests.tiny_models import tiny_char_lstm
 from tui.cli import build_parser
 
@@ -316,7 +316,7 @@ def test_an_architecture_and_level_bring_their_defaults_under_the_flags_given():
 
 
 def bad(tmp_path, *args, db=None):
-    result = run_cli("train", *args, db=db)
+    result = run_here("train", *args, db=db)
     assert result.returncode == 2, result
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     return result.stderr
