@@ -24,7 +24,10 @@ SYSTEM_LINE = (
     "tense and point of view, with the same people, places and things, as flowing prose. "
     "Write only the story itself: no title, heading, list, question or comment."
 )
-USER_LINE = "Continue the story."
+# Chosen like the sampling settings, on bench.follow's trial openings: it scored 1.025 against
+# 1.012 for "Continue the story." (the thing mentioned in 0.5 against 0.425); "Go on with the
+# story." and "...: what happens next?" scored lower (0.863, 0.85).
+USER_LINE = "Continue the story from where it stops."
 NOTE_LEAD = "Author's note: "
 
 
