@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.chat_template import StoryFrame, TemplateError, frame_or_raise, story_frame
 from engine.events import Event
+from engine.reading import genre_prefix, known_genres
 from engine.settings import SamplingSettings
-from engine.training.data import genre_prefix, known_genres
 
 if TYPE_CHECKING:
     from engine.generate import StepModel

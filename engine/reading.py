@@ -1,4 +1,5 @@
-"""How a model reads the story: raw text, or in story mode (engine/chat_template.py) as the
+"""How a model reads the story: raw text (after the `<BOS> <genre>` prefix a model trained by
+Taletree learnt its stories with), or in story mode (engine/chat_template.py) as the
 assistant's unfinished turn of its chat template, after a system line asking it to go on with
 the story and a user turn asking for the next part.
 
@@ -7,9 +8,10 @@ chat template and no genre tokens of Taletree's training (a model trained here l
 stories after `<BOS> <genre>`, and reads them so).
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from common.errors import UserError
 from engine.chat_template import StoryFrame, TemplateError
@@ -29,6 +31,55 @@ SYSTEM_LINE = (
 # story." and "...: what happens next?" scored lower (0.863, 0.85).
 USER_LINE = "Continue the story from where it stops."
 NOTE_LEAD = "Author's note: "
+TAG = re.compile(r"^<([A-Za-z][\w-]*)>\s*")  # a genre tag, `<horror>`
+BOS, EOS = "<BOS>", "<EOS>"  # a story's start and end, in a model trained by Taletree
+
+
+class UnknownGenre(UserError):
+    """The model has no token for the genre asked for."""
+
+
+def normal_genre(genre: str) -> str:
+    """A genre as its token spells it: "Sci fi" is <sci_fi>."""
+    return "_".join(genre.strip().lower().split())
+
+
+def genre_token(genre: str) -> str:
+    return f"<{normal_genre(genre)}>"
+
+
+def known_genres(tokenizer: Any) -> list[str]:
+    """The genres a model was trained with: its special tokens that are genre tags, in a
+    model trained by Taletree (another's control tokens, `<file_sep>` say, are no genres).
+    Taletree puts a model's genre tags after its `<BOS>` in the vocabulary, so a model
+    fine-tuned from another's (whose own control tokens come first) lists only its genres,
+    even from a GGUF file, which marks every added token as control alike."""
+    if tokenizer.bos_token != BOS:
+        return []
+    vocabulary = tokenizer.get_vocab()
+    specials = set(tokenizer.all_special_tokens) - {BOS, EOS, tokenizer.unk_token}
+    return sorted(
+        t[1:-1]
+        for t in specials
+        if TAG.fullmatch(t) and t == t.lower() and vocabulary.get(t, -1) > vocabulary[BOS]
+    )
+
+
+def genre_prefix(tokenizer: Any, genre: str | None) -> list[int]:
+    """What goes before a story: `<BOS> <genre>` for a model trained by Taletree, the way its
+    stories were trained (`<BOS>` alone without a genre); nothing for another model. A genre
+    the model has no token for is refused by name, listing the ones it knows."""
+    trained_here = tokenizer.bos_token == BOS
+    if not genre:
+        return [tokenizer.bos_token_id] if trained_here else []
+    token = genre_token(genre)
+    vocabulary = tokenizer.get_vocab()
+    if token not in vocabulary:
+        known = known_genres(tokenizer)
+        hint = f"it knows {', '.join(known)}" if known else "it was trained without genres"
+        raise UnknownGenre(f"the model has no genre token {token}: {hint}")
+    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
+    return [*bos, vocabulary[token]]
 
 
 @dataclass(frozen=True)

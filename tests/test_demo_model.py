@@ -9,9 +9,10 @@ from assets import DEMO_MODEL
 from engine.events import FinishEvent
 from engine.generate import generate
 from engine.loading import load_model
+from engine.reading import genre_prefix
 from engine.settings import SamplingSettings
 from engine.training.corpus import GENRES, generate_corpus
-from engine.training.data import TrainingText, genre_prefix
+from engine.training.data import TrainingText
 from engine.training.following import measure_following
 from engine.training.genres import genre_vocabulary, guess_genre
 from tests.conftest import run_cli

@@ -1,10 +1,10 @@
 """The borders between the packages, and no import cycles.
 
 engine/ and story/ never import Textual; story/ never imports torch, transformers or engine/;
-engine/ never imports story/ or tui/; the writing core (tui/core/) imports neither Textual nor
-prompt-toolkit; common/ imports none of them. No module reaches itself through imports, lazy
-ones inside functions included. And the command line starts without loading any of the heavy
-libraries, so `taletree --help` answers at once."""
+engine/ never imports story/ or tui/, and serving a model never imports training; the writing
+core (tui/core/) imports neither Textual nor prompt-toolkit; common/ imports none of them. No
+module reaches itself through imports, lazy ones inside functions included. And the command
+line starts without loading any of the heavy libraries, so `taletree --help` answers at once."""
 
 import ast
 import subprocess
@@ -71,6 +71,16 @@ def test_no_forbidden_import_statements(package):
     for path in files:
         crossing = {n.split(".")[0] for n in imported_names(path)} & FORBIDDEN[package]
         assert not crossing, f"{path.relative_to(ROOT)} imports {sorted(crossing)}"
+
+
+def test_serving_a_model_never_imports_training():
+    """What a model reads (its genre prefix, story mode) is engine/reading.py's, which training
+    uses too: running a model needs nothing of training."""
+    serving = [p for p in sorted((ROOT / "engine").rglob("*.py")) if "training" not in p.parts]
+    assert serving
+    for path in serving:
+        training = {n for n in imported_names(path) if n.startswith("engine.training")}
+        assert not training, f"{path.relative_to(ROOT)} imports {sorted(training)}"
 
 
 def loaded_modules_after(code: str) -> set[str]:

@@ -92,7 +92,7 @@ def test_a_genre_the_model_lacks_is_named_and_the_model_writes_without_it(store,
 
     class Genred(FakeBackend):
         def genre_prefix(self, genre):
-            from engine.training.data import UnknownGenre
+            from engine.reading import UnknownGenre
 
             if genre not in (None, "horror"):
                 raise UnknownGenre(f"the model has no genre token <{genre}>: it knows horror")

@@ -26,6 +26,7 @@ from engine import events
 from engine.branches import DecodingBranch, check_branches, take_token
 from engine.chat_template import StoryFrame, TemplateError, frame_of, frame_or_raise
 from engine.events import Event, NoticeEvent
+from engine.reading import UnknownGenre
 from engine.remote.client import ServerClient, ServerError
 from engine.remote.dialects import VLLM, LlamaCpp, Piece, checked_piece
 from engine.remote.servers import (
@@ -37,7 +38,6 @@ from engine.remote.servers import (
 )
 from engine.settings import SamplingSettings
 from engine.stopping import StopRule
-from engine.training.data import UnknownGenre
 from engine.window import fit_window
 
 TOKEN_NAME = re.compile(r"<[^<>\s]+>")  # a special token's name, as templates spell them

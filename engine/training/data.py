@@ -1,9 +1,10 @@
-"""Reading a training corpus, and the prefix its stories are trained and written with.
+"""Reading a training corpus.
 
 A story is (genre or None, text). In a text corpus a story may start with its genre tag,
 `<horror> It was night…` (the demo corpus does). Every 20th story is held out for evaluation,
 the same ones every time. Stories are trained as `<BOS> <genre> text <EOS>`, so a model trained
-by Taletree is asked for a genre with that same `<BOS> <genre>` prefix (genre_prefix).
+by Taletree is asked for a genre with that same `<BOS> <genre>` prefix (engine/reading.py's
+genre_prefix).
 """
 
 import csv
@@ -12,21 +13,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from common.errors import UserError
+from engine.reading import TAG
 
 HELD_OUT_EVERY = 20
-TAG = re.compile(r"^<([A-Za-z][\w-]*)>\s*")
-BOS, EOS = "<BOS>", "<EOS>"
 
 
 class TrainingError(UserError):
     """Bad input for training or evaluation: one line saying what and what to do."""
-
-
-class UnknownGenre(UserError):
-    """The model has no token for the genre asked for."""
 
 
 @dataclass(frozen=True)
@@ -94,46 +89,3 @@ def split_held_out(stories: list[TrainingText]) -> tuple[list[TrainingText], lis
 
 def genres_of(stories: Iterable[TrainingText]) -> list[str]:
     return sorted({s.genre for s in stories if s.genre})
-
-
-def normal_genre(genre: str) -> str:
-    """A genre as its token spells it: "Sci fi" is <sci_fi>."""
-    return "_".join(genre.strip().lower().split())
-
-
-def genre_token(genre: str) -> str:
-    return f"<{normal_genre(genre)}>"
-
-
-def known_genres(tokenizer: Any) -> list[str]:
-    """The genres a model was trained with: its special tokens that are genre tags, in a
-    model trained by Taletree (another's control tokens, `<file_sep>` say, are no genres).
-    Taletree puts a model's genre tags after its `<BOS>` in the vocabulary, so a model
-    fine-tuned from another's (whose own control tokens come first) lists only its genres,
-    even from a GGUF file, which marks every added token as control alike."""
-    if tokenizer.bos_token != BOS:
-        return []
-    vocabulary = tokenizer.get_vocab()
-    specials = set(tokenizer.all_special_tokens) - {BOS, EOS, tokenizer.unk_token}
-    return sorted(
-        t[1:-1]
-        for t in specials
-        if TAG.fullmatch(t) and t == t.lower() and vocabulary.get(t, -1) > vocabulary[BOS]
-    )
-
-
-def genre_prefix(tokenizer: Any, genre: str | None) -> list[int]:
-    """What goes before a story: `<BOS> <genre>` for a model trained by Taletree, the way its
-    stories were trained (`<BOS>` alone without a genre); nothing for another model. A genre
-    the model has no token for is refused by name, listing the ones it knows."""
-    trained_here = tokenizer.bos_token == BOS
-    if not genre:
-        return [tokenizer.bos_token_id] if trained_here else []
-    token = genre_token(genre)
-    vocabulary = tokenizer.get_vocab()
-    if token not in vocabulary:
-        known = known_genres(tokenizer)
-        hint = f"it knows {', '.join(known)}" if known else "it was trained without genres"
-        raise UnknownGenre(f"the model has no genre token {token}: {hint}")
-    bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-    return [*bos, vocabulary[token]]

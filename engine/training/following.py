@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from engine.events import FinishEvent
 from engine.generate import generate
+from engine.reading import genre_prefix, known_genres
 from engine.settings import SamplingSettings
-from engine.training.data import genre_prefix, known_genres
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from collections import Counter
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from engine.training.data import BOS, EOS, TrainingText, genre_prefix, genre_token
+from engine.reading import BOS, EOS, genre_prefix, genre_token
+from engine.training.data import TrainingText
 from engine.training.english import COMMON_WORDS
 
 UNKNOWN = "<unk>"

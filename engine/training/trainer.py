@@ -29,13 +29,14 @@ from torch import nn
 
 from engine.hf_model import window_of
 from engine.lstm import LSTMConfig, LSTMLanguageModel
+from engine.reading import BOS, EOS, genre_token
 from engine.scoring import windowed_logprobs
 from engine.training import induction
-from engine.training.data import TrainingError, TrainingText, genre_token, genres_of, split_held_out
+from engine.training.data import TrainingError, TrainingText, genres_of, split_held_out
 from engine.training.evaluate import Evaluation, evaluate
 from engine.training.following import Following
 from engine.training.settings import TrainSettings
-from engine.training.tokenizers import BOS, EOS, encode_story, train_bpe, train_chars, train_words
+from engine.training.tokenizers import encode_story, train_bpe, train_chars, train_words
 
 
 @dataclass

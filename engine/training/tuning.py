@@ -8,8 +8,8 @@ from typing import Any
 
 from engine.events import FinishEvent
 from engine.generate import generate
+from engine.reading import genre_prefix
 from engine.settings import SamplingSettings
-from engine.training.data import genre_prefix
 from engine.training.following import TRIAL, Following, measure_following
 from engine.training.genres import guess_genre
 

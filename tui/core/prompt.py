@@ -6,8 +6,7 @@ story follows them as the model's own unfinished answer."""
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.reading import RAW, Reading, genre_part, story_lead, tokenized
-from engine.training.data import UnknownGenre
+from engine.reading import RAW, Reading, UnknownGenre, genre_part, story_lead, tokenized
 from story.context import Context, context_for, lore_label
 
 if TYPE_CHECKING:
