@@ -43,10 +43,3 @@ class IncrementalDecoder:
         after = self.decode(self.ids[self.prefix :])
         self.prefix, self.read = self.read, len(self.ids)
         return after[len(before) :]
-
-
-def decode_continuation(tokenizer: Any, context_ids: Sequence[int], ids: Sequence[int]) -> str:
-    """The reference the deltas must add up to: the new ids' text, read after the context."""
-    context = list(context_ids[-CONTEXT_TOKENS:])
-    decode = IncrementalDecoder(tokenizer).decode
-    return decode(context + list(ids))[len(decode(context)) :]

@@ -100,10 +100,6 @@ def filter_logits(logits: torch.Tensor, settings: SamplingSettings) -> torch.Ten
     return logits
 
 
-def logits_to_probs(logits: torch.Tensor, settings: SamplingSettings) -> torch.Tensor:
-    return filter_logits(logits, settings).softmax(dim=-1)
-
-
 def sample(
     logits: torch.Tensor,
     settings: SamplingSettings,

@@ -3,6 +3,7 @@ scripted model that plays fixed tokens (for exact text edge cases of the generat
 
 import torch
 
+from engine.detokenize import CONTEXT_TOKENS, IncrementalDecoder
 from engine.events import FinishEvent, TokenEvent
 from engine.generate import generate
 
@@ -35,6 +36,13 @@ def collect(stream) -> tuple[list, list, list[str]]:
 
 def deltas_of(tokens, finished, branch):
     return "".join(e.delta for e in tokens if e.branch == branch) + finished[branch].delta
+
+
+def decode_continuation(tokenizer, context_ids, ids) -> str:
+    """The reference the deltas must add up to: the new ids' text, read after the context."""
+    context = list(context_ids[-CONTEXT_TOKENS:])
+    decode = IncrementalDecoder(tokenizer).decode
+    return decode(context + list(ids))[len(decode(context)) :]
 
 
 def reference_greedy(model, ids, max_new_tokens, **options):

@@ -9,13 +9,12 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from engine import events
-from engine.detokenize import decode_continuation
 from engine.events import FinishEvent, TokenEvent
 from engine.generate import generate
 from engine.loading import load_model
 from engine.settings import SamplingSettings, SettingsError
 from engine.window import fit_window
-from tests.engine_helpers import deltas_of, reference_greedy, run
+from tests.engine_helpers import decode_continuation, deltas_of, reference_greedy, run
 from tests.tiny_models import save_tiny_model
 
 GREEDY = SamplingSettings(temperature=0, max_new_tokens=64)

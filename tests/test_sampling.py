@@ -9,7 +9,6 @@ from engine.sampling import (
     apply_repetition_penalty,
     branch_seeds,
     filter_logits,
-    logits_to_probs,
     sample,
     seed_keys,
     token_keys,
@@ -55,8 +54,8 @@ def test_min_p_drops_tokens_far_below_the_best():
 
 
 def test_temperature_sharpens_and_flattens():
-    cold = logits_to_probs(LOGITS, SamplingSettings(temperature=0.5))[0]
-    hot = logits_to_probs(LOGITS, SamplingSettings(temperature=2.0))[0]
+    cold = filter_logits(LOGITS, SamplingSettings(temperature=0.5)).softmax(dim=-1)[0]
+    hot = filter_logits(LOGITS, SamplingSettings(temperature=2.0)).softmax(dim=-1)[0]
     assert cold[0] > 0.5 > hot[0]
     assert cold.sum().item() == pytest.approx(1.0) and hot.sum().item() == pytest.approx(1.0)
 
