@@ -2,7 +2,17 @@
 
 from story.errors import StoryError
 from story.models import Bookmark, Node, NodeDraft, SearchHit, Story, StorySummary, StoryTree
-from story.store import Store
+
+
+def __getattr__(name: str):
+    """`story.Store` on first use: the store brings sqlite-utils, which the command line's
+    parser (reading story.export's formats for --help) shouldn't load."""
+    if name == "Store":
+        from story.store import Store
+
+        return Store
+    raise AttributeError(f"module 'story' has no attribute {name!r}")
+
 
 __all__ = [
     "Bookmark",

@@ -10,6 +10,9 @@ import json
 import math
 import re
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from story.errors import StoryError
@@ -18,7 +21,6 @@ from story.models import Node, StoryTree
 
 JSON_FORMAT = "taletree-story/1"
 LOREBOOK_FORMAT = "taletree-lorebook/1"
-FORMATS = ("md", "txt", "json", "twee")
 TWINE_STORY_FORMAT = ("Harlowe", "3.3.9")
 LINK_WORDS = 8
 TWINE_SPACING = 125  # Twine's passage cards are 100 units square
@@ -235,8 +237,35 @@ def to_twee(tree: StoryTree) -> str:
     return "\n".join(parts)
 
 
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    what: str  # for --help: what a file of this format holds
+    suffixes: tuple[str, ...]  # a file named so is written in this format
+    write: Callable[[StoryTree], str]
+
+
+# Every face reads this table: a new format is one row here and its writer above.
+EXPORTS = {
+    export.name: export
+    for export in (
+        ExportFormat("md", "the current path as Markdown", (".md",), to_markdown),
+        ExportFormat("txt", "the current path as plain text", (".txt",), to_text),
+        ExportFormat("json", "the whole tree, lossless", (".json",), to_json),
+        ExportFormat("twee", "the whole tree for Twine", (".twee", ".tw"), to_twee),
+    )
+}
+
+
+def export_format(name: str | None, target: str | None = None) -> ExportFormat:
+    """The format named, else the one the target file's suffix names, else md."""
+    if name is None:
+        suffix = Path(target).suffix.lower() if target else ""
+        return next((f for f in EXPORTS.values() if suffix in f.suffixes), EXPORTS["md"])
+    if name not in EXPORTS:
+        raise StoryError(f"unknown export format {name!r}: use one of {', '.join(EXPORTS)}")
+    return EXPORTS[name]
+
+
 def render(tree: StoryTree, fmt: str) -> str:
-    writers = {"md": to_markdown, "txt": to_text, "json": to_json, "twee": to_twee}
-    if fmt not in writers:
-        raise StoryError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
-    return writers[fmt](tree)
+    return export_format(fmt).write(tree)

@@ -85,7 +85,10 @@ def run_here(*args: str, db: Path | None = None):
         redirect_stderr(err),
     ):
         os.environ.pop("TALETREE_DB", None)
-        code = main(argv)
+        try:
+            code = main(argv)
+        except SystemExit as done:  # argparse, after --help
+            code = done.code
     return subprocess.CompletedProcess(["taletree", *argv], code, out.getvalue(), err.getvalue())
 
 

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 from tests.app_helpers import make_session
-from tests.conftest import run_cli
+from tests.conftest import run_cli, run_here
 from tests.fake_model import FakeBackend
 from tui.line_mode import LineWriter, prompt_reader, run
 
@@ -107,6 +107,33 @@ def test_settings_memory_note_and_export(store, story, tmp_path):
     out.seek(0)
     writer.handle("/export md")
     assert out.getvalue().startswith("# Lamp")
+
+
+def test_a_new_export_format_is_one_row_that_every_face_offers(store, story, tmp_path, monkeypatch):
+    from story.export import EXPORTS, ExportFormat, path_nodes
+
+    def to_csv(tree):
+        return ",".join(node.text.strip() for node in path_nodes(tree)) + "\n"
+
+    monkeypatch.setitem(
+        EXPORTS, "csv", ExportFormat("csv", "the path, between commas", (".csv",), to_csv)
+    )
+    store.append(store.tip(story.id).id, " It came back on.")
+    expected = "The lamp went out.,It came back on.\n"
+    db = store.db_path
+    helped = " ".join(run_here("export", "--help").stdout.split())  # argparse wraps it
+    assert "csv: the path, between commas" in helped
+    assert run_here("export", "Lamp", "--format", "csv", db=db).stdout == expected
+    named = tmp_path / "lamp.csv"  # the suffix chooses it
+    result = run_here("export", "Lamp", "-o", str(named), db=db)
+    assert result.returncode == 0 and named.read_text() == expected
+    assert "2 nodes as csv" in result.stderr
+    writer, out = writer_for(store, story)
+    writer.handle("/export csv")
+    assert out.getvalue() == expected
+    refused = run_here("export", "Lamp", "--format", "pdf", db=db)
+    assert refused.returncode == 2 and "invalid choice: 'pdf'" in refused.stderr
+    assert "csv" in refused.stderr
 
 
 @pytest.mark.parametrize(

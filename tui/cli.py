@@ -16,6 +16,7 @@ from common.text import quoted, whole_number
 from engine.settings import SETTING, SettingsError, parse
 from engine.training.settings import ARCHITECTURES, LEVELS, value_type
 from engine.training.settings import options as train_options
+from story.export import EXPORTS
 from tui.commands.convert import cmd_convert
 from tui.commands.generate import MAX_BATCH, MAX_SAMPLES, cmd_generate
 from tui.commands.library import (
@@ -243,13 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--limit", type=positive_int, default=50, help="most results to show (default 50)"
     )
-    p = command("export", cmd_export, "write a story as md, txt, json or twee")
+    p = command("export", cmd_export, f"write a story as {', '.join(EXPORTS)}")
     p.add_argument("story", metavar="STORY", help="story id or exact title")
     p.add_argument(
         "--format",
-        choices=["md", "txt", "json", "twee"],
-        help="md/txt: the current path; json: the whole tree, lossless; twee: for Twine "
-        "(default: from the -o suffix, else md)",
+        choices=list(EXPORTS),
+        help="; ".join(f"{f.name}: {f.what}" for f in EXPORTS.values())
+        + " (default: from the -o suffix, else md)",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     p.add_argument(

@@ -21,7 +21,7 @@ from typing import TextIO
 from common.errors import UserError, one_line
 from common.text import quoted, safe_line, safe_prose, shown_line, whole_number
 from engine.settings import SETTING
-from story.export import FORMATS
+from story.export import EXPORTS
 from story.lorebook import LoreEntry, flags, shown_keys, split_keys, where, with_field
 from tui.core.bugs import bug_report
 from tui.core.explore import ExploreDrained, ExploreSettings, Progress
@@ -59,7 +59,7 @@ COMMANDS = {
     "/set": "KEY VALUE: a setting for this story (no KEY: list them)",
     "/memory": "[TEXT]: show or set what the model always reads first",
     "/note": "[TEXT]: show or set the author's note",
-    "/export": "FORMAT [FILE]: md, txt, json or twee, to the screen or a file",
+    "/export": f"FORMAT [FILE]: {', '.join(EXPORTS)}, to the screen or a file",
     "/open": "STORY: write another story",
     "/help": "this list",
     "/quit": "leave (or Ctrl+D)",
@@ -470,8 +470,8 @@ class LineWriter:
 
     def cmd_export(self, rest: str) -> None:
         fmt, _, target = rest.partition(" ")
-        if fmt not in FORMATS:
-            raise UserError(f"/export takes a format: {', '.join(FORMATS)}")
+        if fmt not in EXPORTS:
+            raise UserError(f"/export takes a format: {', '.join(EXPORTS)}")
         session = self.session
         path = Path(target.strip()) if target.strip() else None
         text = export_story(session.store, session.story().id, fmt, path)

@@ -76,9 +76,9 @@ def cmd_export(args: argparse.Namespace) -> None:
     """To a terminal the text is shown with its control characters visible (an escape
     sequence in a story must not reach the terminal); to a file or a pipe, exactly."""
     from common.text import safe_prose
-    from story.export import to_lorebook_json
+    from story.export import export_format, to_lorebook_json
     from story.files import write_atomically
-    from tui.core.library import export_format, export_story, open_store
+    from tui.core.library import export_story, open_store
 
     to_stdout = args.output in (None, "-")
     target = None if to_stdout else Path(args.output)
@@ -91,7 +91,7 @@ def cmd_export(args: argparse.Namespace) -> None:
             if target is not None:
                 write_atomically(target, text, replace=replace)
         else:
-            fmt = export_format(args.format, args.output)
+            fmt = export_format(args.format, args.output).name
             text = export_story(store, story.id, fmt, target, replace=replace)
             what = f"{store.node_count(story.id)} nodes as {fmt}"
     if to_stdout:

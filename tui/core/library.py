@@ -5,15 +5,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from story.errors import StoryError
-from story.export import FORMATS, render
+from story.export import render
 from story.files import write_atomically
 from story.models import Story
 
 if TYPE_CHECKING:
     from story.store import Store
-
-EXPORT_SUFFIXES = {".md": "md", ".txt": "txt", ".json": "json", ".twee": "twee", ".tw": "twee"}
 
 
 def open_store(db: str | Path | None = None) -> "Store":
@@ -22,16 +19,6 @@ def open_store(db: str | Path | None = None) -> "Store":
     from story.store import Store
 
     return Store.open(database_path(db))
-
-
-def export_format(fmt: str | None, target: str | None) -> str:
-    """The format asked for, else the one the file's suffix names, else md."""
-    if fmt is not None:
-        if fmt not in FORMATS:
-            raise StoryError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
-        return fmt
-    suffix = Path(target).suffix.lower() if target else ""
-    return EXPORT_SUFFIXES.get(suffix, "md")
 
 
 def export_story(

@@ -17,7 +17,7 @@ from textual.widgets import Button, Input, Label, Select, TextArea
 
 from common.errors import UserError
 from common.text import quoted, whole_number
-from story.export import FORMATS
+from story.export import EXPORTS
 from tui.core.explore import ExploreError, ExploreSettings
 from tui.screens.base import Context, TaletreeDialog, settled, show_user_error
 
@@ -192,7 +192,7 @@ class ExportDialog(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label("Export the story")
-            yield Select([(f, f) for f in FORMATS], value="md", allow_blank=False, id="format")
+            yield Select([(f, f) for f in EXPORTS], value="md", allow_blank=False, id="format")
             yield Input(str(Path.cwd() / f"{self.default_name}.md"), id="path")
             yield buttons("Export")
 
