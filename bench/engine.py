@@ -44,7 +44,7 @@ def build_models(device: torch.device) -> tuple[HFModel, "torch.nn.Module"]:
     dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
     plain = GPT2LMHeadModel(GPT2Config()).to(device=device, dtype=dtype).eval()
     ours = copy.deepcopy(plain)
-    ours.config._attn_implementation = "taletree"
+    ours.set_attn_implementation("taletree")
     if can_pack(ours):
         pack_linear_layers(ours)
     return HFModel(ours, tokenizer, "random-gpt2-124m"), plain

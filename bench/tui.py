@@ -29,6 +29,7 @@ from story import NodeDraft, Store
 from tests.app_helpers import make_app, streamed, wait_until
 from tests.fake_model import FakeBackend
 from tui.screens.writing import WritingScreen
+from tui.textual_internals import press_as_the_terminal, watch_frames
 
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_FRAME = """
@@ -77,8 +78,7 @@ class FrameProbe:
 
     def __init__(self, app, state):
         self.app, self.state, self.frames = app, state, []
-        self.display = app._display
-        app._display = self.record
+        self.display = watch_frames(app, self.record)
 
     def record(self, screen, renderable) -> None:
         if renderable is not None and hasattr(renderable, "render_segments"):
@@ -88,11 +88,9 @@ class FrameProbe:
 
     async def key_to_frame(self, key: str, shows) -> float:
         """Milliseconds from the key arriving to the first frame where shows(state) holds."""
-        from textual import events
-
         seen = len(self.frames)
         started = time.perf_counter()
-        self.app._driver.send_message(events.Key(key, None))
+        press_as_the_terminal(self.app, key)
         deadline = started + 5
         while time.perf_counter() < deadline:
             for stamp, state in self.frames[seen:]:

@@ -13,6 +13,8 @@ compiler uses) reads each weight once per step on both: 4 rows cost about what 1
 import torch
 from torch import nn
 
+from engine.internals import has_packed_matmul, packed_linear, packed_weight
+
 
 class PackedLinear(nn.Module):
     """y = x @ weight.T + bias, with the weight held in oneDNN's blocked layout for any number
@@ -21,24 +23,17 @@ class PackedLinear(nn.Module):
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor | None):
         super().__init__()
         self.in_features, self.out_features = weight.shape[1], weight.shape[0]
-        self.packed_weight = torch.ops.mkldnn._reorder_linear_weight(
-            weight.detach().contiguous(), None
-        )
+        self.packed_weight = packed_weight(weight)
         self.bias = bias.detach().contiguous() if bias is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.ops.mkldnn._linear_pointwise(
-            x.contiguous(), self.packed_weight, self.bias, "none", [], ""
-        )
+        return packed_linear(x, self.packed_weight, self.bias)
 
 
 def can_pack(model: nn.Module) -> bool:
     parameter = next(model.parameters())
     return (
-        parameter.device.type == "cpu"
-        and parameter.dtype == torch.float32
-        and torch.backends.mkldnn.is_available()
-        and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+        parameter.device.type == "cpu" and parameter.dtype == torch.float32 and has_packed_matmul()
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from engine.internals import attention_of
 from engine.kv_cache import ACTIVE_CACHE, StoryCache
 from engine.scoring import windowed_logprobs
 from engine.settings import suggested_by_model
@@ -220,7 +221,7 @@ class HFModel(TransformersModel):
         return self.mismatch(self.eager_logits)
 
     def eager_logits(self, ids: Sequence[int]) -> torch.Tensor:
-        native = self.model.config._attn_implementation
+        native = attention_of(self.model)
         try:
             self.model.set_attn_implementation("eager")
             return full_logits(self.model, ids, self.device)

@@ -20,6 +20,7 @@ import torch
 from common.errors import UserError
 from engine.cpu_matmul import can_pack, pack_linear_layers, unpack_linear_layers
 from engine.hf_model import HFModel, is_causal
+from engine.internals import attention_of, kept_in_float32
 from engine.kv_cache import ATTENTION
 from engine.lstm import LSTMLanguageModel, LSTMModel, is_lstm_folder
 from engine.settings import suggested_by_model
@@ -258,10 +259,7 @@ def load_transformers(
                     f"{name} is not a causal language model (it is a {config.model_type} model)"
                 )
             model_class = MODEL_FOR_CAUSAL_LM_MAPPING[type(config)]
-            keep = {
-                *(model_class._keep_in_fp32_modules or ()),
-                *(model_class._keep_in_fp32_modules_strict or ()),
-            }
+            keep = kept_in_float32(model_class)
             weights = read_weights(folder, device or torch.device("cpu"), dtype, keep)
             model = model_class.from_pretrained(
                 None, config=config, state_dict=weights, dtype=dtype, **model_options
@@ -366,9 +364,9 @@ def choose_path(model: Any, tokenizer: Any, name: str) -> "HFModel | GeneralMode
             f"{name} can't be served: {kind} models are not causal (what one "
             "predicts at a point depends on the text after it)"
         )
-    native = model.config._attn_implementation
+    native = attention_of(model)
     model.set_attn_implementation(ATTENTION)  # a model outside the registry keeps its own
-    if model.config._attn_implementation == ATTENTION:
+    if attention_of(model) == ATTENTION:
         fast = HFModel(model, tokenizer, name)
         if (why_not_fast := fast.why_not_exact()) is None:
             return fast

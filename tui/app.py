@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from textual import events, on
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.message import Message
 from textual.screen import Screen
 
@@ -28,6 +28,7 @@ from tui.messages import BackToWriting, Generate, ModelChanged, ModelWanted, Ope
 from tui.screens.base import Context, show_user_error
 from tui.screens.library import LibraryScreen
 from tui.screens.writing import WritingScreen
+from tui.textual_internals import ClosesOnABug
 
 
 class ModelLoaded(Message):
@@ -42,7 +43,7 @@ class ModelProgress(Message):
         self.request, self.stage = request, stage
 
 
-class TaletreeApp(App):
+class TaletreeApp(ClosesOnABug):
     CSS_PATH = "taletree.tcss"
     TITLE = "Taletree"
     BINDINGS = bindings("app")
@@ -172,22 +173,12 @@ class TaletreeApp(App):
 
         return run
 
-    def _handle_exception(self, error: Exception) -> None:
-        """A bug: close the app, keep the traceback in the error log, say so in one line.
-
-        Textual has no public hook for an exception no handler caught: its message loop calls
-        this method, and Textual's own version renders the whole traceback onto the terminal
-        as the app closes, which the error policy forbids. So this one does what Textual's does
-        (exit status 1, the error kept for run_test to raise in tests, close at once) with the
-        one line instead of the traceback; the names it sets are Textual's own."""
-        self._return_code = 1
-        if self._exception is None:
-            self._exception = error
-            self._exception_event.set()
+    def on_bug(self, error: Exception) -> None:
+        """A bug closes the app: the traceback goes to the error log, and `taletree` says so
+        in one line."""
         if self.bug_report is None:
             self.bug_report = bug_report(error, "taletree (the app)")
         self.bell()
-        self._close_messages_no_wait()
 
     # ------------------------------------------------------------------------------- model
 
