@@ -72,7 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
             "how many alternatives the model writes at once", 4, 4,
             f"from 1 to {MAX_BRANCHES}", lambda v: 1 <= v <= MAX_BRANCHES, sampling=False),
     Setting("max_new_tokens", int, "Max new tokens", "the most tokens each alternative writes",
-            48, 64, f"from 1 to {MAX_NEW_TOKENS}", lambda v: 1 <= v <= MAX_NEW_TOKENS,
+            48, 48, f"from 1 to {MAX_NEW_TOKENS}", lambda v: 1 <= v <= MAX_NEW_TOKENS,
             flag="--max-new-tokens", model_suggests=True),
     Setting("temperature", float, "Temperature", "randomness: 0 always takes the most likely "
             "token", None, 0.8, "0 (greedy) or more", lambda v: v >= 0, flag="--temperature",
