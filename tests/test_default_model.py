@@ -14,7 +14,7 @@ from engine.events import FinishEvent
 from engine.named_models import DEFAULT, DEMO, chosen_name, shown_name
 from engine.reading import reading_for, story_lead, tokenized
 from engine.settings import SamplingSettings
-from tests.conftest import run_cli
+from tests.conftest import run_here
 from tests.engine_helpers import reference_greedy, run
 
 pytestmark = [
@@ -99,14 +99,14 @@ def test_without_the_package_one_line_says_how_and_the_demo_model_writes(monkeyp
 
 
 def test_the_names_work_where_a_model_goes():
-    result = run_cli(
+    result = run_here(
         "generate", "--model", "default", "--prompt", OPENING, "--max-new-tokens", "8",
         "--seed", "3", "--verbose",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "SmolLM2-135M-Instruct: cpu, fast path" in result.stderr
     assert "read as story mode" in result.stderr
-    demo = run_cli(
+    demo = run_here(
         "generate", "--model", "demo", "--prompt", "The inspector", "--max-new-tokens", "4",
         "--verbose",
     )  # fmt: skip

@@ -15,7 +15,7 @@ from engine.training.corpus import GENRES, generate_corpus
 from engine.training.data import TrainingText
 from engine.training.following import measure_following
 from engine.training.genres import genre_vocabulary, guess_genre
-from tests.conftest import run_cli
+from tests.conftest import run_here
 
 pytestmark = pytest.mark.skipif(not DEMO_MODEL.exists(), reason="run `make demo-model` first")
 
@@ -70,7 +70,7 @@ def test_its_window_and_vocabulary_fit_a_writers_sentence():
 
 
 def test_generate_uses_the_demo_model_by_default():
-    result = run_cli(
+    result = run_here(
         "generate",
         "--genre",
         "mystery",

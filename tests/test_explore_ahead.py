@@ -12,7 +12,7 @@ import torch
 from story.export import render
 from story.importer import parse_story_json
 from tests.app_helpers import make_app, make_session, screen_text, wait_until, write_and_generate
-from tests.conftest import run_cli
+from tests.conftest import run_here
 from tests.fake_model import FakeBackend
 from tui.core.explore import ExploreError, ExploreSettings, repeated_share
 from tui.line_mode import LineWriter
@@ -298,15 +298,15 @@ def test_taletree_explore_prints_the_best_paths(tmp_path, db_path):
     with Store.open(db_path) as store:
         store.create_story("Cli", opening="The keeper climbed the stairs.")
     seeded = ("--budget", "3", "--depth", "2", "--seed", "5", "--max-new-tokens", "6", "--json")
-    result = run_cli("explore", "Cli", "--model", str(folder), *seeded, db=db_path)
+    result = run_here("explore", "Cli", "--model", str(folder), *seeded, db=db_path)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
     assert found["expansions"] == 3 and len(found["paths"]) == 3
     assert found["paths"][0]["score"] >= found["paths"][-1]["score"]
-    refused = run_cli("explore", "Cli", "--model", str(folder), "--question", "Wet?", db=db_path)
+    refused = run_here("explore", "Cli", "--model", str(folder), "--question", "Wet?", db=db_path)
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
     assert "no single token for yes and for no" in refused.stderr
-    missing = run_cli("explore", "Nope", "--model", str(folder), db=db_path)
+    missing = run_here("explore", "Nope", "--model", str(folder), db=db_path)
     assert missing.returncode == 2 and "no story has the id or title 'Nope'" in missing.stderr
 
 

@@ -19,7 +19,7 @@ from engine.hf_model import HFModel, full_logits
 from engine.loading import ModelError, load_model
 from engine.settings import SamplingSettings
 from engine.window import fit_window
-from tests.conftest import run_cli, run_here
+from tests.conftest import run_here
 from tests.engine_helpers import reference_greedy, run
 from tests.model_families import FAMILIES, REFUSED, SLIDE, sliding_window_of
 from tests.tiny_models import save_family_model
@@ -183,7 +183,7 @@ def test_the_command_line_matches_and_says_how_the_model_runs(loaded, family):
     text = "The keeper climbed the stairs"
     ids = model.tokenizer.encode(text, add_special_tokens=False)
     expected = model.tokenizer.decode(reference_greedy(reference, ids, 16))
-    result = run_cli(
+    result = run_here(
         "generate",
         "--model",
         str(folder),

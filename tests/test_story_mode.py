@@ -8,7 +8,7 @@ from common.errors import UserError
 from engine.backend import load_backend
 from engine.reading import SYSTEM_LINE, USER_LINE, reading_for
 from story.lorebook import LoreEntry
-from tests.conftest import run_cli
+from tests.conftest import run_here
 from tests.tiny_models import TURN_END, save_tiny_chat_model, save_tiny_model
 from tui.core.prompt import build_prompt, context_report
 
@@ -125,16 +125,16 @@ def test_a_model_trained_with_genre_tokens_reads_raw_under_auto(tmp_path):
 
 def test_generate_reads_in_story_mode_and_says_so(tmp_path):
     folder = save_tiny_chat_model(tmp_path / "chat")
-    result = run_cli(
+    result = run_here(
         "generate", "--model", str(folder), "--prompt", "Rain fell.", "--max-new-tokens", "4",
         "--seed", "1", "--verbose",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "read as story mode" in result.stderr
-    raw = run_cli(
+    raw = run_here(
         "generate", "--model", str(folder), "--prompt", "Rain fell.", "--max-new-tokens", "4",
         "--seed", "1", "--verbose", "--prompt-mode", "raw",
     )  # fmt: skip
     assert "read as raw text" in raw.stderr
-    bad = run_cli("generate", "--prompt", "x", "--prompt-mode", "chatty")
+    bad = run_here("generate", "--prompt", "x", "--prompt-mode", "chatty")
     assert bad.returncode == 2 and "prompt should be auto, story or raw" in bad.stderr

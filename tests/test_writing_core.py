@@ -8,7 +8,7 @@ import pytest
 from assets import DEMO_MODEL
 from engine.settings import SETTINGS, SamplingSettings, SettingsError, parse
 from tests.app_helpers import make_session
-from tests.conftest import run_cli
+from tests.conftest import run_here
 from tests.fake_model import FakeBackend
 from tui.cli import build_parser
 from tui.core.config_file import Config, ConfigError, read_config, write_config
@@ -129,7 +129,7 @@ def test_the_app_and_taletree_generate_prompt_a_model_the_same_way(store, tmp_pa
     session.start_generation().run()
     session.drain()  # the generation is over: its branches are stored
     core_text = session.branches[0].text
-    result = run_cli(
+    result = run_here(
         "generate",
         "--genre",
         "mystery",
@@ -144,7 +144,7 @@ def test_the_app_and_taletree_generate_prompt_a_model_the_same_way(store, tmp_pa
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["text"] == core_text and core_text.strip()
-    unknown = run_cli("generate", "--model", "demo", "--genre", "noir", "--prompt", "x")
+    unknown = run_here("generate", "--model", "demo", "--genre", "noir", "--prompt", "x")
     assert unknown.returncode == 2 and "no genre token <noir>: it knows adventure" in unknown.stderr
 
 
