@@ -89,6 +89,23 @@ def finish_reason(server_reason: str | None) -> str | None:
     return {"length": events.LENGTH, "stop": events.END_OF_TEXT}.get(server_reason, events.ERROR)
 
 
+# The sampling settings every request carries, each under vLLM's name for it, which most
+# OpenAI-style servers also read; a dialect renames those its server calls otherwise.
+OPENAI_NAMES = {
+    "max_new_tokens": "max_tokens",
+    "temperature": "temperature",
+    "top_p": "top_p",
+    "top_k": "top_k",
+    "min_p": "min_p",
+    "repetition_penalty": "repetition_penalty",
+}
+
+
+def sampling_fields(settings: SamplingSettings, names: dict[str, str]) -> dict[str, Any]:
+    """The settings under a server's names for them."""
+    return {server: getattr(settings, ours) for ours, server in names.items()}
+
+
 class Dialect:
     kind = "OpenAI-compatible"
     path = "/completions"  # under the API base (…/v1)
@@ -96,6 +113,8 @@ class Dialect:
     framing = "sse"
     gives_ids = False  # prompt as token ids, and the chosen tokens' ids in the answer
     most_choices = 1  # the largest n one request may ask for (1: one request per branch)
+
+    names = OPENAI_NAMES  # each sampling setting's name in this kind's requests
 
     def body(
         self,
@@ -105,24 +124,22 @@ class Dialect:
         seed: int,
         choices: int,
     ) -> dict[str, Any]:
-        """An OpenAI text-completion request with the sampling settings under vLLM's names,
-        which most other servers also read."""
+        """An OpenAI text-completion request, with what this kind adds (`added`)."""
         body = {
             "model": model,
             "prompt": prompt,
             "stream": True,
             "n": choices,
             "seed": seed,
-            "max_tokens": settings.max_new_tokens,
-            "temperature": settings.temperature,
-            "top_p": settings.top_p,
-            "top_k": settings.top_k,
-            "min_p": settings.min_p,
-            "repetition_penalty": settings.repetition_penalty,
+            **sampling_fields(settings, self.names),
         }
         if settings.top_alternatives:
             body["logprobs"] = settings.top_alternatives
-        return body
+        return body | self.added(settings)
+
+    def added(self, settings: SamplingSettings) -> dict[str, Any]:
+        """What this kind of server is told beyond the OpenAI request."""
+        return {}
 
     def unhonoured(self, settings: SamplingSettings) -> list[str]:
         """The settings asked for that this kind of server can't honour (or may not)."""
@@ -176,21 +193,13 @@ class TokenServer(Dialect):
 
     gives_ids = True
 
-    def body(
-        self,
-        model: str,
-        prompt: Sequence[int] | str,
-        settings: SamplingSettings,
-        seed: int,
-        choices: int,
-    ) -> dict[str, Any]:
-        body = super().body(model, prompt, settings, seed, choices)
-        body["logprobs"] = max(1, settings.top_alternatives)  # the chosen token's, at least
+    def added(self, settings: SamplingSettings) -> dict[str, Any]:
+        added = {"logprobs": max(1, settings.top_alternatives)}  # the chosen token's, at least
         if settings.banned_tokens:
-            body["logit_bias"] = self.bias(settings.banned_tokens)
+            added["logit_bias"] = self.bias(settings.banned_tokens)
         if settings.ban_end_of_text:
-            body["ignore_eos"] = True
-        return body
+            added["ignore_eos"] = True
+        return added
 
     def bias(self, banned: tuple[int, ...]) -> Any:
         """The logit_bias that bans these tokens."""
@@ -209,26 +218,16 @@ def can_not_honour(kind: str, names: list[str]) -> str:
 
 class LlamaCpp(TokenServer):
     kind = "llama.cpp"
+    names = OPENAI_NAMES | {"repetition_penalty": "repeat_penalty"}
 
     def __init__(self, slots: int, context: int):
         self.most_choices = max(1, slots)
         self.context = context  # tokens per slot
 
-    def body(
-        self,
-        model: str,
-        prompt: Sequence[int] | str,
-        settings: SamplingSettings,
-        seed: int,
-        choices: int,
-    ) -> dict[str, Any]:
-        body = super().body(model, prompt, settings, seed, choices)
-        body["repeat_penalty"] = body.pop("repetition_penalty")
+    def added(self, settings: SamplingSettings) -> dict[str, Any]:
         # The whole context: llama-server counts the story too (Taletree's own loop counts only
         # what a branch wrote), and a shorter window would count the story's last words alone.
-        body["repeat_last_n"] = self.context
-        body["cache_prompt"] = True
-        return body
+        return super().added(settings) | {"repeat_last_n": self.context, "cache_prompt": True}
 
     def bias(self, banned: tuple[int, ...]) -> Any:
         return [[token, False] for token in banned]
@@ -248,17 +247,9 @@ class VLLM(TokenServer):
     kind = "vLLM"
     most_choices = 1024
 
-    def body(
-        self,
-        model: str,
-        prompt: Sequence[int] | str,
-        settings: SamplingSettings,
-        seed: int,
-        choices: int,
-    ) -> dict[str, Any]:
-        body = super().body(model, prompt, settings, seed, choices)
-        body["return_tokens_as_token_ids"] = True  # tokens named "token_id:N", not by text
-        return body
+    def added(self, settings: SamplingSettings) -> dict[str, Any]:
+        # Tokens named "token_id:N", not by text.
+        return super().added(settings) | {"return_tokens_as_token_ids": True}
 
     def tokens(self, choice: dict) -> list[tuple[int, float, Top]]:
         logprobs = choice.get("logprobs") or {}
@@ -292,6 +283,7 @@ class Ollama(Dialect):
 
     kind = "Ollama"
     path = "/api/generate"
+    names = OPENAI_NAMES | {"max_new_tokens": "num_predict", "repetition_penalty": "repeat_penalty"}
     at_root = True
     framing = "ndjson"
 
@@ -307,12 +299,7 @@ class Ollama(Dialect):
         choices: int,
     ) -> dict[str, Any]:
         options = {
-            "num_predict": settings.max_new_tokens,
-            "temperature": settings.temperature,
-            "top_k": settings.top_k,
-            "top_p": settings.top_p,
-            "min_p": settings.min_p,
-            "repeat_penalty": settings.repetition_penalty,
+            **sampling_fields(settings, self.names),
             "repeat_last_n": -1,
             "seed": seed,
             "num_ctx": self.context,
