@@ -29,6 +29,7 @@ from engine.training.model_card import (
 )
 from engine.training.pipeline import train
 from engine.training.settings import TrainSettings
+from engine.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "assets" / "models" / "taletree-demo"
@@ -116,9 +117,8 @@ def main() -> None:
         settings.minutes = args.minutes
         out = build_folder(args.build, name)
         print(f"training {name} for {args.minutes} minutes", flush=True)
-        result = train(
-            stories, out, settings, corpus_name=name_of_corpus, progress=progress_printer(name)
-        )
+        trainer = Trainer(stories, out, settings, progress=progress_printer(name))
+        result = train(trainer, corpus_name=name_of_corpus)
         results[name] = (out, result)
         rows.append(
             [

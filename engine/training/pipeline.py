@@ -8,48 +8,26 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.settings import SamplingSettings
-from engine.training.data import TrainingText
 from engine.training.following import continue_openings, score_following
 from engine.training.genres import genre_vocabulary
 from engine.training.model_card import write_model_card
-from engine.training.settings import TrainSettings
-from engine.training.trainer import Trainer, TrainingProgress, TrainResult
+from engine.training.trainer import Trainer, TrainResult
 from engine.training.tuning import best, room, try_settings, write_samples
 
 SAMPLES_PER_GENRE = 2
 
 
 def train(
-    stories: list[TrainingText],
-    out: Path,
-    settings: TrainSettings,
-    *,
-    corpus_name: str,
-    from_model: str | None = None,
-    allow_pickle: bool = False,
-    trust_remote_code: bool = False,
-    resume: bool = False,
-    overwrite: bool = False,
-    progress: Callable[[TrainingProgress], None] | None = None,
-    stage: Callable[[str], None] | None = None,
+    trainer: Trainer, *, corpus_name: str, stage: Callable[[str], None] | None = None
 ) -> TrainResult:
-    """`allow_pickle` and `trust_remote_code` are for the model fine-tuned (--from)."""
+    """Run `trainer`, then finish its model folder: generation defaults, samples, the card."""
     from engine.loading import load_model
 
     say = stage or (lambda text: None)
-    trainer = Trainer(
-        stories,
-        out,
-        settings,
-        from_model=from_model,
-        allow_pickle=allow_pickle,
-        trust_remote_code=trust_remote_code,
-        resume=resume,
-        overwrite=overwrite,
-        progress=progress,
-    )
+    settings = trainer.settings  # as asked (a resumed run reads the rest from its checkpoint)
+    trust_remote_code = trainer.load_options["trust_remote_code"]  # for the model fine-tuned
     result = trainer.run()
-    staging = out.with_name(f".{out.name}.staging")
+    staging = trainer.out.with_name(f".{trainer.out.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
     try:
         trainer.save(staging, {})
@@ -57,7 +35,7 @@ def train(
         model = load_model(
             str(staging), device=settings.device, trust_remote_code=trust_remote_code
         )
-        genres = sorted({s.genre for s in stories if s.genre})
+        genres = sorted({s.genre for s in trainer.training + trainer.held_out if s.genre})
         trials = try_settings(
             model,
             genres,

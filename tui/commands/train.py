@@ -70,7 +70,7 @@ class Bar:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from engine.training.pipeline import train
-    from engine.training.trainer import TrainingInterrupted
+    from engine.training.trainer import Trainer, TrainingInterrupted
 
     stories, corpus_name = stories_of(args)
     settings = settings_of(args)
@@ -80,19 +80,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         sys.stderr.write(f"\n{text}…\n")
 
     try:
-        result = train(
+        trainer = Trainer(
             stories,
             out,
             settings,
-            corpus_name=corpus_name,
             from_model=args.from_model,
             allow_pickle=args.allow_pickle,
             trust_remote_code=args.trust_remote_code,
             resume=args.resume,
             overwrite=args.overwrite,
             progress=Bar(),
-            stage=stage,
         )
+        result = train(trainer, corpus_name=corpus_name, stage=stage)
     except TrainingInterrupted as stopped:
         print(f"\ntaletree: {stopped}", file=sys.stderr)
         return 130
