@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from common.errors import EXIT_BUG, EXIT_USER_ERROR, UserError, one_line
 from common.text import quoted, whole_number
-from engine.settings import SETTING, SettingsError, parse
+from engine.settings import SETTING, SETTINGS, SettingsError, parse
 from engine.training.settings import ARCHITECTURES, LEVELS, value_type
 from engine.training.settings import options as train_options
 from story.export import EXPORTS
@@ -99,13 +99,7 @@ def add_load_options(p: argparse.ArgumentParser, dtype: bool = True) -> None:
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--model",
-        metavar="M",
-        default=argparse.SUPPRESS,
-        help="write with this model folder, GGUF file or cached hub id (default: the story's "
-        "setting, else the bundled demo model)",
-    )
+    setting_flag(p, "model", default=argparse.SUPPRESS)  # over the story's and the config's
     add_load_options(p)
 
 
@@ -150,7 +144,6 @@ def add_train(p: argparse.ArgumentParser) -> None:
 
 
 def add_generate(p: argparse.ArgumentParser) -> None:
-    setting_flag(p, "model")
     source = p.add_mutually_exclusive_group()
     source.add_argument("--prompt", metavar="TEXT", help="text to continue")
     source.add_argument("--prompt-file", metavar="F", help="continue the text of this file")
@@ -169,19 +162,9 @@ def add_generate(p: argparse.ArgumentParser) -> None:
         metavar="B",
         help="samples made at once, sharing the prompt (default 1)",
     )
-    for name in (
-        "prompt",
-        "max_new_tokens",
-        "temperature",
-        "top_k",
-        "top_p",
-        "min_p",
-        "repetition_penalty",
-        "stop_mode",
-        "seed",
-        "context_limit",
-    ):
-        setting_flag(p, name)
+    for setting in SETTINGS:  # every setting the table gives a flag
+        if setting.flag:
+            setting_flag(p, setting.name)
     p.add_argument("--truncate", metavar="STR", help="end each sample before this text")
     p.add_argument(
         "--include-prefix",
@@ -197,7 +180,6 @@ def add_generate(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="say how the model runs (device, fast or general path)",
     )
-    setting_flag(p, "device")
     add_load_options(p)
 
 
@@ -319,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL", help="model folder or cached hub id")
     add_corpus_options(p)
     p.add_argument("--all", action="store_true", help="score every story, not the held-out ones")
-    p.add_argument("--device")
+    setting_flag(p, "device")
     p.add_argument("--json", action="store_true")
     add_load_options(p)
     p = command("convert", cmd_convert, "turn a model folder into a GGUF file for llama.cpp")

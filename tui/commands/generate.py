@@ -186,14 +186,15 @@ def describe(backend: Any, context_limit: int, prompt_tokens: int, reading: str)
 def cmd_generate(args: argparse.Namespace) -> int:
     from assets import DEMO_MODEL
     from common.text import safe_prose
-    from engine.backend import load_backend
     from engine.events import ERROR, FinishEvent, NoticeEvent
-    from engine.named_models import DEMO, chosen_name
+    from engine.named_models import DEMO, chosen_name, shown_name
     from engine.reading import prompt_ids, reading_for
     from engine.remote import is_server_address
+    from engine.request import GenerationRequest
     from engine.settings import SETTING
     from engine.smollm2 import INSTALL
     from tui.core.config_file import read_config
+    from tui.core.model_holder import LoadOptions, ModelRequest, local_loader
 
     name = chosen_name(args.model or "")
     if name == DEMO and not DEMO_MODEL.exists():
@@ -208,15 +209,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
         writable(Path(args.to_file), replace=True)
     context_limit = args.context_limit or SETTING["context_limit"].default
-    backend = load_backend(
-        name,
-        device=None if args.device in (None, "auto") else args.device,
+    options = LoadOptions(
         dtype=args.dtype,
         allow_pickle=args.allow_pickle,
         trust_remote_code=args.trust_remote_code,
         api_key=read_config().server_key() if is_server_address(name) else None,
-        context_limit=context_limit,
     )
+    request = ModelRequest(name, shown_name(name), args.device or "auto", context_limit)
+    backend = local_loader(options)(request)
     settings = sampling_of(args, backend.generation_defaults())
     reading = reading_for(backend, args.prompt_mode or "auto")
     ids, keep = prompt_ids(backend, reading, prompt, args.genre)
@@ -244,7 +244,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     for first in range(0, args.n, args.batch_size):
         batch = seeds[first : first + args.batch_size]
         printer.start_batch(len(batch))
-        for event in backend.stream(ids, len(batch), settings, seeds=batch, keep=keep):
+        request = GenerationRequest(ids, len(batch), settings, seeds=batch, keep=keep)
+        for event in backend.stream(request):
             if isinstance(event, NoticeEvent):
                 printer.interrupt()
                 sys.stderr.write(f"taletree: {shown_line(event.text)}\n")

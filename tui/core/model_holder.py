@@ -40,7 +40,7 @@ Loader = Callable[[ModelRequest, ReportStage], "Backend"]
 def local_loader(options: LoadOptions) -> Loader:
     """Loads models in this process through the engine."""
 
-    def load(request: ModelRequest, progress: ReportStage) -> "Backend":
+    def load(request: ModelRequest, progress: ReportStage | None = None) -> "Backend":
         from engine.backend import load_backend
 
         return load_backend(
