@@ -113,6 +113,7 @@ def test_kill_9_during_a_big_import_leaves_whole_stories_only(db_path: Path, tmp
     acknowledged = read_acknowledged(process, 2)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
+    process.stdout.close()
     with Store.open(db_path) as store:
         counts = [s.nodes for s in store.list_stories()]
         assert len(counts) >= len(acknowledged)

@@ -2,6 +2,9 @@
 transformers and torch, tui/textual_internals.py for Textual): an upgrade that moves one fails
 here, naming it, instead of deep in loading, decoding or the app."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel
@@ -13,6 +16,7 @@ from engine.internals import (
     packed_linear,
     packed_weight,
 )
+from tests.conftest import ROOT
 from tui.textual_internals import press_as_the_terminal, watch_frames
 
 
@@ -82,3 +86,14 @@ async def test_a_key_from_the_driver_reaches_a_binding_and_its_frame_is_seen():
             if 1 in frames:
                 break
     assert app.counted == 1 and 1 in frames
+
+
+def test_llama_cpps_null_files_are_closed_at_exit():
+    """It opens two /dev/null files on import and never closes them; Python reports them
+    unclosed as it exits unless Taletree closes them."""
+    pytest.importorskip("llama_cpp")
+    code = "from engine.gguf.binding import llama; llama()"
+    result = subprocess.run(
+        [sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0 and "ResourceWarning" not in result.stderr, result.stderr

@@ -5,6 +5,7 @@ install it. llama.cpp logs to stderr by default, which would garble a terminal f
 log goes to a buffer instead, and the first error it logged explains a failure in one line.
 """
 
+import atexit
 import ctypes
 import functools
 import re
@@ -12,6 +13,7 @@ import threading
 from types import ModuleType
 
 from common.errors import UserError
+from engine.internals import close_llama_cpp_null_files
 
 VERSION = "0.3.36"  # the llama-cpp-python release the tests build (tests/servers and tools/)
 INSTALL_HINT = "install it with `make gguf` (or pip install 'taletree[gguf]')"
@@ -77,6 +79,7 @@ def llama() -> ModuleType:
     def log(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
         LOG.write(level, text or b"")
 
+    atexit.register(close_llama_cpp_null_files)
     lib.llama_log_set(log, ctypes.c_void_p(0))
     llama.log_callback = log  # type: ignore[attr-defined]  # ctypes frees an unreferenced one
     lib.llama_backend_init()
