@@ -20,6 +20,7 @@ from engine.cpu_matmul import can_pack, pack_linear_layers
 from engine.events import FinishEvent, TokenEvent
 from engine.generate import generate
 from engine.hf_model import HFModel
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 
 VOCAB = 50257
@@ -96,7 +97,7 @@ def step_time(model: HFModel, ids: list[int], branches: int, steps: int = 24) ->
     """Median seconds per decoding step (sampling and detokenizing included)."""
     model.cache.crop_to(0)
     stamps = []
-    for event in generate(model, ids, branches, settings(steps), seed=3):
+    for event in generate(model, GenerationRequest(ids, branches, settings(steps), seed=3)):
         if isinstance(event, TokenEvent) and event.branch == 0:
             sync(model.device)
             stamps.append(time.perf_counter())
@@ -129,7 +130,7 @@ def ours_wall(model: HFModel, ids: list[int], branches: int, tokens: int) -> flo
     started = time.perf_counter()
     finished = [
         e
-        for e in generate(model, ids, branches, settings(tokens), seed=5)
+        for e in generate(model, GenerationRequest(ids, branches, settings(tokens), seed=5))
         if isinstance(e, FinishEvent)
     ]
     sync(model.device)
@@ -185,7 +186,7 @@ def hf_streamer_wall(hf, tokenizer, ids: list[int], branches: int, tokens: int) 
 
 def first_token_time(model: HFModel, ids: list[int]) -> float:
     started = time.perf_counter()
-    for event in generate(model, ids, 4, settings(2), seed=7):
+    for event in generate(model, GenerationRequest(ids, 4, settings(2), seed=7)):
         if isinstance(event, TokenEvent):
             sync(model.device)
             return time.perf_counter() - started

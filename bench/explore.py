@@ -21,6 +21,7 @@ from pathlib import Path
 
 from assets import DEMO_MODEL
 from bench.engine import processor
+from engine.request import GenerationRequest
 from story.store import Store
 from tui.core.explore import ExploreSettings
 from tui.core.session import WritingSession
@@ -77,7 +78,11 @@ def from_scratch(backend, prompts: list, sampling) -> float:
     started = time.perf_counter()
     for number, prompt in enumerate(prompts):
         backend.model.forget()
-        list(backend.stream(prompt.ids, 4, sampling, seed=number, keep=prompt.keep))
+        list(
+            backend.stream(
+                GenerationRequest(prompt.ids, 4, sampling, seed=number, keep=prompt.keep)
+            )
+        )
     return time.perf_counter() - started
 
 

@@ -29,6 +29,7 @@ from bench.engine import processor
 from engine.backend import load_backend
 from engine.events import FinishEvent
 from engine.reading import prompt_ids, reading_for
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from engine.smollm2 import DEFAULT_SAMPLING
 from engine.training.reading_like import SHAPES, TRIAL_SHAPES, Read, read_like_a_reader
@@ -50,7 +51,9 @@ def continuations(backend, settings: SamplingSettings, openings, count=4, seed=3
             start.genre if reading.frame is not None or start.genre in backend.genres() else None
         )
         ids, keep = prompt_ids(backend, reading, start.text, genre)
-        events = backend.stream(ids, count, settings, seed=seed + number, keep=keep)
+        events = backend.stream(
+            GenerationRequest(ids, count, settings, seed=seed + number, keep=keep)
+        )
         written += [(start, e.text) for e in events if isinstance(e, FinishEvent)]
     return written
 
@@ -60,7 +63,7 @@ def seconds_to_write(backend, defaults: dict, ids: list[int], tokens: int) -> fl
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()
-        for _event in backend.stream(ids, 4, settings, seed=0):
+        for _event in backend.stream(GenerationRequest(ids, 4, settings, seed=0)):
             pass
         best = min(best, time.perf_counter() - started)
     return best

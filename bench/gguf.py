@@ -33,6 +33,7 @@ from engine.gguf.convert import quantize
 from engine.gguf.model import physical_cores
 from engine.loading import load_model
 from engine.remote.backend import ServerBackend
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from tests.servers.llama import LlamaServer
 
@@ -56,7 +57,7 @@ def step_seconds(backend, branches: int, salt: int) -> float:
     """The median time of one decoding step of `branches` branches (64 steps from a
     100-token prompt): the time between a branch's tokens, once it is writing."""
     arrivals = []
-    for event in backend.stream(story(100, salt), branches, BRANCHES, seed=5):
+    for event in backend.stream(GenerationRequest(story(100, salt), branches, BRANCHES, seed=5)):
         if isinstance(event, TokenEvent) and event.branch == 0:
             arrivals.append(time.perf_counter())
     return statistics.median(b - a for a, b in pairwise(arrivals))

@@ -23,6 +23,7 @@ from engine.backend import LocalBackend
 from engine.events import TokenEvent
 from engine.loading import load_model
 from engine.remote.backend import ServerBackend
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from tests.servers.llama import LlamaServer, to_gguf
 
@@ -38,21 +39,13 @@ REPEATS = 3
 
 
 def ensure_model() -> tuple[Path, Path]:
-    from transformers import GPT2Config
-
-    from tests.tiny_models import byte_level_tokenizer, save_random_model
+    from tests.tiny_models import byte_level_gpt2, byte_level_tokenizer, save_random_model
 
     gguf = FOLDER / "model.gguf"
     if not gguf.exists():
         tokenizer = byte_level_tokenizer()
-        config = GPT2Config(
-            n_positions=1024,
-            n_embd=768,
-            n_layer=12,
-            n_head=12,
-            vocab_size=len(tokenizer),
-            bos_token_id=tokenizer.eos_token_id,
-            eos_token_id=tokenizer.eos_token_id,
+        config = byte_level_gpt2(
+            tokenizer, n_positions=1024, n_embd=768, n_layer=12, n_head=12, tie_word_embeddings=True
         )
         save_random_model(FOLDER / "hf", config, tokenizer, seed=0)
         to_gguf(FOLDER / "hf", FOLDER / "partial.gguf").rename(gguf)
@@ -65,14 +58,14 @@ def story(length: int, salt: int) -> list[int]:
 
 def wall(backend, ids: list[int], branches: int, settings: SamplingSettings) -> float:
     started = time.perf_counter()
-    for _ in backend.stream(ids, branches, settings, seed=5):
+    for _ in backend.stream(GenerationRequest(ids, branches, settings, seed=5)):
         pass
     return time.perf_counter() - started
 
 
 def first_token(backend, ids: list[int]) -> float:
     started = time.perf_counter()
-    for event in backend.stream(ids, 1, FIRST_TOKEN, seed=5):
+    for event in backend.stream(GenerationRequest(ids, 1, FIRST_TOKEN, seed=5)):
         if isinstance(event, TokenEvent):
             return time.perf_counter() - started
     raise RuntimeError("no token came")

@@ -9,13 +9,13 @@ is only made once a model has been loaded.
 
 import functools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from engine.chat_template import StoryFrame, TemplateError, frame_or_raise, story_frame
 from engine.events import Event
 from engine.reading import genre_prefix, known_genres
-from engine.settings import SamplingSettings
+from engine.request import GenerationRequest
 
 if TYPE_CHECKING:
     from engine.generate import StepModel
@@ -36,15 +36,7 @@ class Backend(Protocol):
     def genre_prefix(self, genre: str | None) -> list[int]: ...
     def branch_seeds(self, seed: int, count: int) -> list[int]: ...  # each branch's own seed
     def stream(
-        self,
-        ids: Sequence[int],
-        branches: int,
-        settings: SamplingSettings,
-        *,
-        seed: int | None = None,
-        seeds: Sequence[int] | None = None,
-        cancel: threading.Event | None = None,
-        keep: int = 0,
+        self, request: GenerationRequest, cancel: threading.Event | None = None
     ) -> Iterator[Event]: ...
     def answer_logprobs(
         self, prompts: Sequence[Sequence[int]], answers: Sequence[int]
@@ -107,21 +99,11 @@ class LocalBackend:
         return branch_seeds(seed, count)
 
     def stream(
-        self,
-        ids: Sequence[int],
-        branches: int,
-        settings: SamplingSettings,
-        *,
-        seed: int | None = None,
-        seeds: Sequence[int] | None = None,
-        cancel: threading.Event | None = None,
-        keep: int = 0,
+        self, request: GenerationRequest, cancel: threading.Event | None = None
     ) -> Iterator[Event]:
         from engine.generate import generate
 
-        return generate(
-            self.model, ids, branches, settings, seed=seed, seeds=seeds, cancel=cancel, keep=keep
-        )
+        return generate(self.model, request, cancel=cancel)
 
     def answer_logprobs(
         self, prompts: Sequence[Sequence[int]], answers: Sequence[int]
@@ -133,37 +115,48 @@ class LocalBackend:
 
 
 def load_backend(
-    name: str, *, label: str | None = None, api_key: str | None = None, **options: Any
+    name: str,
+    *,
+    label: str | None = None,
+    device: str | None = None,
+    dtype: str | None = None,
+    allow_pickle: bool = False,
+    trust_remote_code: bool = False,
+    api_key: str | None = None,
+    context_limit: int | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> "Backend":
     """Load a model folder or cached hub id, or connect to a server at an http(s) address
     (slow: in a worker thread where a UI waits), or open a GGUF file on llama.cpp, or one of
-    the models Taletree names (default, default-gguf, demo: engine/named_models.py). `options`
-    are load_model's: device, dtype, allow_pickle, trust_remote_code, progress; a server needs
-    only `api_key`, if any; a GGUF file reads at most `context_limit` tokens, if given."""
+    the models Taletree names (default, default-gguf, demo: engine/named_models.py). A server
+    needs only `api_key`, if any; a GGUF file reads at most `context_limit` tokens, if given;
+    the rest is load_model's."""
     from engine.gguf import gguf_file
     from engine.named_models import DEFAULT_GGUF, local_source, shown_name
     from engine.remote import is_server_address
     from engine.smollm2 import DEFAULT_SAMPLING
 
-    context_limit = options.pop("context_limit", None)
     if is_server_address(name):
         from engine.remote.backend import ServerBackend
 
-        return ServerBackend(name, api_key=api_key, progress=options.get("progress"))
+        return ServerBackend(name, api_key=api_key, progress=progress)
     label = label or shown_name(name)
-    source = local_source(name, options.get("progress") or (lambda stage: None))
+    source = local_source(name, progress or (lambda stage: None))
     if (path := gguf_file(source)) is not None:
         from engine.gguf.model import load_gguf
 
-        model = load_gguf(
-            path,
-            device=options.get("device"),
-            context_limit=context_limit,
-            report=options.get("progress"),
-        )
+        model = load_gguf(path, device=device, context_limit=context_limit, report=progress)
         if name == DEFAULT_GGUF:  # the settings chosen for it, which its file doesn't hold
             model.suggested = dict(DEFAULT_SAMPLING)
         return LocalBackend(model, label, device=model.placement.shown)
     from engine.loading import load_model
 
-    return LocalBackend(load_model(source, **options), label)
+    model = load_model(
+        source,
+        device=device,
+        dtype=dtype,
+        allow_pickle=allow_pickle,
+        trust_remote_code=trust_remote_code,
+        progress=progress,
+    )
+    return LocalBackend(model, label)

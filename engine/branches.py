@@ -1,22 +1,14 @@
 """A branch as it is written, token by token, whatever writes it (a local model or a server):
 its text through the stop rule, its token ids, and how it finishes."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from engine import events
 from engine.detokenize import IncrementalDecoder
 from engine.events import Event, FinishEvent, TokenEvent
-from engine.settings import SamplingSettings, SettingsError
+from engine.settings import SamplingSettings
 from engine.stopping import StopRule
-
-
-def check_branches(branches: int, seeds: Sequence[int] | None) -> None:
-    """A request's branch count, and its seeds if given one per branch."""
-    if branches < 1:
-        raise SettingsError("branches must be 1 or more")
-    if seeds is not None and len(seeds) != branches:
-        raise SettingsError(f"{len(seeds)} seeds given for {branches} branches")
 
 
 @dataclass

@@ -13,7 +13,6 @@ on the CPU, where a launch is the work itself, the step is decoded after the hos
 instead, so a token's text is shown as soon as it is sampled.
 """
 
-import secrets
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
@@ -21,9 +20,10 @@ from typing import Any, Protocol
 import torch
 
 from engine import events
-from engine.branches import DecodingBranch, check_branches, take_token
+from engine.branches import DecodingBranch, take_token
 from engine.detokenize import IncrementalDecoder
 from engine.events import Event
+from engine.request import GenerationRequest
 from engine.sampling import apply_repetition_penalty, branch_seeds, sample, seed_keys, token_keys
 from engine.settings import SamplingSettings
 from engine.stopping import StopRule
@@ -87,38 +87,24 @@ def banned_token_mask(
 
 def generate(
     model: StepModel,
-    context: str | Sequence[int],
-    branches: int,
-    settings: SamplingSettings,
+    request: GenerationRequest,
     *,
-    seed: int | None = None,
-    seeds: Sequence[int] | None = None,
     cancel: threading.Event | None = None,
-    keep: int = 0,
     overlap: bool | None = None,
 ) -> Iterator[Event]:
-    """Stream `branches` continuations of `context`, all at once.
-
-    `seed` fixes the whole request; `seeds` gives each branch's own seed (from a FinishEvent)
-    to re-roll chosen branches alone. `keep` leading context tokens (the memory) survive any
-    trimming to the model's window. Set `cancel` from any thread to stop within one step.
-    `overlap` launches each step before the host reads the last (default: on a GPU only).
-    """
-    check_branches(branches, seeds)
+    """Stream the request's branches, all at once. Set `cancel` from any thread to stop within
+    one step. `overlap` launches each step before the host reads the last (default: on a GPU
+    only)."""
+    settings, branches = request.settings, request.branches
     tokenizer = model.tokenizer
-    ids = (
-        tokenizer.encode(context, add_special_tokens=False)
-        if isinstance(context, str)
-        else list(context)
-    )
+    ids = list(request.ids)
     if not ids:
         ids = [
             tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         ]
-    ids = fit_window(ids, model.window, settings.max_new_tokens, keep)
+    ids = fit_window(ids, model.window, settings.max_new_tokens, request.keep)
     eos_ids = model.eos_ids
-    if seeds is None:
-        seeds = branch_seeds(secrets.randbits(63) if seed is None else seed, branches)
+    seeds = request.branch_seeds(branch_seeds, 63)
     states = [
         DecodingBranch(i, s, StopRule(settings), IncrementalDecoder(tokenizer, ids))
         for i, s in enumerate(seeds)

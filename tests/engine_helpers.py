@@ -6,12 +6,17 @@ import torch
 from engine.detokenize import CONTEXT_TOKENS, IncrementalDecoder
 from engine.events import FinishEvent, TokenEvent
 from engine.generate import generate
+from engine.request import GenerationRequest
 
 
-def run(model, context, branches, settings, **kwargs):
-    """(token events, finish events by branch)."""
+def run(model, context, branches, settings, cancel=None, **options):
+    """(token events, finish events by branch) of `branches` continuations of `context` (ids,
+    or a text to encode)."""
+    if isinstance(context, str):
+        context = model.tokenizer.encode(context, add_special_tokens=False)
     tokens, finished = [], {}
-    for event in generate(model, context, branches, settings, **kwargs):
+    request = GenerationRequest(context, branches, settings, **options)
+    for event in generate(model, request, cancel=cancel):
         if isinstance(event, TokenEvent):
             tokens.append(event)
         else:

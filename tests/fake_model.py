@@ -15,10 +15,10 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from engine.events import CANCELLED, END_OF_TEXT, LENGTH, FinishEvent, TokenEvent
-from engine.settings import SETTING, SamplingSettings
+from engine.request import GenerationRequest
+from engine.settings import SETTING
 
 WORDS = (
     "the",
@@ -53,15 +53,6 @@ def word_for(seed: int, branch: int, step: int, words: tuple[str, ...]) -> str:
     return words[zlib.crc32(f"{seed}/{branch}/{step}".encode()) % len(words)]
 
 
-@dataclass(frozen=True)
-class Request:
-    ids: list[int]
-    keep: int
-    branches: int
-    settings: SamplingSettings
-    seed: int | None
-
-
 class FakeBackend:
     def __init__(
         self,
@@ -78,7 +69,7 @@ class FakeBackend:
         self.rate = rate  # tokens per second per branch; 0 = as fast as possible
         self.words = words
         self.end_after = end_after  # every branch ends (end of text) after this many tokens
-        self.requests: list[Request] = []
+        self.requests: list[GenerationRequest] = []
         self.unseeded = drawn_seeds()
 
     def tokenize(self, text: str) -> list[int]:
@@ -122,20 +113,11 @@ class FakeBackend:
             for ids in prompts
         ]
 
-    def stream(
-        self,
-        ids: Sequence[int],
-        branches: int,
-        settings: SamplingSettings,
-        *,
-        seed: int | None = None,
-        seeds: Sequence[int] | None = None,
-        cancel: threading.Event | None = None,
-        keep: int = 0,
-    ) -> Iterator:
+    def stream(self, request: GenerationRequest, cancel: threading.Event | None = None) -> Iterator:
         cancel = cancel or threading.Event()
-        self.requests.append(Request(list(ids), keep, branches, settings, seed))
-        seed = next(self.unseeded) if seed is None else seed
+        self.requests.append(request)
+        settings, branches = request.settings, request.branches
+        seed = next(self.unseeded) if request.seed is None else request.seed
         texts = [""] * branches
         started = time.perf_counter()
         steps = settings.max_new_tokens if self.end_after is None else self.end_after

@@ -465,10 +465,10 @@ class OutOfMemoryError(RuntimeError):
 
 
 class SmallMemoryBackend(FakeBackend):
-    def stream(self, ids, branches, settings, **options):
-        if branches > 2:
+    def stream(self, request, cancel=None):
+        if request.branches > 2:
             raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return super().stream(ids, branches, settings, **options)
+        return super().stream(request, cancel)
 
 
 async def test_out_of_memory_retries_with_fewer_branches(store, story, tmp_path):

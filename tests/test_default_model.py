@@ -13,6 +13,7 @@ from engine.backend import load_backend
 from engine.events import FinishEvent
 from engine.named_models import DEFAULT, DEMO, chosen_name, shown_name
 from engine.reading import reading_for, story_lead, tokenized
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from tests.conftest import run_here
 from tests.engine_helpers import reference_greedy, run
@@ -174,5 +175,7 @@ def test_the_fine_tuned_default_model_converts_to_gguf_and_writes_what_its_folde
 
 
 def finished_ids(backend, ids, settings) -> list[int]:
-    (finish,) = [e for e in backend.stream(ids, 1, settings) if isinstance(e, FinishEvent)]
+    (finish,) = [
+        e for e in backend.stream(GenerationRequest(ids, 1, settings)) if isinstance(e, FinishEvent)
+    ]
     return list(finish.token_ids)

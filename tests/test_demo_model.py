@@ -10,6 +10,7 @@ from engine.events import FinishEvent
 from engine.generate import generate
 from engine.loading import load_model
 from engine.reading import genre_prefix
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from engine.training.corpus import GENRES, generate_corpus
 from engine.training.data import TrainingText
@@ -42,7 +43,9 @@ def test_it_writes_recognisable_stories_of_the_asked_genre():
     vocabulary = genre_vocabulary([TrainingText(g, t) for g, t in generate_corpus(600, seed=0)])
     hits = []
     for genre in GENRES:
-        events = generate(model, genre_prefix(model.tokenizer, genre), 3, settings, seed=11)
+        events = generate(
+            model, GenerationRequest(genre_prefix(model.tokenizer, genre), 3, settings, seed=11)
+        )
         for finished in (e for e in events if isinstance(e, FinishEvent)):
             hits.append(guess_genre(finished.text, vocabulary) == genre)
     assert sum(hits) / len(hits) >= 0.8

@@ -12,6 +12,7 @@ from engine import events
 from engine.events import FinishEvent, TokenEvent
 from engine.generate import generate
 from engine.loading import load_model
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings, SettingsError
 from engine.window import fit_window
 from tests.engine_helpers import decode_continuation, deltas_of, reference_greedy, run
@@ -124,7 +125,11 @@ def test_cancel_from_another_thread_stops_within_a_step(tiny):
     model, _ = tiny
     cancel = threading.Event()
     seen = []
-    stream = generate(model, STORY, 3, SamplingSettings(max_new_tokens=120), seed=2, cancel=cancel)
+    stream = generate(
+        model,
+        GenerationRequest(ids_of(model, STORY), 3, SamplingSettings(max_new_tokens=120), seed=2),
+        cancel=cancel,
+    )
     for event in stream:
         seen.append(event)
         if len([e for e in seen if isinstance(e, TokenEvent)]) == 9:  # three steps in
@@ -147,8 +152,14 @@ def test_overlapping_the_next_step_with_the_host_changes_no_event(tiny):
     model, reference = tiny
     settings = SamplingSettings(temperature=1.0, max_new_tokens=40, stop_strings=("e",))
     model.prefill(ids_of(model, STORY))  # both runs from a warm cache: the same arithmetic
-    plain = list(generate(model, STORY, 4, settings, seed=21, overlap=False))
-    overlapped = list(generate(model, STORY, 4, settings, seed=21, overlap=True))
+    plain = list(
+        generate(
+            model, GenerationRequest(ids_of(model, STORY), 4, settings, seed=21), overlap=False
+        )
+    )
+    overlapped = list(
+        generate(model, GenerationRequest(ids_of(model, STORY), 4, settings, seed=21), overlap=True)
+    )
     assert overlapped == plain
     lengths = {len(e.token_ids) for e in plain if isinstance(e, FinishEvent)}
     assert len(lengths) > 1  # branches ended at different steps
@@ -192,9 +203,9 @@ def test_banned_tokens_and_end_of_text(tiny):
 def test_bad_requests_are_refused_clearly(tiny):
     model, _ = tiny
     with pytest.raises(SettingsError, match="branches must be 1 or more"):
-        list(generate(model, STORY, 0, GREEDY))
+        list(generate(model, GenerationRequest(ids_of(model, STORY), 0, GREEDY)))
     with pytest.raises(SettingsError, match="2 seeds given for 3 branches"):
-        list(generate(model, STORY, 3, GREEDY, seeds=[1, 2]))
+        list(generate(model, GenerationRequest(ids_of(model, STORY), 3, GREEDY, seeds=[1, 2])))
     with pytest.raises(SettingsError, match="no room"):
         fit_window(list(range(300)), 160, 160)
     with pytest.raises(SettingsError, match="top_p"):

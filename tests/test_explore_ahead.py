@@ -199,22 +199,13 @@ def test_line_mode_explores_and_picks_a_whole_path(writer):
 def judge_model(folder):
     """A tiny GPT-2 whose every next-token distribution is the same, known one: its final
     layer norm gives a fixed vector, and only yes and no have weight on it."""
-    from transformers import AutoModelForCausalLM, GPT2Config
+    from transformers import AutoModelForCausalLM
 
-    from tests.tiny_models import byte_level_tokenizer
+    from tests.tiny_models import byte_level_gpt2, byte_level_tokenizer
 
     tokenizer = byte_level_tokenizer()
     tokenizer.add_tokens([" yes", " no"])
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=256,
-        n_embd=32,
-        n_layer=1,
-        n_head=2,
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        tie_word_embeddings=False,
-    )
+    config = byte_level_gpt2(tokenizer, n_positions=256, n_embd=32, n_layer=1, n_head=2)
     model = AutoModelForCausalLM.from_config(config)
     yes, no = tokenizer.convert_tokens_to_ids([" yes", " no"])
     with torch.no_grad():
@@ -383,13 +374,14 @@ async def test_escape_stops_exploring_and_keeps_what_was_written(store, tmp_path
 def test_an_lstm_explores_with_the_likely_scorer(store, tmp_path):
     from engine.training.data import TrainingText
     from engine.training.pipeline import train
+    from engine.training.trainer import Trainer
     from tests.tiny_models import tiny_char_lstm
     from tui.core.session import WritingSession
 
     stories = [TrainingText(None, "The lamp went out. She waited by the door.")] * 20
     settings = tiny_char_lstm()
     folder = tmp_path / "lstm"
-    train(stories, folder, settings, corpus_name="tiny")
+    train(Trainer(stories, folder, settings), corpus_name="tiny")
     session = WritingSession(store, model=str(folder))
     story = store.create_story("Char", opening="The lamp")
     session.open_story(story.id)

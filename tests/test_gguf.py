@@ -26,6 +26,7 @@ from engine.gguf.convert import convert_to_gguf, quantize
 from engine.gguf.model import GGUFError
 from engine.lstm import LSTMConfig, LSTMLanguageModel
 from engine.remote.backend import ServerBackend
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from engine.training.settings import TrainSettings
 from engine.training.trainer import build_model
@@ -66,7 +67,9 @@ def opened(path, **options):
 
 def tokens_of(backend, ids, branches=1, settings=GREEDY, **options):
     """Each branch's token ids and their log-probabilities."""
-    tokens, finishes, _ = collect(backend.stream(ids, branches, settings, **options))
+    tokens, finishes, _ = collect(
+        backend.stream(GenerationRequest(ids, branches, settings, **options))
+    )
     assert len(finishes) == branches
     return [[(e.token_id, e.logprob) for e in tokens if e.branch == b] for b in range(branches)]
 
@@ -122,10 +125,10 @@ def test_greedy_equals_llama_servers_greedy_on_the_same_file(files, kind, quant)
     ids = gguf.tokenize(STORY)
     server = LlamaServer(files[kind, quant], slots=1, context=512)
     try:
-        served = collect(ServerBackend(server.url).stream(ids, 1, GREEDY))[1][0]
+        served = collect(ServerBackend(server.url).stream(GenerationRequest(ids, 1, GREEDY)))[1][0]
     finally:
         server.close()
-    ours = collect(gguf.stream(ids, 1, GREEDY))[1][0]
+    ours = collect(gguf.stream(GenerationRequest(ids, 1, GREEDY)))[1][0]
     assert ours.text == served.text and len(ours.token_ids) == GREEDY.max_new_tokens
     # (llama-server leaves out the log-probabilities of a token that ends inside a character,
     # so its list may lack a few ids, never the text)
@@ -190,7 +193,9 @@ def test_cancel_stops_every_branch_within_one_step(files):
         temperature=1.0, max_new_tokens=400, stop_mode="tokens", ban_end_of_text=True
     )
     seen, seen_at_cancel, reasons = 0, None, []
-    for event in gguf.stream(gguf.tokenize("Once"), 4, settings, seed=3, cancel=cancel):
+    for event in gguf.stream(
+        GenerationRequest(gguf.tokenize("Once"), 4, settings, seed=3), cancel=cancel
+    ):
         if isinstance(event, TokenEvent):
             seen += 1
             if seen == 40:

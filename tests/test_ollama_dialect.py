@@ -18,6 +18,7 @@ from engine import events
 from engine.events import FinishEvent, TokenEvent
 from engine.remote.backend import ServerBackend
 from engine.remote.dialects import Ollama
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from tui.core.config_file import Config
 from tui.core.model_holder import LoadOptions
@@ -74,6 +75,7 @@ def ollama():
     threading.Thread(target=front.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{front.server_address[1]}"
     front.shutdown()
+    front.server_close()
 
 
 def test_ollama_is_asked_in_its_own_terms_one_request_a_branch(ollama):
@@ -91,7 +93,11 @@ def test_ollama_is_asked_in_its_own_terms_one_request_a_branch(ollama):
         stop_mode="tokens",
     )
     ids = backend.tokenize("The lamp went out.")
-    finishes = [e for e in backend.stream(ids, 3, settings, seed=20) if isinstance(e, FinishEvent)]
+    finishes = [
+        e
+        for e in backend.stream(GenerationRequest(ids, 3, settings, seed=20))
+        if isinstance(e, FinishEvent)
+    ]
     assert sorted(f.seed for f in finishes) == [20, 21, 22]
     for finish in finishes:
         assert finish.text == "".join(f" w{finish.seed}-{n}" for n in range(5))
@@ -126,20 +132,24 @@ def test_text_only_tokens_leave_no_token_data_and_the_token_view_says_why(ollama
     tokens = [
         e
         for e in backend.stream(
-            backend.tokenize("Once"),
-            1,
-            SamplingSettings(max_new_tokens=3, stop_mode="tokens"),
-            seed=1,
+            GenerationRequest(
+                backend.tokenize("Once"),
+                1,
+                SamplingSettings(max_new_tokens=3, stop_mode="tokens"),
+                seed=1,
+            )
         )
         if isinstance(e, TokenEvent)
     ]
     assert [t.token_id for t in tokens] == [events.NO_TOKEN] * 3
     banned = list(
         backend.stream(
-            backend.tokenize("Once"),
-            1,
-            SamplingSettings(max_new_tokens=2, banned_tokens=(5,), ban_end_of_text=True),
-            seed=1,
+            GenerationRequest(
+                backend.tokenize("Once"),
+                1,
+                SamplingSettings(max_new_tokens=2, banned_tokens=(5,), ban_end_of_text=True),
+                seed=1,
+            )
         )
     )
     assert banned[0] == events.NoticeEvent(

@@ -21,6 +21,7 @@ from engine.events import FinishEvent, TokenEvent
 from engine.loading import load_model
 from engine.remote.backend import ServerBackend
 from engine.remote.client import ServerError
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from engine.smollm2 import packaged_gguf
 from tests.app_helpers import SIZE, line_mode_generation, model_session, screen_text, wait_until
@@ -56,11 +57,13 @@ def server(weights):
 
 @pytest.fixture(scope="module")
 def backend(server):
-    return ServerBackend(server.url)
+    served = ServerBackend(server.url)
+    yield served
+    served.client.close()
 
 
 def stream(backend, ids, branches, settings, **kwargs):
-    return collect(backend.stream(ids, branches, settings, **kwargs))
+    return collect(backend.stream(GenerationRequest(ids, branches, settings, **kwargs)))
 
 
 # ------------------------------------------------------------------------------ the engine
@@ -135,7 +138,9 @@ def test_cancel_closes_every_stream_within_a_fifth_of_a_second(backend, server):
         temperature=1.0, max_new_tokens=3500, stop_mode="tokens", ban_end_of_text=True
     )
     seen, cancelled_at = 0, None
-    for event in backend.stream(backend.tokenize("Once"), 4, settings, seed=3, cancel=cancel):
+    for event in backend.stream(
+        GenerationRequest(backend.tokenize("Once"), 4, settings, seed=3), cancel=cancel
+    ):
         if isinstance(event, TokenEvent):
             seen += 1
             if seen == 40:
@@ -168,7 +173,9 @@ def test_a_server_killed_mid_stream_leaves_the_branches_their_text(weights):
     )
     tokens, finishes, notices = [], {}, []
     try:
-        for event in backend.stream(backend.tokenize("Once"), 2, settings, seed=9):
+        for event in backend.stream(
+            GenerationRequest(backend.tokenize("Once"), 2, settings, seed=9)
+        ):
             if isinstance(event, TokenEvent):
                 tokens.append(event)
                 if len(tokens) == 30:
@@ -185,7 +192,7 @@ def test_a_server_killed_mid_stream_leaves_the_branches_their_text(weights):
         assert finish.text == written + finish.delta and finish.text
     assert len(notices) == 1 and notices[0].startswith("branch 1, 2 cut off, keeping what it")
     with pytest.raises(ServerError, match="nothing answers at"):
-        list(backend.stream(backend.tokenize("Once"), 1, SAMPLED))
+        list(backend.stream(GenerationRequest(backend.tokenize("Once"), 1, SAMPLED)))
 
 
 # ------------------------------------------------------------------------- the failures
@@ -299,6 +306,7 @@ def test_a_busy_server_is_asked_again_with_backoff_and_the_writer_told(server, m
         _, finishes, notices = stream(backend, backend.tokenize(STORY), 2, SAMPLED, seed=1)
     finally:
         front.shutdown()
+        front.server_close()
     assert all(f.reason in (events.LENGTH, events.END_OF_TEXT) for f in finishes)
     assert notices == [f"the server is busy (503): trying again in 0 s ({n} of 4)" for n in (1, 2)]
 
@@ -326,6 +334,7 @@ def test_a_server_that_answers_nonsense_is_one_line_and_keeps_what_came(monkeypa
         _, finishes, notices = stream(backend, backend.tokenize("Once"), 1, settings)
     finally:
         front.shutdown()
+        front.server_close()
     [finish] = finishes
     assert finish.reason == events.ERROR and finish.text == "\x1b[2J Once"  # kept, literally
     assert notices[0] == (

@@ -12,6 +12,7 @@ import torch
 from engine.events import FinishEvent, TokenEvent
 from engine.generate import generate
 from engine.loading import load_model
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from engine.training.corpus import format_corpus, generate_corpus
 from engine.training.data import TrainingError
@@ -59,7 +60,17 @@ def corpus_file(tmp_path_factory):
 
 def stream_branches(folder):
     model = load_model(str(folder))
-    events = list(generate(model, "The door", 3, SamplingSettings(max_new_tokens=8), seed=1))
+    events = list(
+        generate(
+            model,
+            GenerationRequest(
+                model.tokenizer.encode("The door", add_special_tokens=False),
+                3,
+                SamplingSettings(max_new_tokens=8),
+                seed=1,
+            ),
+        )
+    )
     finished = [e for e in events if isinstance(e, FinishEvent)]
     assert len(finished) == 3 and any(isinstance(e, TokenEvent) for e in events)
     for f in finished:
@@ -383,7 +394,7 @@ def test_the_lstm_state_is_reused_between_turns(tmp_path, corpus_file):
     settings = tiny_char_lstm()
     from engine.training.pipeline import train
 
-    train(stories, tmp_path / "char", settings, corpus_name="tiny")
+    train(Trainer(stories, tmp_path / "char", settings), corpus_name="tiny")
     model = load_model(str(tmp_path / "char"))
     story = model.tokenizer.encode("The lamp", add_special_tokens=False)
     cold = model.prefill([*story, 5])

@@ -15,6 +15,7 @@ from engine.loading import load_model
 from engine.reading import RAW, prompt_ids, reading_for
 from engine.remote.backend import ServerBackend
 from engine.remote.dialects import VLLM
+from engine.request import GenerationRequest
 from engine.smollm2 import packaged_gguf
 from tests.engine_helpers import collect
 from tests.engine_helpers import run as run_local
@@ -126,7 +127,9 @@ def test_vllm_renders_the_default_models_template_for_story_mode():
     assert results["reading"].frame == local.story_frame()
     reading = reading_for(local, "story")
     assert (results["ids"], results["keep"]) == prompt_ids(local, reading, OPENING, "mystery")
-    _, finished, _ = collect(local.stream(results["ids"], 1, GREEDY, seed=1, keep=results["keep"]))
+    _, finished, _ = collect(
+        local.stream(GenerationRequest(results["ids"], 1, GREEDY, seed=1, keep=results["keep"]))
+    )
     assert results["greedy"]["finishes"][0].token_ids == finished[0].token_ids
     two = results["two"]["finishes"]
     assert [f.seed for f in two] == [5, 6] and all(f.text.strip() for f in two)

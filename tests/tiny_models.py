@@ -40,6 +40,17 @@ def byte_level_tokenizer(vocab_size: int = 400) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token=END, bos_token=END)
 
 
+def byte_level_gpt2(tokenizer, **sizes) -> GPT2Config:
+    """A GPT-2 over `tokenizer` (whose end-of-text token starts a story too), its output layer
+    its own unless `sizes` say tie_word_embeddings."""
+    return GPT2Config(
+        **{"tie_word_embeddings": False, **sizes},
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+
+
 def config_for(kind: str, vocab: int, window: int, eos: int):
     common = {
         "vocab_size": vocab,

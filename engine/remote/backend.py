@@ -15,7 +15,6 @@ import itertools
 import math
 import queue
 import re
-import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +22,7 @@ from contextlib import suppress
 from typing import Any
 
 from engine import events
-from engine.branches import DecodingBranch, check_branches, take_token
+from engine.branches import DecodingBranch, take_token
 from engine.chat_template import StoryFrame, TemplateError, frame_of, frame_or_raise
 from engine.events import Event, NoticeEvent
 from engine.reading import UnknownGenre
@@ -36,6 +35,7 @@ from engine.remote.servers import (
     detect,
     split_address,
 )
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from engine.stopping import StopRule
 from engine.window import fit_window
@@ -228,7 +228,8 @@ class ServerBackend:
         settings = SamplingSettings(
             max_new_tokens=1, temperature=0.0, stop_mode="tokens", top_alternatives=20
         )
-        tops = [e.top for e in self.stream(ids, 1, settings) if isinstance(e, events.TokenEvent)]
+        answered = self.stream(GenerationRequest(ids, 1, settings))
+        tops = [e.top for e in answered if isinstance(e, events.TokenEvent)]
         if not tops or not tops[0]:
             raise ServerError(
                 f"{self.name} gives no token probabilities: its answer can't be read (use "
@@ -239,23 +240,11 @@ class ServerBackend:
         return [math.log(top.get(answer, floor)) for answer in answers]
 
     def stream(
-        self,
-        ids: Sequence[int],
-        branches: int,
-        settings: SamplingSettings,
-        *,
-        seed: int | None = None,
-        seeds: Sequence[int] | None = None,
-        cancel: threading.Event | None = None,
-        keep: int = 0,
+        self, request: GenerationRequest, cancel: threading.Event | None = None
     ) -> Iterator[Event]:
-        check_branches(branches, seeds)
-        seeds = (
-            list(seeds)
-            if seeds is not None
-            else self.branch_seeds(secrets.randbits(31) if seed is None else seed, branches)
-        )
-        ids = fit_window(list(ids), self.window, settings.max_new_tokens, keep)
+        settings = request.settings
+        seeds = request.branch_seeds(self.branch_seeds, 31)
+        ids = fit_window(list(request.ids), self.window, settings.max_new_tokens, request.keep)
         prompt = ids if self.dialect.gives_ids else self.counter.decode(ids)
         yield from self.warnings(settings)
         states = [DecodingBranch(i, s, StopRule(settings)) for i, s in enumerate(seeds)]
@@ -264,9 +253,9 @@ class ServerBackend:
 
         def send(first: int, count: int) -> None:
             body = self.dialect.body(self.model, prompt, settings, seeds[first], count)
-            request = ServerRequest(self, first, count, body, inbox)
-            requests.append(request)
-            request.thread.start()
+            sent = ServerRequest(self, first, count, body, inbox)
+            requests.append(sent)
+            sent.thread.start()
 
         for first, count in self.requests_for(seeds):
             send(first, count)
@@ -278,23 +267,23 @@ class ServerBackend:
                             yield branch.finish(events.CANCELLED, branch.pending())
                     return
                 try:
-                    kind, request, item = inbox.get(timeout=POLL)
+                    kind, sent, item = inbox.get(timeout=POLL)
                 except queue.Empty:
                     continue
                 if kind == "notice":
                     yield NoticeEvent(item)
                 elif kind == "piece":
-                    request.received = True
-                    branch = states[request.first + item.index]
+                    sent.received = True
+                    branch = states[sent.first + item.index]
                     if not branch.finished:
                         yield from self.take(branch, item, settings)
-                    if all(states[i].finished for i in request.branches):
-                        request.close()  # nothing more is wanted from it
+                    if all(states[i].finished for i in sent.branches):
+                        sent.close()  # nothing more is wanted from it
                 else:
-                    yield from self.ended(request, item, states, requests, send)
+                    yield from self.ended(sent, item, states, requests, send)
         finally:
-            for request in requests:
-                request.close()
+            for sent in requests:
+                sent.close()
 
     def requests_for(self, seeds: list[int]) -> list[tuple[int, int]]:
         """(first branch, how many) of each request: runs of consecutive seeds share one."""

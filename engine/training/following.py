@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from engine.events import FinishEvent
 from engine.generate import generate
 from engine.reading import genre_prefix, known_genres
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 
 
@@ -233,7 +234,7 @@ def continue_openings(
     for number, start in enumerate(openings):
         prefix = genre_prefix(model.tokenizer, start.genre if start.genre in genres else None)
         ids = [*prefix, *model.tokenizer.encode(start.text, add_special_tokens=False)]
-        events = generate(model, ids, count, settings, seed=seed + number)
+        events = generate(model, GenerationRequest(ids, count, settings, seed=seed + number))
         written += [(start, e.text) for e in events if isinstance(e, FinishEvent)]
     return written
 

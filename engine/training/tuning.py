@@ -9,6 +9,7 @@ from typing import Any
 from engine.events import FinishEvent
 from engine.generate import generate
 from engine.reading import genre_prefix
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from engine.training.following import TRIAL, Following, measure_following
 from engine.training.genres import guess_genre
@@ -55,7 +56,8 @@ def write_samples(
         finished = [
             e
             for e in generate(
-                model, genre_prefix(model.tokenizer, genre), count, settings, seed=seed
+                model,
+                GenerationRequest(genre_prefix(model.tokenizer, genre), count, settings, seed=seed),
             )
             if isinstance(e, FinishEvent)
         ]

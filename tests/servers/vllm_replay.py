@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from transformers import GPT2Config
 
 from engine.reading import prompt_ids, reading_for
 from engine.remote.backend import ServerBackend
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from tests.engine_helpers import collect
-from tests.tiny_models import byte_level_tokenizer, save_random_model
+from tests.tiny_models import byte_level_gpt2, byte_level_tokenizer, save_random_model
 
 RECORDING = Path(__file__).resolve().parent.parent / "data" / "vllm" / "replay.json"
 STORY_RECORDING = RECORDING.with_name("story.json")
@@ -35,16 +35,7 @@ def save_served_model(folder: Path) -> Path:
     """The model vLLM serves: a tiny GPT-2 (head size 64, which vLLM's CPU attention takes),
     the same weights every time it is made."""
     tokenizer = byte_level_tokenizer()
-    config = GPT2Config(
-        n_positions=512,
-        n_embd=128,
-        n_layer=2,
-        n_head=2,
-        vocab_size=len(tokenizer),
-        bos_token_id=tokenizer.eos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        tie_word_embeddings=False,
-    )
+    config = byte_level_gpt2(tokenizer, n_positions=512, n_embd=128, n_layer=2, n_head=2)
     return save_random_model(folder, config, tokenizer, seed=0)
 
 
@@ -95,7 +86,9 @@ class ReplayTransport(httpx.BaseTransport):
 def run(
     backend: ServerBackend, ids: list[int], branches: int, settings: SamplingSettings, **kwargs: Any
 ) -> dict[str, Any]:
-    tokens, finishes, notices = collect(backend.stream(ids, branches, settings, **kwargs))
+    tokens, finishes, notices = collect(
+        backend.stream(GenerationRequest(ids, branches, settings, **kwargs))
+    )
     return {"tokens": tokens, "finishes": finishes, "notices": notices}
 
 

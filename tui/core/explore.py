@@ -302,20 +302,17 @@ class Exploration:
     def expand(self, store: "Store", leaf: Explored) -> list[Explored]:
         """One generation of N alternatives below `leaf`, scored and stored as explored."""
         from engine.events import FinishEvent, TokenEvent
+        from engine.request import GenerationRequest
         from story.models import NodeDraft
         from tui.core.generation import Branch
 
         prompt = self.prompt_at(store, leaf.node_id)
         branches = [Branch() for _ in range(self.branches)]
         seed = self.seed + self.expansions * self.branches  # every branch a seed of its own
-        for event in self.backend.stream(
-            prompt.ids,
-            self.branches,
-            self.sampling,
-            seed=seed,
-            cancel=self.cancel,
-            keep=prompt.keep,
-        ):
+        request = GenerationRequest(
+            prompt.ids, self.branches, self.sampling, seed=seed, keep=prompt.keep
+        )
+        for event in self.backend.stream(request, self.cancel):
             if isinstance(event, TokenEvent | FinishEvent):
                 branches[event.branch].apply(event)
         written = [b for b in branches if b.text]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from engine.events import NO_TOKEN, FinishEvent, NoticeEvent, TokenEvent
+from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from story.models import NodeDraft
 from story.tokens import TokenRecord
@@ -138,14 +139,14 @@ class Generation:
         try:
             while True:
                 try:
-                    for event in self.backend.stream(
+                    request = GenerationRequest(
                         self.prompt.ids,
                         self.branches,
                         self.settings,
                         seed=self.seed,
-                        cancel=self.cancel,
                         keep=self.prompt.keep,
-                    ):
+                    )
+                    for event in self.backend.stream(request, self.cancel):
                         notice = isinstance(event, NoticeEvent)
                         self.buffer.append(Notice(event.text, "warning") if notice else event)
                     return
