@@ -13,8 +13,9 @@ def model_folder(tmp_path_factory):
     return str(save_tiny_model(tmp_path_factory.mktemp("model"), "gpt2"))
 
 
-def generate(*args, **kwargs):
-    return run_cli("generate", *args, **kwargs)
+def generate(*args):
+    """`taletree generate` in this process: what a child process would add is tested below."""
+    return run_here("generate", *args)
 
 
 def test_json_samples_and_seeds_that_do_not_depend_on_the_batch_size(model_folder):
@@ -132,8 +133,8 @@ def test_nothing_but_taletrees_own_output_reaches_stderr(model_folder):
     or notice would show here first."""
     loud = {"PYTHONWARNINGS": "always"}
     for model in ([], ["--model", model_folder]):
-        result = generate(
-            *model, "--prompt", "Mira found the key", "--max-new-tokens", "8", env=loud
+        result = run_cli(
+            "generate", *model, "--prompt", "Mira found the key", "--max-new-tokens", "8", env=loud
         )
         assert result.returncode == 0 and result.stdout.startswith("Mira found the key")
         assert result.stderr == ""

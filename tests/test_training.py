@@ -20,7 +20,7 @@ from engine.training.settings import TrainSettings, chosen_settings
 from engine.training.trainer import Trainer, TrainingInterrupted, batch, working_folder
 from story import NodeDraft, Store
 from story.corpus import training_texts
-from tests.conftest import ROOT, run_cli, run_here
+from tests.conftest import ROOT, run_here
 from tests.tiny_models import tiny_char_lstm
 from tui.cli import build_parser
 
@@ -93,7 +93,7 @@ def stream_branches(folder):
 )
 def test_train_reload_and_stream(tmp_path, corpus_file, arch, options):
     out = tmp_path / arch
-    result = run_cli("train", str(corpus_file), "--out", str(out), *options)
+    result = run_here("train", str(corpus_file), "--out", str(out), *options)
     assert result.returncode == 0, result.stderr
     assert "held-out" in result.stdout and "step 6/6" in result.stderr
     assert "following the writer: person named again 0." in result.stdout
@@ -114,7 +114,7 @@ def test_train_reload_and_stream(tmp_path, corpus_file, arch, options):
     assert {"<horror>", "<romance>", "<BOS>", "<EOS>"} <= set(model.tokenizer.get_vocab())
     defaults = json.loads((out / "generation_config.json").read_text())
     assert {"temperature", "top_p", "repetition_penalty"} <= set(defaults)
-    scored = run_cli("eval", str(out), str(corpus_file), "--json")
+    scored = run_here("eval", str(out), str(corpus_file), "--json")
     assert scored.returncode == 0, scored.stderr
     bits = json.loads(scored.stdout)["bits_per_character"]
     assert f"{bits:.4f}" in card  # the card's held-out score is what eval measures
@@ -253,7 +253,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(tmp_path, corpus_file):
     assert "checkpoint is saved" in rest and "--resume" in rest
     assert (working_folder(out) / "checkpoint" / "state.json").exists() and not out.exists()
     step = json.loads((working_folder(out) / "checkpoint" / "state.json").read_text())["step"]
-    finish = run_cli(
+    finish = run_here(
         "train",
         str(corpus_file),
         "--out",
@@ -281,7 +281,7 @@ def test_training_on_the_writers_own_stories(tmp_path, db_path):
         ]
         assert "A model line." in training_texts(store, include_model_text=True)[0][1]
     out = tmp_path / "mine"
-    result = run_cli("train", "--from-db", "--out", str(out), *TINY_LSTM, db=db_path)
+    result = run_here("train", "--from-db", "--out", str(out), *TINY_LSTM, db=db_path)
     assert result.returncode == 0, result.stderr
     assert "<horror>" in load_model(str(out)).tokenizer.get_vocab()
 
@@ -291,7 +291,7 @@ def test_fine_tuning_an_existing_model_adds_the_genre_tokens(tmp_path, corpus_fi
 
     base = save_tiny_model(tmp_path / "base", "gpt2", window=64)
     out = tmp_path / "tuned"
-    result = run_cli(
+    result = run_here(
         "train",
         str(corpus_file),
         "--from",
@@ -305,6 +305,8 @@ def test_fine_tuning_an_existing_model_adds_the_genre_tokens(tmp_path, corpus_fi
         "--context",
         "32",
         "--tune-tokens",
+        "4",
+        "--follow-tokens",
         "4",
     )
     assert result.returncode == 0, result.stderr

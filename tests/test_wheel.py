@@ -2,6 +2,7 @@
 into an environment of its own (not the editable install), holds every module, the stylesheet
 and the demo model, and runs the command line, `taletree generate` and the app from there."""
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -80,7 +81,13 @@ def run(environment: Path, *command: str, cwd: Path) -> subprocess.CompletedProc
         text=True,
         cwd=cwd,
         timeout=300,
-        env={"PATH": str(environment / "bin"), "HOME": str(cwd), "HF_HUB_OFFLINE": "1"},
+        env={
+            "PATH": str(environment / "bin"),
+            "HOME": str(cwd),
+            "HF_HUB_OFFLINE": "1",
+            # The default model's folder as this run made it once (conftest), not made again.
+            "TALETREE_MODELS": os.environ["TALETREE_MODELS"],
+        },
     )
 
 
