@@ -77,9 +77,29 @@ async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {predicate.__doc__ or predicate}")
+            raise AssertionError(
+                f"timed out waiting for {predicate.__doc__ or predicate}: {app_state(pilot.app)}"
+            )
         await pilot.pause(0.02)
         await asyncio.sleep(0)
+
+
+def app_state(app) -> str:
+    """What the app was doing, for a test that waited in vain."""
+    session = app.session
+    generation = session.generation
+    running = (
+        "none"
+        if generation is None
+        else f"finished={generation.finished.is_set()}, {len(generation.buffer)} events waiting"
+    )
+    branches = session.branches or []
+    return (
+        f"screen {type(app.screen).__name__}, model "
+        f"{session.backend.name if session.backend else session.models.state!r}, generation "
+        f"{running}, {len(branches)} branches ({sum(bool(b.node_id) for b in branches)} "
+        f"stored), workers {[w.name for w in app.workers]}"
+    )
 
 
 # A character run in Textual's SVG screenshot: where it starts, how wide it is, its line.
@@ -136,7 +156,7 @@ async def ready(pilot) -> WritingScreen:
     return app.screen
 
 
-async def streamed(pilot) -> WritingScreen:
+async def streamed(pilot, timeout: float = 10.0) -> WritingScreen:
     """Wait until a generation has ended and its branches are stored."""
     screen = writing(pilot.app)
     session = pilot.app.session
@@ -147,6 +167,7 @@ async def streamed(pilot) -> WritingScreen:
             and session.branches
             and all(b.node_id for b in session.branches)
         ),
+        timeout,
     )
     return screen
 

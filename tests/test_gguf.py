@@ -125,7 +125,9 @@ def test_greedy_equals_llama_servers_greedy_on_the_same_file(files, kind, quant)
     ids = gguf.tokenize(STORY)
     server = LlamaServer(files[kind, quant], slots=1, context=512)
     try:
-        served = collect(ServerBackend(server.url).stream(GenerationRequest(ids, 1, GREEDY)))[1][0]
+        backend = ServerBackend(server.url)
+        served = collect(backend.stream(GenerationRequest(ids, 1, GREEDY)))[1][0]
+        backend.close()
     finally:
         server.close()
     ours = collect(gguf.stream(GenerationRequest(ids, 1, GREEDY)))[1][0]

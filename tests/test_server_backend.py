@@ -59,7 +59,7 @@ def server(weights):
 def backend(server):
     served = ServerBackend(server.url)
     yield served
-    served.client.close()
+    served.close()
 
 
 def stream(backend, ids, branches, settings, **kwargs):

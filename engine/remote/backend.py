@@ -239,6 +239,10 @@ class ServerBackend:
         floor = min(top.values()) / 2
         return [math.log(top.get(answer, floor)) for answer in answers]
 
+    def close(self) -> None:
+        """Drop the connections kept open to the server."""
+        self.client.close()
+
     def stream(
         self, request: GenerationRequest, cancel: threading.Event | None = None
     ) -> Iterator[Event]:
