@@ -173,7 +173,7 @@ class TaletreeApp(ClosesOnABug):
 
         return run
 
-    def on_bug(self, error: Exception) -> None:
+    def report_bug(self, error: Exception) -> None:
         """A bug closes the app: the traceback goes to the error log, and `taletree` says so
         in one line."""
         if self.bug_report is None:

@@ -15,17 +15,17 @@ from textual.app import App
 
 class ClosesOnABug(App):
     """An app that closes at once on an exception no handler caught, calling its own
-    `on_bug(error)` instead of rendering the traceback onto the terminal (which the error
+    `report_bug(error)` instead of rendering the traceback onto the terminal (which the error
     policy forbids)."""
 
     def _handle_exception(self, error: Exception) -> None:
         # What Textual's own version does (exit status 1, the error kept for run_test to raise
-        # in tests, close at once), with on_bug in place of printing the traceback.
+        # in tests, close at once), with report_bug in place of printing the traceback.
         self._return_code = 1
         if self._exception is None:
             self._exception = error
             self._exception_event.set()
-        self.on_bug(error)
+        self.report_bug(error)
         self._close_messages_no_wait()
 
 
