@@ -2,6 +2,7 @@
 transformers and torch, tui/textual_internals.py for Textual): an upgrade that moves one fails
 here, naming it, instead of deep in loading, decoding or the app."""
 
+import importlib.util
 import subprocess
 import sys
 
@@ -88,10 +89,10 @@ async def test_a_key_from_the_driver_reaches_a_binding_and_its_frame_is_seen():
     assert app.counted == 1 and 1 in frames
 
 
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="needs make gguf")
 def test_llama_cpps_null_files_are_closed_at_exit():
     """It opens two /dev/null files on import and never closes them; Python reports them
     unclosed as it exits unless Taletree closes them."""
-    pytest.importorskip("llama_cpp")
     code = "from engine.gguf.binding import llama; llama()"
     result = subprocess.run(
         [sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, cwd=ROOT
