@@ -157,15 +157,17 @@ async def ready(pilot) -> WritingScreen:
 
 
 async def streamed(pilot, timeout: float = 10.0) -> WritingScreen:
-    """Wait until a generation has ended and its branches are stored."""
+    """Wait until a generation has ended and its branches are stored: every branch that wrote
+    something (a model with random weights may end a branch at once, and the core stores no
+    empty branch)."""
     screen = writing(pilot.app)
     session = pilot.app.session
     await wait_until(
         pilot,
         lambda: (
             session.generation is None
-            and session.branches
-            and all(b.node_id for b in session.branches)
+            and any(b.node_id for b in session.branches)
+            and all(b.node_id for b in session.branches if b.text)
         ),
         timeout,
     )

@@ -247,10 +247,13 @@ def test_the_writing_core_keeps_branches_with_token_records_and_forks(store, fil
     session.set_setting("stop_mode", "tokens")
     session.start_generation().run()
     session.drain()
-    node = session.store.node(session.branches[1].node_id)
+    branch = session.branches[1]
+    node = session.store.node(branch.node_id)
     assert node.model == str(files["gpt2", "q8_0"]) and node.author == "model"
     records = session.token_records(node.id)
-    assert len(records) == 12 and all(r.top and r.logprob <= 0 for r in records)
+    # Random weights may draw the end of text before the 12th token; every token has a record.
+    assert branch.reason == (events.LENGTH if len(records) == 12 else events.END_OF_TEXT)
+    assert len(records) == branch.tokens and all(r.top and r.logprob <= 0 for r in records)
     assert backend.tokenizer.decode([r.token_id for r in records]) == node.text
     alternative = records[0].top[1][0]
     fork = session.fork(node.id, 0, alternative)  # the token view's fork

@@ -121,7 +121,11 @@ class ServerBackend:
         base, wanted = split_address(address)
         report("connecting")
         self.client = ServerClient(base, api_key, transport)
-        served = detect(self.client, wanted)
+        try:
+            served = detect(self.client, wanted)
+        except BaseException:
+            self.client.close()  # a refused address leaves no connection open behind it
+            raise
         self.dialect, self.model, self.window = served.dialect, served.model, served.window
         self.counter = ServerTokens(self.client, served) if self.dialect.gives_ids else TextPieces()
         # What every node it writes keeps: the server, and the model it serves.
