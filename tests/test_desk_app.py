@@ -154,7 +154,10 @@ async def test_re_roll_one_branch_look_ahead_and_back(store, story, tmp_path):
         after = [b.text for b in session.branches]
         rerolled = store.node(session.branches[0].node_id)
         assert rerolled.seed != first.seed and rerolled.id != first.id
-        assert after[0] == session.backend.text_of(rerolled.seed, 0, len(after[0].split()))
+        backend = session.backend
+        assert after[0] == backend.text_of(
+            backend.requests[-1].ids, rerolled.seed, len(after[0].split())
+        )
         assert after[0] != before[0] and after[1:] == before[1:]  # the others untouched
         assert len(store.children(session.parent_id)) == 5  # the old branch 1 stays
         tip = store.tip(story.id).id

@@ -162,7 +162,9 @@ def test_reroll_one_branch_look_ahead_and_more(desk):
     after = [b.text for b in session.branches]
     rerolled = session.store.node(session.branches[0].node_id)
     assert rerolled.seed != first.seed
-    assert after[0] == backend.text_of(rerolled.seed, 0, len(after[0].split()))
+    assert after[0] == backend.text_of(
+        backend.requests[-1].ids, rerolled.seed, len(after[0].split())
+    )
     assert after[0] != before[0] and after[1:] == before[1:]  # the others untouched
     assert len(session.store.children(parent)) == 5  # the old branch 1 stays in the tree
     tip = session.story().tip_id
