@@ -124,22 +124,18 @@ class Dialect:
         seed: int,
         choices: int,
     ) -> dict[str, Any]:
-        """An OpenAI text-completion request, with what this kind adds (`added`)."""
-        body = {
-            "model": model,
-            "prompt": prompt,
-            "stream": True,
-            "n": choices,
-            "seed": seed,
-            **sampling_fields(settings, self.names),
-        }
-        if settings.top_alternatives:
-            body["logprobs"] = settings.top_alternatives
-        return body | self.added(settings)
+        """The request for `choices` continuations of `prompt`: the settings under this kind's
+        names, the seed and what this kind adds (`added`), in its envelope."""
+        asked = {**sampling_fields(settings, self.names), "seed": seed, **self.added(settings)}
+        return self.envelope(model, prompt, choices, asked)
+
+    def envelope(self, model: str, prompt: Any, choices: int, asked: dict) -> dict[str, Any]:
+        """An OpenAI text-completion request."""
+        return {"model": model, "prompt": prompt, "stream": True, "n": choices, **asked}
 
     def added(self, settings: SamplingSettings) -> dict[str, Any]:
-        """What this kind of server is told beyond the OpenAI request."""
-        return {}
+        """What this kind of server is told beyond the sampling settings and the seed."""
+        return {"logprobs": settings.top_alternatives} if settings.top_alternatives else {}
 
     def unhonoured(self, settings: SamplingSettings) -> list[str]:
         """The settings asked for that this kind of server can't honour (or may not)."""
@@ -290,22 +286,13 @@ class Ollama(Dialect):
     def __init__(self, context: int):
         self.context = context  # num_ctx: sent every time, as a change reloads the model
 
-    def body(
-        self,
-        model: str,
-        prompt: Sequence[int] | str,
-        settings: SamplingSettings,
-        seed: int,
-        choices: int,
-    ) -> dict[str, Any]:
-        options = {
-            **sampling_fields(settings, self.names),
-            "repeat_last_n": -1,
-            "seed": seed,
-            "num_ctx": self.context,
-        }
+    def added(self, settings: SamplingSettings) -> dict[str, Any]:
         # (Its log-probabilities name tokens by text alone, so they can't be token data.)
-        return {"model": model, "prompt": prompt, "raw": True, "stream": True, "options": options}
+        return {"repeat_last_n": -1, "num_ctx": self.context}
+
+    def envelope(self, model: str, prompt: Any, choices: int, asked: dict) -> dict[str, Any]:
+        # One continuation per request (most_choices), the settings as its options.
+        return {"model": model, "prompt": prompt, "raw": True, "stream": True, "options": asked}
 
     def unhonoured(self, settings: SamplingSettings) -> list[str]:
         return self.cant_ban(settings)
