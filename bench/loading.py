@@ -26,7 +26,7 @@ FOLDER = CACHE / "taletree-bench" / "llama-1b"
 MAKE = """
 import sys, torch
 from transformers import LlamaConfig, LlamaForCausalLM
-from tests.tiny_models import byte_level_tokenizer
+from testbed.tiny_models import byte_level_tokenizer
 config = LlamaConfig(hidden_size=2048, intermediate_size=5632, num_hidden_layers=22,
                      num_attention_heads=32, num_key_value_heads=4, vocab_size=32000,
                      max_position_embeddings=2048, tie_word_embeddings=False)

@@ -4,7 +4,7 @@
 A GPT-2 of the small size's geometry (768 wide, 12 layers, 1024 positions; Taletree's
 400-token byte-level vocabulary) with random weights is saved once in a cache folder outside
 the checkout, with a float32 GGUF copy made by llama.cpp's converter; llama-server is the one
-the tests build (tests/servers/build-llama-server.sh). Measured side by side in one run, each
+the tests build (tools/build-llama-server.sh). Measured side by side in one run, each
 the median of a few:
 
 - 4 branches × 64 tokens from a 100-token prompt: the wall time of each, and their ratio.
@@ -25,7 +25,7 @@ from engine.loading import load_model
 from engine.remote.backend import ServerBackend
 from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
-from tests.servers.llama import LlamaServer, to_gguf
+from testbed.llama_server import LlamaServer, to_gguf
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
 FOLDER = CACHE / "taletree-bench" / "gpt2-small-400"
@@ -39,7 +39,7 @@ REPEATS = 3
 
 
 def ensure_model() -> tuple[Path, Path]:
-    from tests.tiny_models import byte_level_gpt2, byte_level_tokenizer, save_random_model
+    from testbed.tiny_models import byte_level_gpt2, byte_level_tokenizer, save_random_model
 
     gguf = FOLDER / "model.gguf"
     if not gguf.exists():

@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 from story import NodeDraft, Store
-from tests.app_helpers import make_app, streamed, wait_until
-from tests.fake_model import FakeBackend
+from testbed.app_driver import make_app, streamed, wait_until
+from testbed.fake_model import FakeBackend
 from tui.screens.writing import WritingScreen
 from tui.textual_internals import press_as_the_terminal, watch_frames
 

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from story import Store
-from tests.fake_model import FakeBackend
+from testbed.fake_model import FakeBackend
 from tui.app import TaletreeApp
 from tui.core.session import WritingSession
 

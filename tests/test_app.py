@@ -5,17 +5,9 @@ import sqlite3
 import threading
 
 from common.text import safe_line
-from tests.app_helpers import (
-    SIZE,
-    Told,
-    make_app,
-    ready,
-    screen_text,
-    streamed,
-    wait_until,
-    write_and_generate,
-)
-from tests.fake_model import DEFAULT_SEED, FakeBackend
+from testbed.app_driver import make_app, ready, streamed, wait_until
+from testbed.fake_model import DEFAULT_SEED, FakeBackend
+from tests.app_helpers import SIZE, Told, screen_text, write_and_generate
 from tui.screens.dialogs import ConfirmDialog, EditDialog, LineDialog, NewStoryDialog
 from tui.screens.help import HelpScreen
 from tui.screens.library import LibraryScreen
@@ -522,7 +514,7 @@ async def test_quitting_during_generation_stops_the_worker(store, story, tmp_pat
 
 
 async def test_a_tiny_real_model_streams_in_the_app(store, story, tmp_path):
-    from tests.tiny_models import save_tiny_model
+    from testbed.tiny_models import save_tiny_model
     from tui.app import TaletreeApp
     from tui.core.session import WritingSession
 

@@ -4,16 +4,9 @@ model reads; re-rolling one branch, looking ahead, more; and the word counts."""
 
 from textual.widgets import Checkbox, DataTable, Input, TextArea
 
-from tests.app_helpers import (
-    SIZE,
-    Told,
-    make_app,
-    screen_text,
-    streamed,
-    wait_until,
-    write_and_generate,
-)
-from tests.fake_model import FakeBackend
+from testbed.app_driver import make_app, streamed, wait_until
+from testbed.fake_model import FakeBackend
+from tests.app_helpers import SIZE, Told, screen_text, write_and_generate
 from tui.screens.context_view import ContextScreen
 from tui.screens.dialogs import EditDialog, PassageDialog
 from tui.screens.history import HistoryScreen

@@ -15,8 +15,8 @@ from engine.loading import load_model
 from engine.request import GenerationRequest
 from engine.settings import SamplingSettings, SettingsError
 from engine.window import fit_window
+from testbed.tiny_models import save_tiny_model
 from tests.engine_helpers import decode_continuation, deltas_of, reference_greedy, run
-from tests.tiny_models import save_tiny_model
 
 GREEDY = SamplingSettings(temperature=0, max_new_tokens=64)
 SAMPLED = SamplingSettings(temperature=1.0, top_p=0.95, max_new_tokens=24)

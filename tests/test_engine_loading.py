@@ -7,7 +7,7 @@ import torch
 from transformers import DistilBertConfig, DistilBertModel
 
 from engine.loading import ModelError, load_model, pick_device, pick_dtype, read_weights
-from tests.tiny_models import byte_level_tokenizer, save_tiny_model
+from testbed.tiny_models import byte_level_tokenizer, save_tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from transformers import PreTrainedTokenizerFast
 
 from engine import events
 from engine.settings import SamplingSettings
+from testbed.tiny_models import byte_level_tokenizer
 from tests.engine_helpers import ScriptedModel, deltas_of, run
-from tests.tiny_models import byte_level_tokenizer
 
 
 def byte_to_symbol() -> dict[int, str]:

@@ -4,17 +4,9 @@ alternatives. The fake model's probabilities are known: branch b gives each of i
 
 import math
 
-from tests.app_helpers import (
-    SIZE,
-    Told,
-    make_app,
-    ready,
-    screen_text,
-    streamed,
-    wait_until,
-    write_and_generate,
-)
-from tests.fake_model import WORDS, FakeBackend
+from testbed.app_driver import make_app, ready, streamed, wait_until
+from testbed.fake_model import WORDS, FakeBackend
+from tests.app_helpers import SIZE, Told, screen_text, write_and_generate
 from tui.screens.compare import CompareScreen
 from tui.screens.token_view import TokenScreen
 from tui.screens.tree import TreeScreen

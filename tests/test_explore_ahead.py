@@ -11,9 +11,10 @@ import torch
 
 from story.export import render
 from story.importer import parse_story_json
-from tests.app_helpers import make_app, make_session, screen_text, wait_until, write_and_generate
+from testbed.app_driver import make_app, make_session, wait_until
+from testbed.fake_model import FakeBackend
+from tests.app_helpers import screen_text, write_and_generate
 from tests.conftest import run_here
-from tests.fake_model import FakeBackend
 from tui.core.explore import ExploreError, ExploreSettings, repeated_share
 from tui.line_mode import LineWriter
 from tui.screens.writing import WritingScreen
@@ -201,7 +202,7 @@ def judge_model(folder):
     layer norm gives a fixed vector, and only yes and no have weight on it."""
     from transformers import AutoModelForCausalLM
 
-    from tests.tiny_models import byte_level_gpt2, byte_level_tokenizer
+    from testbed.tiny_models import byte_level_gpt2, byte_level_tokenizer
 
     tokenizer = byte_level_tokenizer()
     tokenizer.add_tokens([" yes", " no"])
@@ -250,7 +251,7 @@ def test_judging_a_batch_gives_each_prompt_what_it_gets_alone(tmp_path, kind):
     own next-token distribution after that prompt, as a pass over it alone gives."""
     from engine.backend import load_backend
     from engine.hf_model import full_logits
-    from tests.tiny_models import save_tiny_model
+    from testbed.tiny_models import save_tiny_model
 
     backend = load_backend(str(save_tiny_model(tmp_path / kind, kind)))
     prompts = [backend.tokenize(text) for text in ("The lamp", "Rain fell on the old stones", "A")]
@@ -266,7 +267,7 @@ def test_judging_a_batch_gives_each_prompt_what_it_gets_alone(tmp_path, kind):
 
 
 def test_ask_is_refused_by_name_without_yes_and_no_tokens(store, tmp_path):
-    from tests.tiny_models import save_tiny_model
+    from testbed.tiny_models import save_tiny_model
     from tui.core.session import WritingSession
 
     folder = save_tiny_model(tmp_path / "tiny")
@@ -283,7 +284,7 @@ def test_ask_is_refused_by_name_without_yes_and_no_tokens(store, tmp_path):
 
 def test_taletree_explore_prints_the_best_paths(tmp_path, db_path):
     from story import Store
-    from tests.tiny_models import save_tiny_model
+    from testbed.tiny_models import save_tiny_model
 
     folder = save_tiny_model(tmp_path / "tiny")
     with Store.open(db_path) as store:
@@ -375,7 +376,7 @@ def test_an_lstm_explores_with_the_likely_scorer(store, tmp_path):
     from engine.training.data import TrainingText
     from engine.training.pipeline import train
     from engine.training.trainer import Trainer
-    from tests.tiny_models import tiny_char_lstm
+    from testbed.tiny_models import tiny_char_lstm
     from tui.core.session import WritingSession
 
     stories = [TrainingText(None, "The lamp went out. She waited by the door.")] * 20

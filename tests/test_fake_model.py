@@ -8,8 +8,8 @@ from dataclasses import replace
 from engine import events
 from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
+from testbed.fake_model import DEFAULT_SEED, FakeBackend
 from tests.engine_helpers import collect
-from tests.fake_model import DEFAULT_SEED, FakeBackend
 
 SETTINGS = SamplingSettings(max_new_tokens=12, temperature=0.8, stop_mode="tokens")
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from testbed.tiny_models import save_tiny_model
 from tests.conftest import run_cli, run_here
-from tests.tiny_models import save_tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -30,11 +30,12 @@ from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from engine.training.settings import TrainSettings
 from engine.training.trainer import build_model
-from tests.app_helpers import SIZE, line_mode_generation, model_session, screen_text, wait_until
+from testbed.app_driver import wait_until
+from testbed.llama_server import LlamaServer, to_gguf
+from testbed.tiny_models import byte_level_tokenizer, config_for, save_random_model, save_tiny_model
+from tests.app_helpers import SIZE, line_mode_generation, model_session, screen_text
 from tests.conftest import one_line_refusal, run_cli
 from tests.engine_helpers import collect
-from tests.servers.llama import LlamaServer, to_gguf
-from tests.tiny_models import byte_level_tokenizer, config_for, save_random_model, save_tiny_model
 from tui.app import TaletreeApp
 
 KINDS = ("gpt2", "llama")

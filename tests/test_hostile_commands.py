@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from story import Store
-from tests.app_helpers import make_session
+from testbed.app_driver import make_session
+from testbed.fake_model import FakeBackend
+from testbed.tiny_models import save_tiny_model
 from tests.conftest import ROOT, one_line_refusal, run_cli, run_here
-from tests.fake_model import FakeBackend
-from tests.tiny_models import save_tiny_model
 from tui.line_mode import LineWriter
 
 TALETREE = [sys.executable, "-m", "tui"]
@@ -198,7 +198,8 @@ def test_exploring_a_story_that_isnt_there_is_one_literal_line(lamp_db, story):
 async def test_the_apps_explore_dialog_says_what_is_wrong_and_stays_open(store, tmp_path):
     from textual.widgets import Input, Select
 
-    from tests.app_helpers import Told, make_app, wait_until, write_and_generate
+    from testbed.app_driver import make_app, wait_until
+    from tests.app_helpers import Told, write_and_generate
     from tui.screens.dialogs import ExploreDialog
 
     story = store.create_story("Lamp", opening="The lamp went out.")

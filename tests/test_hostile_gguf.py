@@ -14,10 +14,11 @@ import zipfile
 import gguf
 import pytest
 
-from tests.app_helpers import SIZE, model_session, ready, screen_text, streamed, wait_until
+from testbed.app_driver import ready, streamed, wait_until
+from testbed.llama_server import to_gguf
+from testbed.tiny_models import save_tiny_model
+from tests.app_helpers import SIZE, model_session, screen_text
 from tests.conftest import ROOT, one_line_refusal, run_cli
-from tests.servers.llama import to_gguf
-from tests.tiny_models import save_tiny_model
 
 ARRAY, STRING = 9, 8  # GGUF's value types
 HOSTILE_TEXT = "\x1b[2J\x1b]52;c;aGk=\x07[@click=app.quit]"

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from story import NodeDraft, Store
 from story.export import to_json, to_twee
 from story.importer import InvalidImport, parse_story_json
+from testbed.tiny_models import save_tiny_model
 from tests.conftest import ROOT, one_line_refusal, run_cli
-from tests.tiny_models import save_tiny_model
 
 STAMP = "2026-01-02T03:04:05.000006+00:00"
 
@@ -161,7 +161,8 @@ def test_an_invalid_time_is_refused_on_import_and_nothing_is_written(tmp_path):
 
 
 async def test_a_damaged_row_is_named_and_the_rest_still_shows(tmp_path):
-    from tests.app_helpers import SIZE, Told, make_app, screen_text
+    from testbed.app_driver import make_app
+    from tests.app_helpers import SIZE, Told, screen_text
 
     db = tmp_path / "stories.db"
     with Store.open(db) as store:
@@ -464,7 +465,7 @@ def test_tree_in_line_mode_is_bounded_for_a_100000_node_chain(store):
     import io
 
     from story.models import Node, StoryTree
-    from tests.app_helpers import make_session
+    from testbed.app_driver import make_session
     from tui.line_mode import LineWriter
 
     nodes = [
@@ -486,7 +487,7 @@ def test_tree_in_line_mode_is_bounded_for_a_100000_node_chain(store):
 def test_tree_on_a_wide_tree_says_what_it_left_out(store):
     import io
 
-    from tests.app_helpers import make_session
+    from testbed.app_driver import make_session
     from tui.line_mode import LineWriter
 
     story = store.create_story("Wide", opening="Root.")
@@ -593,7 +594,8 @@ def test_an_unexpected_error_is_one_line_naming_the_log_and_exit_1(tmp_path):
 
 
 async def test_an_unexpected_error_in_the_app_closes_it_with_one_line(store, tmp_path, monkeypatch):
-    from tests.app_helpers import SIZE, make_app, ready
+    from testbed.app_driver import make_app, ready
+    from tests.app_helpers import SIZE
 
     state = tmp_path / "state"
     monkeypatch.setenv("XDG_STATE_HOME", str(state))

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from tests.app_helpers import SIZE, Told, wait_until
+from testbed.app_driver import wait_until
+from tests.app_helpers import SIZE, Told
 from tests.conftest import run_cli
 from tests.servers.stand_in import ListsOneModel, serve
 

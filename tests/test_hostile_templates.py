@@ -11,8 +11,8 @@ from common.errors import UserError
 from engine.backend import load_backend
 from engine.chat_template import TemplateError, story_frame
 from engine.reading import reading_for
+from testbed.tiny_models import CHAT_TEMPLATE, save_tiny_chat_model
 from tests.conftest import run_here
-from tests.tiny_models import CHAT_TEMPLATE, save_tiny_chat_model
 
 HOSTILE = {
     "escape by subclasses": "{{ ''.__class__.__mro__[1].__subclasses__() }}",

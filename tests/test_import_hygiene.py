@@ -4,7 +4,9 @@ engine/ and story/ never import Textual; story/ never imports torch, transformer
 engine/ never imports story/ or tui/, and serving a model never imports training; the writing
 core (tui/core/) imports neither Textual nor prompt-toolkit; common/ imports none of them. No
 module reaches itself through imports, lazy ones inside functions included. And the command
-line starts without loading any of the heavy libraries, so `taletree --help` answers at once."""
+line starts without loading any of the heavy libraries, so `taletree --help` answers at once.
+Taletree never imports the tests, the benchmarks or what they share (testbed/), and the
+benchmarks stand on testbed/, never on the tests."""
 
 import ast
 import subprocess
@@ -16,11 +18,20 @@ import pytest
 from tests.conftest import ROOT
 
 PACKAGES = ("assets", "common", "engine", "story", "tui")
+# Taletree itself never imports what stands around it (the wheel holds none of it).
+AROUND = {"tests", "testbed", "bench"}
 FORBIDDEN = {
-    "common": {"engine", "story", "tui", "torch", "transformers", "textual", "sqlite_utils"},
-    "engine": {"textual", "prompt_toolkit", "story", "tui"},
-    "story": {"textual", "prompt_toolkit", "torch", "transformers", "tui", "engine"},
+    "common": {"engine", "story", "tui", "torch", "transformers", "textual", "sqlite_utils"}
+    | AROUND,
+    "engine": {"textual", "prompt_toolkit", "story", "tui"} | AROUND,
+    "story": {"textual", "prompt_toolkit", "torch", "transformers", "tui", "engine"} | AROUND,
+    "tui": AROUND,
     "tui/core": {"textual", "prompt_toolkit"},
+    "assets": AROUND,
+    # What the tests and benchmarks share stands on its own; a benchmark never reaches into
+    # the tests.
+    "testbed": {"tests", "bench"},
+    "bench": {"tests"},
 }
 HEAVY = ("torch", "transformers", "textual", "sqlite_utils")
 

@@ -6,7 +6,7 @@ import torch
 
 from engine.training.settings import TrainSettings
 from engine.training.trainer import build_model
-from tests.tiny_models import byte_level_tokenizer
+from testbed.tiny_models import byte_level_tokenizer
 
 LENGTH = 40  # a random run of tokens, then the same run again
 

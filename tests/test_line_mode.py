@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
-from tests.app_helpers import make_session
+from testbed.app_driver import make_session
+from testbed.fake_model import FakeBackend
 from tests.conftest import run_cli, run_here
-from tests.fake_model import FakeBackend
 from tui.line_mode import LineWriter, prompt_reader, run
 
 
@@ -188,7 +188,7 @@ def test_through_prompt_toolkits_terminal_input(store, story, tmp_path, monkeypa
 
 
 def test_taletree_write_through_a_pipe_with_a_real_model(tmp_path):
-    from tests.tiny_models import save_tiny_model
+    from testbed.tiny_models import save_tiny_model
 
     db = tmp_path / "stories.db"
     model = save_tiny_model(tmp_path / "tiny")

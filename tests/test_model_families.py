@@ -1,4 +1,4 @@
-"""Every popular causal family, exact: tiny random-weight models of each (tests/model_families.py)
+"""Every popular causal family, exact: tiny random-weight models of each (testbed/model_families.py)
 loaded the way a writer loads one, against the same model in Hugging Face's own hands.
 
 For each family: greedy decoding equals model.generate() from a prompt longer than the sliding
@@ -19,10 +19,10 @@ from engine.hf_model import HFModel, full_logits
 from engine.loading import ModelError, load_model
 from engine.settings import SamplingSettings
 from engine.window import fit_window
+from testbed.model_families import FAMILIES, REFUSED, SLIDE, sliding_window_of
+from testbed.tiny_models import save_family_model
 from tests.conftest import run_here
 from tests.engine_helpers import reference_greedy, run
-from tests.model_families import FAMILIES, REFUSED, SLIDE, sliding_window_of
-from tests.tiny_models import save_family_model
 
 NEW_TOKENS = 48
 GREEDY = SamplingSettings(temperature=0, max_new_tokens=NEW_TOKENS)

@@ -8,7 +8,8 @@ waits for the app to settle after each key, which would hide the race)."""
 import pytest
 from textual import events
 
-from tests.app_helpers import SIZE, make_app, streamed, wait_until, write_and_generate
+from testbed.app_driver import make_app, streamed, wait_until
+from tests.app_helpers import SIZE, write_and_generate
 from tui.screens.dialogs import EditDialog, PassageDialog
 from tui.screens.writing import WritingScreen
 from tui.widgets.composer import Composer

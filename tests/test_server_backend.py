@@ -24,13 +24,14 @@ from engine.remote.client import ServerError
 from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
 from engine.smollm2 import packaged_gguf
-from tests.app_helpers import SIZE, line_mode_generation, model_session, screen_text, wait_until
+from testbed.app_driver import wait_until
+from testbed.llama_server import LlamaServer, free_port, to_gguf
+from testbed.tiny_models import save_tiny_model
+from tests.app_helpers import SIZE, line_mode_generation, model_session, screen_text
 from tests.conftest import run_cli
 from tests.engine_helpers import collect
 from tests.engine_helpers import run as run_local
-from tests.servers.llama import LlamaServer, free_port, to_gguf
 from tests.servers.stand_in import ListsOneModel, serve
-from tests.tiny_models import save_tiny_model
 from tui.app import TaletreeApp
 from tui.core.explore import ExploreSettings
 from tui.line_mode import LineWriter

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import tui.screens.writing as writing_module
-from tests.app_helpers import SIZE, make_app, wait_until, write_and_generate
-from tests.fake_model import FakeBackend
+from testbed.app_driver import make_app, wait_until
+from testbed.fake_model import FakeBackend
+from tests.app_helpers import SIZE, write_and_generate
 from tui.screens.help import HelpScreen
 from tui.screens.settings import SettingsScreen
 from tui.screens.tree import TreeScreen

@@ -8,8 +8,8 @@ from common.errors import UserError
 from engine.backend import load_backend
 from engine.reading import SYSTEM_LINE, USER_LINE, reading_for
 from story.lorebook import LoreEntry
+from testbed.tiny_models import TURN_END, save_tiny_chat_model, save_tiny_model
 from tests.conftest import run_here
-from tests.tiny_models import TURN_END, save_tiny_chat_model, save_tiny_model
 from tui.core.prompt import build_prompt, context_report
 
 

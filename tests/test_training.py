@@ -20,8 +20,8 @@ from engine.training.settings import TrainSettings, chosen_settings
 from engine.training.trainer import Trainer, TrainingInterrupted, batch, working_folder
 from story import NodeDraft, Store
 from story.corpus import training_texts
+from testbed.tiny_models import tiny_char_lstm
 from tests.conftest import ROOT, run_here
-from tests.tiny_models import tiny_char_lstm
 from tui.cli import build_parser
 
 TINY = [
@@ -287,7 +287,7 @@ def test_training_on_the_writers_own_stories(tmp_path, db_path):
 
 
 def test_fine_tuning_an_existing_model_adds_the_genre_tokens(tmp_path, corpus_file):
-    from tests.tiny_models import save_tiny_model
+    from testbed.tiny_models import save_tiny_model
 
     base = save_tiny_model(tmp_path / "base", "gpt2", window=64)
     out = tmp_path / "tuned"

@@ -8,8 +8,8 @@ import pytest
 
 from story import NodeDraft
 from story.lorebook import LoreEntry
-from tests.app_helpers import make_session
-from tests.fake_model import FakeBackend
+from testbed.app_driver import make_session
+from testbed.fake_model import FakeBackend
 from tui.line_mode import LineWriter
 
 

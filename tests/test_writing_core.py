@@ -7,9 +7,9 @@ import pytest
 
 from assets import DEMO_MODEL
 from engine.settings import SETTINGS, SamplingSettings, SettingsError, parse
-from tests.app_helpers import make_session
+from testbed.app_driver import make_session
+from testbed.fake_model import FakeBackend
 from tests.conftest import run_here
-from tests.fake_model import FakeBackend
 from tui.cli import build_parser
 from tui.core.config_file import Config, ConfigError, read_config, write_config
 from tui.core.session import WritingSession

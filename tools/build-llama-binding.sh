@@ -2,7 +2,7 @@
 # Build llama.cpp's Python binding (llama-cpp-python, whose low-level module mirrors llama.h)
 # from its source distribution, once per version and CPU, into a cache outside the checkout;
 # keep llama.cpp's GGUF converter beside it (for `taletree convert`); print the wheel's path.
-# The source is the one tests/servers/build-llama-server.sh builds llama-server from.
+# The source is the one tools/build-llama-server.sh builds llama-server from.
 #   tools/build-llama-binding.sh            build if needed, print the wheel's path
 # The first build takes about 5 minutes on two cores; later calls return at once. On a machine
 # with an NVIDIA GPU (nvidia-smi lists one) and CUDA's compiler (nvcc), it is built with its

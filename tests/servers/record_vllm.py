@@ -24,7 +24,7 @@ import httpx
 
 from engine.named_models import DEFAULT, local_source
 from engine.remote.backend import ServerBackend
-from tests.servers.llama import free_port, wait_until_healthy
+from testbed.llama_server import free_port, wait_until_healthy
 from tests.servers.vllm_replay import (
     RECORDING,
     STORY_RECORDING,

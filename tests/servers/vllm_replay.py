@@ -19,8 +19,8 @@ from engine.reading import prompt_ids, reading_for
 from engine.remote.backend import ServerBackend
 from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
+from testbed.tiny_models import byte_level_gpt2, byte_level_tokenizer, save_random_model
 from tests.engine_helpers import collect
-from tests.tiny_models import byte_level_gpt2, byte_level_tokenizer, save_random_model
 
 RECORDING = Path(__file__).resolve().parent.parent / "data" / "vllm" / "replay.json"
 STORY_RECORDING = RECORDING.with_name("story.json")

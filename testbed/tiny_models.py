@@ -14,7 +14,7 @@ from transformers import (
 )
 
 from engine.training.settings import TrainSettings
-from tests.model_families import family_config
+from testbed.model_families import family_config
 
 TRAINING_TEXT = [
     "The keeper climbed the stairs of the lighthouse. The lamp was cold, and the sea was loud.",
@@ -90,7 +90,7 @@ def save_tiny_model(folder: Path, kind: str = "gpt2", window: int = 256, seed: i
 
 
 def save_family_model(folder: Path, family: str, seed: int = 0) -> Path:
-    """A tiny model of one of the families in tests/model_families.py."""
+    """A tiny model of one of the families in testbed/model_families.py."""
     tokenizer = byte_level_tokenizer()
     config = family_config(family, len(tokenizer), tokenizer.eos_token_id)
     return save_random_model(folder, config, tokenizer, seed)

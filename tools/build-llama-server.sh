@@ -3,7 +3,7 @@
 # the checkout; print the binary's path. The source is the llama-cpp-python source
 # distribution, which vendors llama.cpp (tools/build-llama-binding.sh builds llama.cpp's Python
 # binding from the same source, and keeps its GGUF converter).
-#   tests/servers/build-llama-server.sh            build if needed, print the path
+#   tools/build-llama-server.sh            build if needed, print the path
 # The first build takes about 11 minutes on two cores; later calls return at once.
 set -eu
 

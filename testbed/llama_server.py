@@ -1,7 +1,7 @@
-"""A real llama.cpp llama-server for the tests: built from source once per version into a cache
-outside the checkout (tests/servers/build-llama-server.sh; `make test` builds it before the
-tests run), serving a tiny model converted to GGUF by llama.cpp's own converter (through
-`taletree convert`'s engine/gguf/convert.py)."""
+"""A real llama.cpp llama-server for the tests and benchmarks: built from source once per
+version into a cache outside the checkout (tools/build-llama-server.sh; `make test` builds it
+before the tests run), serving a tiny model converted to GGUF by llama.cpp's own converter
+(through `taletree convert`'s engine/gguf/convert.py)."""
 
 import functools
 import os
@@ -14,14 +14,14 @@ from pathlib import Path
 
 import httpx
 
-HERE = Path(__file__).resolve().parent
+BUILD = Path(__file__).resolve().parent.parent / "tools" / "build-llama-server.sh"
 
 
 @functools.cache
 def server_binary() -> Path:
     """The llama-server binary (built here the first time, which takes minutes)."""
     built = subprocess.run(
-        [str(HERE / "build-llama-server.sh")],
+        [str(BUILD)],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHON": sys.executable},
