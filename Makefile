@@ -15,24 +15,25 @@ run: $(VENV)/.installed
 	$(BIN)/taletree
 
 # The server tests run a real llama.cpp llama-server, built from source on first use into a
-# cache outside the checkout (about 11 minutes on two cores, once; at once afterwards).
+# cache outside the checkout, in the same build as the binding (about 6 minutes on two cores,
+# once; at once afterwards).
 test: $(VENV)/.installed-dev $(VENV)/.installed-gguf
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	PYTHON=$(BIN)/python tools/build-llama-server.sh >/dev/null
-	PYTHON=$(BIN)/python tools/build-llama-binding.sh >/dev/null
+	PYTHON=$(BIN)/python tools/build-llama-cpp.sh server >/dev/null
 	$(BIN)/python -m pytest
 
 # GGUF models in this process: llama.cpp's Python binding, built from source once into a cache
-# outside the checkout (about 5 minutes on two cores), with llama.cpp's converter beside it.
+# outside the checkout (about 6 minutes on two cores, llama-server included), with llama.cpp's
+# converter beside it.
 # Installed from that wheel, so its own few dependencies are pinned here rather than in the lock
 # (which `make run` installs, and which must not build llama.cpp).
 GGUF_DEPS := diskcache==5.6.3 sentencepiece==0.2.3
 gguf: $(VENV)/.installed-gguf
 
-$(VENV)/.installed-gguf: $(VENV)/.installed tools/build-llama-binding.sh
+$(VENV)/.installed-gguf: $(VENV)/.installed tools/build-llama-cpp.sh tools/wheel_with_libraries.py
 	$(BIN)/python -m pip install --quiet --no-deps \
-		"$$(PYTHON=$(BIN)/python tools/build-llama-binding.sh)" $(GGUF_DEPS)
+		"$$(PYTHON=$(BIN)/python tools/build-llama-cpp.sh binding)" $(GGUF_DEPS)
 	touch $@
 
 lint: $(VENV)/.installed-dev
@@ -53,7 +54,7 @@ bench-loading: $(VENV)/.installed
 	$(BIN)/python -m bench.loading --json
 
 bench-remote: $(VENV)/.installed-dev
-	PYTHON=$(BIN)/python tools/build-llama-server.sh >/dev/null
+	PYTHON=$(BIN)/python tools/build-llama-cpp.sh server >/dev/null
 	$(BIN)/python -m bench.remote --json
 
 bench-tui: $(VENV)/.installed
@@ -63,7 +64,7 @@ bench-explore: $(VENV)/.installed
 	$(BIN)/python -m bench.explore --json
 
 bench-gguf: $(VENV)/.installed-dev $(VENV)/.installed-gguf
-	PYTHON=$(BIN)/python tools/build-llama-server.sh >/dev/null
+	PYTHON=$(BIN)/python tools/build-llama-cpp.sh server >/dev/null
 	$(BIN)/python -m bench.gguf --json
 
 # The default model, SmolLM2-135M-Instruct (Apache-2.0), is a GGUF file inside this package;
@@ -129,8 +130,7 @@ test-latest: $(VENV)/.installed-dev
 	$(LATEST)/bin/python -m pip list --format=freeze 2>/dev/null \
 		| grep -iE '^(transformers|tokenizers|textual|huggingface.hub|safetensors|httpx)=='
 	$(LATEST)/bin/python -m pip install --quiet --no-deps \
-		"$$(PYTHON=$(LATEST)/bin/python tools/build-llama-binding.sh)" $(GGUF_DEPS)
-	PYTHON=$(LATEST)/bin/python tools/build-llama-server.sh >/dev/null
+		"$$(PYTHON=$(LATEST)/bin/python tools/build-llama-cpp.sh binding)" $(GGUF_DEPS)
 	$(LATEST)/bin/python -m pytest
 
 clean:

@@ -4,7 +4,7 @@
 A GPT-2 of the small size's geometry (768 wide, 12 layers, 1024 positions; Taletree's
 400-token byte-level vocabulary) with random weights is saved once in a cache folder outside
 the checkout, with a float32 GGUF copy made by llama.cpp's converter; llama-server is the one
-the tests build (tools/build-llama-server.sh). Measured side by side in one run, each
+the tests build (tools/build-llama-cpp.sh). Measured side by side in one run, each
 the median of a few:
 
 - 4 branches × 64 tokens from a 100-token prompt: the wall time of each, and their ratio.

@@ -1,5 +1,5 @@
 """A real llama.cpp llama-server for the tests and benchmarks: built from source once per
-version into a cache outside the checkout (tools/build-llama-server.sh; `make test` builds it
+version into a cache outside the checkout (tools/build-llama-cpp.sh; `make test` builds it
 before the tests run), serving a tiny model converted to GGUF by llama.cpp's own converter
 (through `taletree convert`'s engine/gguf/convert.py)."""
 
@@ -14,14 +14,14 @@ from pathlib import Path
 
 import httpx
 
-BUILD = Path(__file__).resolve().parent.parent / "tools" / "build-llama-server.sh"
+BUILD = Path(__file__).resolve().parent.parent / "tools" / "build-llama-cpp.sh"
 
 
 @functools.cache
 def server_binary() -> Path:
     """The llama-server binary (built here the first time, which takes minutes)."""
     built = subprocess.run(
-        [str(BUILD)],
+        [str(BUILD), "server"],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHON": sys.executable},

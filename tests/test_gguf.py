@@ -1,5 +1,5 @@
 """GGUF files in this process, on real llama.cpp (its Python binding, built from the same source
-as the tests' llama-server by tools/build-llama-binding.sh): a tiny GPT-2 and a tiny Llama,
+as the tests' llama-server by tools/build-llama-cpp.sh): a tiny GPT-2 and a tiny Llama,
 converted by llama.cpp's own converter to f32 and quantized to Q8_0 by its own quantizer.
 
 Greedy text equals llama-server's on the same file and the torch engine's on the folder the
