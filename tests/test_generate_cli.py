@@ -13,6 +13,12 @@ def model_folder(tmp_path_factory):
     return str(save_tiny_model(tmp_path_factory.mktemp("model"), "gpt2"))
 
 
+@pytest.fixture(scope="module")
+def second_model(tmp_path_factory):
+    """Another kind of model, with a tokenizer of its own."""
+    return str(save_tiny_model(tmp_path_factory.mktemp("llama"), "llama"))
+
+
 def generate(*args):
     """`taletree generate` in this process: what a child process would add is tested below."""
     return run_here("generate", *args)
@@ -98,9 +104,56 @@ def test_to_file_with_a_progress_bar(model_folder, tmp_path):
     assert target.read_text(encoding="utf-8").count("====================") == 2
 
 
+def test_several_models_share_the_samples_each_as_it_writes_alone(model_folder, second_model):
+    common = ["--prompt", "The lamp", "-n", "5", "--max-new-tokens", "10", "--seed", "3", "--json"]
+    both = generate("--model", model_folder, "--model", second_model, *common, "--batch-size", "5")
+    assert both.returncode == 0, both.stderr
+    records = [json.loads(line) for line in both.stdout.splitlines()]
+    assert [r["sample"] for r in records] == [0, 1, 2, 3, 4]
+    assert [r["model"] for r in records] == [model_folder] * 3 + [second_model] * 2
+    alone = {
+        model: [
+            json.loads(line) for line in generate("--model", model, *common).stdout.splitlines()
+        ]
+        for model in (model_folder, second_model)
+    }
+    assert records == alone[model_folder][:3] + alone[second_model][3:]
+    one_by_one = generate("--model", model_folder, "--model", second_model, *common)
+    assert one_by_one.stdout == both.stdout  # batches that span the two models or not
+
+
+def test_plain_samples_say_which_model_wrote_them(model_folder, second_model):
+    result = generate(
+        "--model",
+        model_folder,
+        "--model",
+        second_model,
+        "--prompt",
+        "Rain",
+        "-n",
+        "2",
+        "--batch-size",
+        "2",
+        "--max-new-tokens",
+        "6",
+        "--seed",
+        "1",
+    )
+    first, second = result.stdout.split("\n====================\n")
+    assert first.startswith(f"[{model_folder}]\nRain") and second.startswith(
+        f"[{second_model}]\nRain"
+    )
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
+        (["--model", "{model}", "--model", "{model}", "-n", "2"], "is named twice"),
+        (
+            ["--model", "{model}", "--model", "{tmp}/b", "-n", "1"],
+            "-n 1 is fewer samples than the 2",
+        ),
+        (["-n", "5", *[f for i in range(5) for f in ("--model", f"{{tmp}}/{i}")]], "at most 4"),
         (["--model", "/no/such/model"], "is not a folder"),
         (["--model", "{tmp}"], "no config.json"),
         (["--model", "{model}", "-n", "0"], "1 or more"),

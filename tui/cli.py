@@ -164,7 +164,9 @@ def add_generate(p: argparse.ArgumentParser) -> None:
     )
     for setting in SETTINGS:  # every setting the table gives a flag
         if setting.flag:
-            setting_flag(p, setting.name)
+            # Several models write side by side, each its share of the samples.
+            several = {"action": "append"} if setting.name == "model" else {}
+            setting_flag(p, setting.name, **several)
     p.add_argument("--truncate", metavar="STR", help="end each sample before this text")
     p.add_argument(
         "--include-prefix",

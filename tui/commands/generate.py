@@ -4,13 +4,19 @@ N samples are made B at a time (B branches of one request share the prompt's cac
 terminal, samples stream as they are written: the first of a batch live, the others as soon as
 their turn comes. Each sample's seed comes from --seed and its number alone, so the same seed
 gives the same samples whatever the batch size.
+
+Several models (--model A --model B, up to four) share the samples: the first model writes the
+first share, and so on; a batch that spans two models has both write at once, side by side
+(engine/together.py). Each sample names its model (in JSON, and above its text).
 """
 
 import argparse
+import itertools
 import json
 import secrets
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -86,8 +92,11 @@ class Printer:
         self.number = 0  # samples printed so far
         self.mid_line = False  # whether the terminal's cursor is after a sample's text
 
-    def start_batch(self, count: int) -> None:
-        self.buffers = [""] * count
+    def start_batch(self, models: list[str], labelled: bool = False) -> None:
+        """A batch of samples, one per model named (in order), each sample headed by its
+        model's name when `labelled` (several models write)."""
+        self.models, self.labelled = models, labelled
+        self.buffers = [""] * len(models)
         self.done: dict[int, Any] = {}
         self.showing = 0  # the branch being shown live
         self.shown = 0  # characters of it already written
@@ -97,7 +106,10 @@ class Printer:
     def begin_sample(self) -> None:
         if self.number + self.showing > 0:
             self.out.write(f"\n{SEPARATOR}\n")
-        self.write_live(self.safe(self.include))
+        self.write_live(self.label(self.showing) + self.safe(self.include))
+
+    def label(self, branch: int) -> str:
+        return f"[{shown_line(self.models[branch], NAME_LIMIT)}]\n" if self.labelled else ""
 
     def write_live(self, text: str) -> None:
         if text:
@@ -143,6 +155,7 @@ class Printer:
                 "tokens": len(event.token_ids),
                 "finish_reason": event.reason,
                 "seed": event.seed,
+                "model": self.models[event.branch],
             }
             self.out.write(json.dumps(record, ensure_ascii=False) + "\n")
         elif self.live:
@@ -150,7 +163,7 @@ class Printer:
         else:
             if number > 0:
                 self.out.write(f"\n{SEPARATOR}\n")
-            self.out.write(self.include + event.text)
+            self.out.write(self.label(event.branch) + self.include + event.text)
         self.out.flush()
 
     def end_batch(self) -> None:
@@ -183,52 +196,58 @@ def describe(backend: Any, context_limit: int, prompt_tokens: int, reading: str)
     )
 
 
+@dataclass
+class SampleWriter:
+    """One model of the run, ready to write: what it reads and how it samples."""
+
+    backend: Any
+    settings: Any
+    ids: list[int]
+    keep: int
+    seeds: list[int]  # sample s's seed, should this model write it
+
+
+def model_names(args: argparse.Namespace) -> list[str]:
+    """The models named with --model (each once, at most MAX_MODELS), or the default."""
+    from engine.named_models import chosen_name
+    from engine.together import MAX_MODELS
+
+    given = args.model if isinstance(args.model, list) else [args.model or ""]
+    names = [chosen_name(name) for name in given]
+    if len(names) > MAX_MODELS:
+        raise UserError(f"{len(names)} models named: at most {MAX_MODELS} write side by side")
+    twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+    if twice is not None:
+        raise UserError(f"--model {shown_line(twice)} is named twice: name each model once")
+    if args.n < len(names):
+        raise UserError(f"-n {args.n} is fewer samples than the {len(names)} models: ask for more")
+    return names
+
+
+def owners(samples: int, models: int) -> list[int]:
+    """Which model writes each sample: the first model the first share, and so on; the first
+    models take one more where the samples don't divide evenly."""
+    shares = [samples // models + (m < samples % models) for m in range(models)]
+    return [m for m, share in enumerate(shares) for _ in range(share)]
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
-    from assets import DEMO_MODEL
     from common.text import safe_prose
     from engine.events import ERROR, FinishEvent, NoticeEvent
-    from engine.named_models import DEMO, chosen_name, shown_name
-    from engine.reading import prompt_ids, reading_for
-    from engine.remote import is_server_address
     from engine.request import GenerationRequest
     from engine.settings import SETTING
-    from engine.smollm2 import INSTALL
-    from tui.core.config_file import read_config
-    from tui.core.model_holder import LoadOptions, ModelRequest, local_loader
+    from engine.together import Part, stream_together
 
-    name = chosen_name(args.model or "")
-    if name == DEMO and not DEMO_MODEL.exists():
-        raise UserError(
-            "the bundled demo model isn't built yet and the default model isn't installed: "
-            f"pass --model (a model folder, a GGUF file or a cached hub id), `{INSTALL}`, or "
-            "build the demo model with `make demo-model`"
-        )
+    names = model_names(args)
     prompt = prompt_of(args)
     if args.to_file is not None:  # said now, not after the samples are made
         from story.files import writable
 
         writable(Path(args.to_file), replace=True)
     context_limit = args.context_limit or SETTING["context_limit"].default
-    options = LoadOptions(
-        dtype=args.dtype,
-        allow_pickle=args.allow_pickle,
-        trust_remote_code=args.trust_remote_code,
-        api_key=read_config().server_key() if is_server_address(name) else None,
-    )
-    request = ModelRequest(name, shown_name(name), args.device or "auto", context_limit)
-    backend = local_loader(options)(request)
-    settings = sampling_of(args, backend.generation_defaults())
-    reading = reading_for(backend, args.prompt_mode or "auto")
-    ids, keep = prompt_ids(backend, reading, prompt, args.genre)
-    if backend.window is None:  # the model reads any length: --context-limit bounds it
-        from engine.window import fit_window
-
-        ids = fit_window(ids, context_limit, settings.max_new_tokens, keep=keep)
-    if args.verbose:
-        sys.stderr.write(describe(backend, context_limit, len(ids), reading.shown) + "\n")
-    seeds = backend.branch_seeds(
-        args.seed if args.seed is not None else secrets.randbits(63), args.n
-    )
+    seed = args.seed if args.seed is not None else secrets.randbits(63)
+    writers = [sample_writer(args, name, prompt, context_limit, seed) for name in names]
+    owner = owners(args.n, len(writers))
 
     to_file = args.to_file is not None
     out: TextIO = sys.stdout
@@ -239,13 +258,22 @@ def cmd_generate(args: argparse.Namespace) -> int:
     live = not to_file and sys.stdout.isatty()
     safe = safe_prose if live else (lambda text: text)
     include = prompt if args.include_prefix else ""
+    labelled = len(writers) > 1
     printer = Printer(out, live=live, include=include, as_json=args.json, safe=safe)
     started, tokens, done, cut_off = time.perf_counter(), 0, 0, 0
     for first in range(0, args.n, args.batch_size):
-        batch = seeds[first : first + args.batch_size]
-        printer.start_batch(len(batch))
-        request = GenerationRequest(ids, len(batch), settings, seeds=batch, keep=keep)
-        for event in backend.stream(request):
+        batch = range(first, min(first + args.batch_size, args.n))
+        parts = []
+        for model, samples in itertools.groupby(batch, key=owner.__getitem__):
+            writer, numbers = writers[model], list(samples)
+            seeds = [writer.seeds[number] for number in numbers]
+            request = GenerationRequest(
+                writer.ids, len(numbers), writer.settings, seeds=seeds, keep=writer.keep
+            )
+            parts.append(Part(writer.backend, request))
+        models = [part.backend.name for part in parts for _ in range(part.request.branches)]
+        printer.start_batch(models, labelled)
+        for event in stream_together(parts):
             if isinstance(event, NoticeEvent):
                 printer.interrupt()
                 sys.stderr.write(f"taletree: {shown_line(event.text)}\n")
@@ -271,3 +299,41 @@ def cmd_generate(args: argparse.Namespace) -> int:
         write_atomically(Path(args.to_file), text if text.endswith("\n") else text + "\n")
         sys.stderr.write(f"\nwrote {args.n} samples to {args.to_file}\n")
     return EXIT_USER_ERROR if cut_off else 0
+
+
+def sample_writer(
+    args: argparse.Namespace, name: str, prompt: str, context_limit: int, seed: int
+) -> SampleWriter:
+    """A model loaded, with the prompt read its way and its own seeds for every sample."""
+    from assets import DEMO_MODEL
+    from engine.named_models import DEMO, shown_name
+    from engine.reading import prompt_ids, reading_for
+    from engine.remote import is_server_address
+    from engine.smollm2 import INSTALL
+    from tui.core.config_file import read_config
+    from tui.core.model_holder import LoadOptions, ModelRequest, local_loader
+
+    if name == DEMO and not DEMO_MODEL.exists():
+        raise UserError(
+            "the bundled demo model isn't built yet and the default model isn't installed: "
+            f"pass --model (a model folder, a GGUF file or a cached hub id), `{INSTALL}`, or "
+            "build the demo model with `make demo-model`"
+        )
+    options = LoadOptions(
+        dtype=args.dtype,
+        allow_pickle=args.allow_pickle,
+        trust_remote_code=args.trust_remote_code,
+        api_key=read_config().server_key() if is_server_address(name) else None,
+    )
+    request = ModelRequest(name, shown_name(name), args.device or "auto", context_limit)
+    backend = local_loader(options)(request)
+    settings = sampling_of(args, backend.generation_defaults())
+    reading = reading_for(backend, args.prompt_mode or "auto")
+    ids, keep = prompt_ids(backend, reading, prompt, args.genre)
+    if backend.window is None:  # the model reads any length: --context-limit bounds it
+        from engine.window import fit_window
+
+        ids = fit_window(ids, context_limit, settings.max_new_tokens, keep=keep)
+    if args.verbose:
+        sys.stderr.write(describe(backend, context_limit, len(ids), reading.shown) + "\n")
+    return SampleWriter(backend, settings, ids, keep, backend.branch_seeds(seed, args.n))
