@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 TORCH  ?= torch==2.13.0
 
 .PHONY: run test test-latest lock lint format bench-store bench-engine bench-loading bench-remote \
-	bench-tui bench-explore bench-gguf bench-follow gguf demo-model demo-lstms clean
+	bench-tui bench-explore bench-gguf bench-follow bench-together gguf demo-model demo-lstms clean
 
 run: $(VENV)/.installed
 	$(BIN)/taletree
@@ -62,6 +62,9 @@ bench-tui: $(VENV)/.installed
 
 bench-explore: $(VENV)/.installed
 	$(BIN)/python -m bench.explore --json
+
+bench-together: $(VENV)/.installed
+	$(BIN)/python -m bench.together --json
 
 bench-gguf: $(VENV)/.installed-dev $(VENV)/.installed-gguf
 	PYTHON=$(BIN)/python tools/build-llama-cpp.sh server >/dev/null

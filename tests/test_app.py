@@ -5,7 +5,7 @@ import sqlite3
 import threading
 
 from common.text import safe_line
-from testbed.app_driver import make_app, ready, streamed, wait_until
+from testbed.app_driver import make_app, ready, streamed, wait_until, writing
 from testbed.fake_model import DEFAULT_SEED, FakeBackend
 from tests.app_helpers import SIZE, Told, screen_text, write_and_generate
 from tui.screens.dialogs import ConfirmDialog, EditDialog, LineDialog, NewStoryDialog
@@ -45,6 +45,23 @@ async def test_enter_adds_the_text_and_streams_four_branches(store, story, tmp_p
             assert f"─ {number} ─" in shown
         assert backend.first_text(0).split()[-1] in shown  # panes follow their text
         assert app.screen.query_one(Composer).text == ""
+
+
+async def test_branches_the_model_ended_at_once_say_so_and_cant_be_kept(store, story, tmp_path):
+    app = make_app(store, tmp_path, FakeBackend(end_after=0), story_id=story.id)
+    told = Told()
+    async with app.run_test(size=SIZE, message_hook=told) as pilot:
+        await ready(pilot)
+        await pilot.press("enter")
+        session = app.session
+        await wait_until(pilot, lambda: session.generation is None and session.branches)
+        await pilot.pause()
+        panes = writing(app).panel.panes
+        assert all(p.border_subtitle.endswith("wrote nothing") for p in panes)
+        await pilot.press("1")
+        await wait_until(pilot, lambda: told.notifications)
+        assert told.notifications[-1].message == "branch 1 wrote nothing"
+        assert store.children(store.tip(story.id).id) == []  # nothing empty was stored
 
 
 async def test_digit_keeps_that_branch_and_returns_to_the_composer(store, story, tmp_path):

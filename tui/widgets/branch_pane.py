@@ -28,7 +28,9 @@ class BranchPane(Widget):
 
     def update_subtitle(self) -> None:
         parts = [f"{self.rate:.0f} tok/s"] if self.rate is not None else []
-        if self.state:
+        if self.state and not self.text and self.state not in ENDINGS:
+            parts.append("wrote nothing")  # the model ended it at once: nothing to keep
+        elif self.state:
             parts.append(ENDINGS.get(self.state, "done"))
         self.border_subtitle = " · ".join(p for p in parts if p)
 
