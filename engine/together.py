@@ -1,9 +1,11 @@
 """Several models writing one step's branches side by side.
 
 Each model reads the story its own way (its tokenizer, window and prompt), so each brings a
-request of its own; they stream at once, each from a thread of its own, and their events come
-out as one stream in the order they happen. A model's branches are numbered after those of the
-models before it, so branch 2 of the second of two models asked for 2 each is branch 4 here.
+request of its own; they stream at once and their events come out as one stream in the order
+they happen. Models in this process take turns, a step each, in the caller's thread (so each
+step has every core); a model on a server streams from a thread of its own. A model's branches
+are numbered after those of the models before it: branch 2 of the second of two models asked
+for 2 each is branch 4 here.
 """
 
 import queue
@@ -45,45 +47,77 @@ def stream_together(
     there are several. A part that fails stops the others (through `cancel`) and its error is
     raised here, once the others have ended."""
     cancel = cancel or threading.Event()
-    if len(parts) == 1:  # nothing to join: no thread between the model and the face
+    if len(parts) == 1:  # nothing to join
         yield from parts[0].backend.stream(parts[0].request, cancel)
         return
+    firsts = first_branches(parts)
+
+    def renumbered(index: int, event: Event) -> Event:
+        if isinstance(event, NoticeEvent):
+            return NoticeEvent(f"{parts[index].backend.name}: {event.text}")
+        return replace(event, branch=event.branch + firsts[index])
+
+    # Models in this process take turns, a step each, in the caller's thread: each step has
+    # every core, as a model alone would (torch runs slower from a second thread here, and two
+    # loops at once would fight over the cores). A server waits on the network, so each has a
+    # thread of its own, and its events are taken between the local models' steps.
+    local = {
+        i: part.backend.stream(part.request, cancel)
+        for i, part in enumerate(parts)
+        if part.backend.device != "server"
+    }
     inbox: queue.Queue = queue.Queue()
     done = object()
 
-    def run(index: int, part: Part) -> None:
+    def run(index: int) -> None:
         try:
-            for event in part.backend.stream(part.request, cancel):
+            for event in parts[index].backend.stream(parts[index].request, cancel):
                 inbox.put((index, event))
-        except BaseException as error:  # handed to the consumer, which raises it
+        except BaseException as error:  # handed to the caller, which raises it
             cancel.set()
             inbox.put((index, error))
         finally:
             inbox.put((index, done))
 
     threads = [
-        threading.Thread(target=run, args=(i, part), name=f"model-{i}", daemon=True)
-        for i, part in enumerate(parts)
+        threading.Thread(target=run, args=(i,), name=f"model-{i}", daemon=True)
+        for i in range(len(parts))
+        if i not in local
     ]
     for thread in threads:
         thread.start()
-    firsts = first_branches(parts)
+    servers = len(threads)
     failure: BaseException | None = None
-    running = len(parts)
     try:
-        while running:
-            index, item = inbox.get()
-            if item is done:
-                running -= 1
-            elif isinstance(item, BaseException):
-                failure = failure or item
-            elif isinstance(item, NoticeEvent):
-                yield NoticeEvent(f"{parts[index].backend.name}: {item.text}")
-            else:
-                yield replace(item, branch=item.branch + firsts[index])
+        while local or servers:
+            for index in list(local):
+                try:
+                    event = next(local[index])
+                except StopIteration:
+                    del local[index]
+                    continue
+                except Exception as error:
+                    failure = failure or error
+                    cancel.set()
+                    del local[index]
+                    continue
+                yield renumbered(index, event)
+            while servers:  # what the servers sent meanwhile; wait only when nothing is local
+                try:
+                    index, item = inbox.get(block=not local)
+                except queue.Empty:
+                    break
+                if item is done:
+                    servers -= 1
+                elif isinstance(item, BaseException):
+                    failure = failure or item
+                else:
+                    yield renumbered(index, item)
     finally:
-        if running:
-            cancel.set()  # the consumer stopped early: no part writes on
+        if local or servers:
+            cancel.set()  # the caller stopped early: no part writes on
+        for stream in local.values():
+            stream.close()
         for thread in threads:
             thread.join()
     if failure is not None:

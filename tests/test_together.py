@@ -46,11 +46,13 @@ def test_each_models_branches_are_what_it_writes_alone_numbered_after_the_others
 
 
 class Failing:
-    """A model that writes one token and then fails, as a server dropping the line would."""
+    """A model that writes one token and then fails (a server dropping the line, a model in
+    this process running out of memory)."""
 
     name = "flaky"
 
-    def __init__(self):
+    def __init__(self, device: str):
+        self.device = device  # "server": a thread of its own; else in turn with the others
         self.failed = threading.Event()
 
     def stream(self, request, cancel=None):
@@ -59,14 +61,15 @@ class Failing:
         raise RuntimeError("the line dropped")
 
 
-def test_a_failing_model_stops_the_others_and_its_error_is_raised(models):
+@pytest.mark.parametrize("device", ["server", "cpu"])
+def test_a_failing_model_stops_the_others_and_its_error_is_raised(models, device):
     gpt2 = models[0]
     cancel = threading.Event()
     long = SamplingSettings(temperature=1.0, max_new_tokens=200, stop_mode="tokens")
     slow = Part(gpt2, GenerationRequest(gpt2.tokenize(STORY), 2, long, seed=1))
     seen = []
     with pytest.raises(RuntimeError, match="the line dropped"):
-        for event in stream_together([slow, Part(Failing(), slow.request)], cancel):
+        for event in stream_together([slow, Part(Failing(device), slow.request)], cancel):
             seen.append(event)
     assert cancel.is_set()
     finishes = [e for e in seen if isinstance(e, events.FinishEvent)]
@@ -87,7 +90,7 @@ def test_notices_name_their_model_when_there_are_several(models):
     gpt2 = models[0]
 
     class Noticing:
-        name = "server#tiny"
+        name, device = "server#tiny", "server"
 
         def stream(self, request, cancel=None):
             yield events.NoticeEvent("the server may ignore min_p")
