@@ -123,26 +123,11 @@ def test_several_models_share_the_samples_each_as_it_writes_alone(model_folder, 
 
 
 def test_plain_samples_say_which_model_wrote_them(model_folder, second_model):
-    result = generate(
-        "--model",
-        model_folder,
-        "--model",
-        second_model,
-        "--prompt",
-        "Rain",
-        "-n",
-        "2",
-        "--batch-size",
-        "2",
-        "--max-new-tokens",
-        "6",
-        "--seed",
-        "1",
-    )
+    models = ["--model", model_folder, "--model", second_model]
+    result = generate(*models, *"--prompt Rain -n 2 --max-new-tokens 6 --seed 1".split())
     first, second = result.stdout.split("\n====================\n")
-    assert first.startswith(f"[{model_folder}]\nRain") and second.startswith(
-        f"[{second_model}]\nRain"
-    )
+    assert first.startswith(f"[{model_folder}]\nRain")
+    assert second.startswith(f"[{second_model}]\nRain")
 
 
 @pytest.mark.parametrize(
