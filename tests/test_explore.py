@@ -144,3 +144,32 @@ async def test_another_models_tokens_are_not_decoded_with_the_wrong_tokenizer(
         assert isinstance(app.screen, TokenScreen)
         assert any("another-model, which isn't loaded" in n.message for n in told.notifications)
         assert len(store.children(parent)) == before
+
+
+async def test_where_several_models_wrote_the_tree_and_compare_name_each(store, story, tmp_path):
+    from story.models import NodeDraft
+
+    app = make_app(store, tmp_path, story_id=story.id)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await write_and_generate(pilot)
+        parent = app.session.parent_id
+        mine, served = store.add_children(
+            parent,
+            [
+                NodeDraft(" Rain fell.", "model", model="/home/w/models/mine"),
+                NodeDraft(" A bell rang.", "model", model="http://gpu-box:8000/v1#tiny-llama"),
+            ],
+        )
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TreeScreen))
+        tree = app.screen
+        labels = {i: str(item.label) for i, item in tree.items.items()}
+        assert "Rain fell.  mine" in labels[mine.id]
+        assert "A bell rang.  tiny-llama" in labels[served.id]
+        assert labels[app.session.branches[0].node_id].endswith("fake  50%")
+        assert "you" in labels[parent] and "fake" not in labels[parent]  # the writer's own
+        tree.query_one("Tree").move_cursor(tree.items[mine.id])
+        await pilot.press("c")
+        await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen))
+        shown = screen_text(app)
+        assert "─ 1 · mine ─" in shown and "· fake ─" in shown

@@ -1,7 +1,18 @@
-"""How stored times are shown: UTC in the database, local time to the minute on screen. (Text
-is shown with common/text.py.)"""
+"""How stored times and model names are shown: UTC in the database, local time to the minute on
+screen; a model by a short tag where space is narrow. (Text is shown with common/text.py.)"""
 
 from datetime import datetime
+
+from common.text import shown_line
+
+TAG_LIMIT = 24  # characters of a model's tag beside a node or an alternative
+
+
+def model_tag(name: str) -> str:
+    """A model's name, short: the model a server serves (after its "#"), a file or folder's
+    own name, else the name; at most TAG_LIMIT characters, shown literally."""
+    short = name.rpartition("#")[2] if "://" in name else name.rstrip("/").rpartition("/")[2]
+    return shown_line(short or name, TAG_LIMIT)
 
 
 def local_time(stamp: str) -> str:

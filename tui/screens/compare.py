@@ -11,6 +11,7 @@ from textual.widgets import Footer, Static
 from common.text import safe_prose
 from story.tokens import TokenMean
 from tui.actions import bindings
+from tui.display import model_tag
 from tui.messages import BackToWriting
 from tui.screens.base import Context, TaletreeScreen
 
@@ -54,12 +55,14 @@ class CompareScreen(TaletreeScreen):
         with Horizontal(id="compare-body"):
             nodes = [self.session.node(i) for i in self.node_ids]
             means = self.session.token_means()
+            tagged = len({node.model for node in nodes}) > 1  # which model wrote each
             for number, node in enumerate(nodes, 1):
                 neighbour = nodes[1] if number == 1 else nodes[number - 2]
                 column = VerticalScroll(
                     Static(word_diff(node.text, neighbour.text)), classes="compared"
                 )
-                column.border_title = str(number)
+                tag = f" · {model_tag(node.model)}" if tagged and node.model else ""
+                column.border_title = f"{number}{tag}"
                 column.border_subtitle = summary(node.text, means.get(node.id))
                 yield column
         yield Footer()

@@ -11,6 +11,7 @@ from common.text import safe_line
 from story.models import Node
 from story.tokens import TokenMean
 from tui.actions import bindings
+from tui.display import model_tag
 from tui.messages import BackToWriting
 from tui.screens.base import Context, TaletreeScreen, guarded
 from tui.screens.token_view import tint
@@ -19,8 +20,14 @@ PREVIEW = 60  # characters of a node shown on its line
 
 
 def label_of(
-    node: Node, children: int, on_path: bool, bookmarked: bool, mean: TokenMean | None = None
+    node: Node,
+    children: int,
+    on_path: bool,
+    bookmarked: bool,
+    mean: TokenMean | None = None,
+    tagged: bool = False,
 ) -> Text:
+    """A node's line; `tagged` (several models wrote in this story) names the model too."""
     preview = safe_line(node.text.strip()) or "(empty)"
     if len(preview) > PREVIEW:
         preview = preview[: PREVIEW - 1] + "…"
@@ -34,6 +41,8 @@ def label_of(
     label.append(preview, "bold" if on_path else ("dim" if node.explored else ""))
     if children:
         label.append(f"  ({children})", "dim")
+    if tagged and node.author == "model" and node.model:
+        label.append(f"  {model_tag(node.model)}", "dim italic")
     if mean is not None:  # weak and strong branches stand out
         label.append(f"  {mean.probability:.0%}", f"on {tint(mean.probability)}")
     if node.explored:  # written by an exploration, not part of the story until kept
@@ -88,13 +97,10 @@ class TreeScreen(TaletreeScreen):
         path = {n.id for n in session.path()}
         marked = {b.node_id for b in snapshot.bookmarks}
         means = session.token_means()
+        tagged = len({n.model for n in shown if n.author == "model"}) > 1
         for n in shown:  # parents come before their children
             label = label_of(
-                n,
-                children.get(n.id, 0),
-                n.id in path,
-                n.id in marked,
-                means.get(n.id),
+                n, children.get(n.id, 0), n.id in path, n.id in marked, means.get(n.id), tagged
             )
             if n.id not in self.items:
                 parent = tree.root if n.parent_id is None else self.items[n.parent_id]
