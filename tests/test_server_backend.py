@@ -108,6 +108,20 @@ def test_greedy_repeats_and_is_what_taletree_writes_with_the_same_weights(backen
     assert again[0].text == run_local(local, longer, 1, GREEDY)[1][0].text
 
 
+def test_a_server_and_a_local_model_write_one_step_side_by_side(backend, weights):
+    """The server streams from a thread of its own while the local model steps in this one:
+    greedy on the same weights, all four branches write the same text."""
+    from engine.together import Part, stream_together
+
+    local = load_backend(str(weights[0]), device="cpu")
+    ids = backend.tokenize(STORY)
+    parts = [Part(p, GenerationRequest(ids, 2, GREEDY, seed=1)) for p in (local, backend)]
+    tokens, finishes, notices = collect(stream_together(parts))
+    assert notices == [] and [f.branch for f in finishes] == [0, 1, 2, 3]
+    assert len({f.text for f in finishes}) == 1 and finishes[0].text
+    assert {t.branch for t in tokens} == {0, 1, 2, 3}
+
+
 def test_a_seed_repeats_and_each_branch_can_be_had_alone(backend):
     ids = backend.tokenize(STORY)
     first = stream(backend, ids, 3, SAMPLED, seed=7)[1]
