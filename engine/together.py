@@ -12,6 +12,7 @@ import queue
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from engine.events import Event, NoticeEvent
@@ -31,15 +32,6 @@ class Part:
     request: GenerationRequest
 
 
-def first_branches(parts: Sequence[Part]) -> list[int]:
-    """The number of each part's first branch in the joint stream."""
-    firsts, count = [], 0
-    for part in parts:
-        firsts.append(count)
-        count += part.request.branches
-    return firsts
-
-
 def stream_together(
     parts: Sequence[Part], cancel: threading.Event | None = None
 ) -> Iterator[Event]:
@@ -50,7 +42,8 @@ def stream_together(
     if len(parts) == 1:  # nothing to join
         yield from parts[0].backend.stream(parts[0].request, cancel)
         return
-    firsts = first_branches(parts)
+    # Each part's first branch in the joint stream: the branches of the parts before it.
+    firsts = list(accumulate((part.request.branches for part in parts[:-1]), initial=0))
 
     def renumbered(index: int, event: Event) -> Event:
         if isinstance(event, NoticeEvent):
