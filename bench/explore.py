@@ -44,7 +44,7 @@ def explore(folder: Path) -> tuple[float, float, list[str], list]:
         session.open_story(story.id)
         for name, value in SETTINGS.items():
             session.set_setting(name, value)
-        session.models.load_now(session.model_request(), lambda stage: None)
+        session.load_models()
         exploration = session.explore(EXPLORE)
         prompts: list[str] = []
         read: list = []

@@ -57,6 +57,12 @@ SETTINGS: tuple[Setting, ...] = (
             blank="the default model (SmolLM2-135M-Instruct)",
             placeholder="default, demo, or a model folder, a GGUF file, a hub id, a server",
             sampling=False),
+    Setting("models", str, "Models side by side", "up to 4 models writing each step "
+            "together, each with *N, its share of the branches, and KEY=VALUE, its own settings: "
+            "default*2 demo*2 temperature=1.1", "", "",
+            "model names as above, each with *N (its branches) and KEY=VALUE (its own settings)",
+            lambda v: valid_models(v), blank="the model above, alone",
+            placeholder="default*2 demo*2 temperature=1.1", sampling=False),
     Setting("device", str, "Device", "where the model runs: auto picks a GPU when there is one",
             "auto", "auto", "auto, cpu, cuda, cuda:N or mps",
             lambda v: DEVICE.fullmatch(v) is not None,
@@ -108,6 +114,14 @@ SETTINGS: tuple[Setting, ...] = (
             sampling=False),
 )  # fmt: skip
 SETTING: dict[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def valid_models(text: str) -> bool:
+    """Whether the models setting reads; a SettingsError says where it doesn't."""
+    from engine.model_shares import model_shares  # (it reads this table)
+
+    model_shares(text)
+    return True
 
 
 def is_blank(value: Any) -> bool:

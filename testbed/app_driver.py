@@ -15,17 +15,23 @@ from tui.screens.writing import WritingScreen
 
 
 def make_session(
-    store, tmp_path: Path, backend: FakeBackend | None = None, **options
+    store,
+    tmp_path: Path,
+    backend: FakeBackend | None = None,
+    *,
+    named: dict[str, FakeBackend] | None = None,
+    **options,
 ) -> WritingSession:
-    """A writing session over the store whose every model is the fake one, with a config file
-    of its own in tmp_path."""
+    """A writing session over the store whose every model is the fake one (or, for a model
+    `named` names, its own fake), with a config file of its own in tmp_path."""
     backend = backend or FakeBackend()
+    named = named or {}
     config_path = tmp_path / "config.toml"
     return WritingSession(
         store,
         read_config(config_path),
         config_path=config_path,
-        loader=lambda request, progress: backend,
+        loader=lambda request, progress: named.get(request.name, backend),
         **options,
     )
 

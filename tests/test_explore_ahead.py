@@ -28,7 +28,7 @@ def writer(store, tmp_path):
     session.open_story(story.id)
     session.set_setting("seed", 7)
     session.set_setting("max_new_tokens", 12)
-    session.models.load_now(session.model_request(), lambda stage: None)
+    session.load_models()
     return session
 
 
@@ -66,7 +66,7 @@ def test_the_same_seed_explores_the_same_way(store, tmp_path):
         story = store.create_story(f"Same {run}", opening="The lamp went out.")
         session.open_story(story.id)
         session.set_setting("seed", 11)
-        session.models.load_now(session.model_request(), lambda stage: None)
+        session.load_models()
         _, paths = explored(session, ExploreSettings(depth=2, budget=4))
         results.append([(p.text, p.score) for p in paths])
     assert results[0] == results[1]
@@ -238,7 +238,7 @@ def test_the_judge_reads_the_answer_tokens_own_log_probabilities(store, tmp_path
     session.open_story(story.id)
     session.set_setting("max_new_tokens", 4)
     session.set_setting("seed", 3)
-    session.models.load_now(session.model_request(), lambda stage: None)
+    session.load_models()
     exploration = session.explore(ExploreSettings(depth=1, budget=1, question="Is it wet?"))
     exploration.run()
     scores = [session.node(n).score for n in exploration.nodes]
@@ -274,7 +274,7 @@ def test_ask_is_refused_by_name_without_yes_and_no_tokens(store, tmp_path):
     session = WritingSession(store, model=str(folder))
     story = store.create_story("No words", opening="The rain came.")
     session.open_story(story.id)
-    session.models.load_now(session.model_request(), lambda stage: None)
+    session.load_models()
     with pytest.raises(ExploreError, match="has no single token for yes and for no"):
         session.explore(ExploreSettings(question="Is it wet?"))
 
@@ -387,7 +387,7 @@ def test_an_lstm_explores_with_the_likely_scorer(store, tmp_path):
     story = store.create_story("Char", opening="The lamp")
     session.open_story(story.id)
     session.set_setting("max_new_tokens", 6)
-    session.models.load_now(session.model_request(), lambda stage: None)
+    session.load_models()
     exploration = session.explore(ExploreSettings(depth=2, budget=2))
     exploration.run()
     assert exploration.expansions == 2 and session.drain_exploration().paths

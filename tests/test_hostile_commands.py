@@ -238,7 +238,7 @@ def test_line_mode_refuses_a_1_mb_question_and_asks_a_hostile_one_literally(stor
     story = store.create_story("Lamp", opening="The lamp went out.")
     session.open_story(story.id)
     session.set_setting("max_new_tokens", 8)
-    session.models.load_now(session.model_request(), lambda stage: None)
+    session.load_models()
     explorations = []  # each exploration line mode starts, to see what it asks
     explore = session.explore
     session.explore = lambda settings: explorations.append(explore(settings)) or explorations[-1]

@@ -28,7 +28,8 @@ def test_every_setting_of_the_table_reaches_every_place(tmp_path):
         if setting.flag is not None:  # generate's branches are -n and --batch-size instead
             assert setting.flag in flags
         else:
-            assert setting.name in ("branches", "lore_scan_tokens")
+            # generate's several models are --model A --model B
+            assert setting.name in ("branches", "lore_scan_tokens", "models")
         assert setting.label and setting.help
         if setting.sampling:
             assert setting.name in SamplingSettings.__dataclass_fields__
@@ -101,7 +102,7 @@ def test_a_genre_the_model_lacks_is_named_and_the_model_writes_without_it(store,
     backend = Genred()
     session = make_session(store, tmp_path, backend)
     session.open_story(story.id)
-    session.models.load_now(session.model_request(), lambda stage: None)
+    session.load_models()
     generation = session.start_generation()
     generation.run()
     drained = session.drain()
@@ -125,7 +126,7 @@ def test_the_app_and_taletree_generate_prompt_a_model_the_same_way(store, tmp_pa
         ("stop_mode", "tokens"),
     ):
         session.set_setting(name, value)
-    session.models.load_now(session.model_request(), lambda stage: None)
+    session.load_models()
     session.start_generation().run()
     session.drain()  # the generation is over: its branches are stored
     core_text = session.branches[0].text
@@ -154,15 +155,15 @@ def test_a_model_without_a_window_reads_as_much_as_the_context_limit_says(store,
     backend = FakeBackend(window=None)  # an LSTM, or an ALiBi model such as Bloom
     session = make_session(store, tmp_path, backend)
     session.open_story(story.id)
-    session.models.load_now(session.model_request(), lambda stage: None)
+    session.load_models()
     session.set_setting("max_new_tokens", 16)
-    assert session.context_report().window == 2048  # the setting's default, not a secret
+    assert session.context_reports()[0][1].window == 2048  # the setting's default, not a secret
     session.start_generation().run()
     assert backend.requests[-1].ids == backend.tokenize(story_text := " ".join(words))
     session.drain()
 
     session.set_setting("context_limit", 64)
-    assert session.context_report().window == 64
+    assert session.context_reports()[0][1].window == 64
     session.start_generation().run()
     ids = backend.requests[-1].ids
     assert len(ids) <= 64 - 16 and ids == backend.tokenize(story_text)[-len(ids) :]

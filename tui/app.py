@@ -184,21 +184,28 @@ class TaletreeApp(ClosesOnABug):
 
     @on(ModelWanted)
     def load_model(self) -> None:
-        """Load the model the settings name in the background, unless it is the one held."""
+        """Load the models the settings name in the background, one after another (each
+        has every core and the memory check's room), unless they are held already. A set
+        that won't fit is refused before anything loads."""
         models = self.session.models
-        request = self.session.model_request()
-        if not models.wants(request):
+        try:
+            requests = models.wants(self.session.model_requests())
+        except UserError as error:
+            show_user_error(self, error)
+            return
+        if not requests:
             return
         self.model_changed()
 
         def load() -> None:
-            try:
-                progress = lambda stage: self.post_message(ModelProgress(request, stage))  # noqa: E731
-                backend = models.load(request, progress)
-            except Exception as error:
-                self.post_message(ModelLoaded(request, None, error))
-            else:
-                self.post_message(ModelLoaded(request, backend))
+            for request in requests:
+                try:
+                    progress = lambda stage, r=request: self.post_message(ModelProgress(r, stage))  # noqa: E731
+                    backend = models.load(request, progress)
+                except Exception as error:
+                    self.post_message(ModelLoaded(request, None, error))
+                else:
+                    self.post_message(ModelLoaded(request, backend))
 
         self.run_worker(load, name="model", group="model", thread=True, exit_on_error=False)
 

@@ -15,6 +15,14 @@ def model_tag(name: str) -> str:
     return shown_line(short or name, TAG_LIMIT)
 
 
+def branch_labels(models: "list[tuple[str, ...]]", several: bool = False) -> list[str]:
+    """Each branch's label: the models that wrote it, by tag, where the branches come from
+    more than one model (or `several` models are asked); else none."""
+    if not several and len({m for wrote in models for m in wrote}) < 2:
+        return ["" for _ in models]
+    return [" + ".join(model_tag(m) for m in wrote) for wrote in models]
+
+
 def local_time(stamp: str) -> str:
     """An ISO time stored in UTC, shown in local time to the minute ("?" if it is damaged)."""
     try:

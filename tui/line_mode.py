@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from common.errors import UserError, one_line
 from common.text import quoted, safe_line, safe_prose, shown_line, whole_number
@@ -27,10 +27,14 @@ from tui.core.bugs import bug_report
 from tui.core.explore import ExploreDrained, ExploreSettings, Progress
 from tui.core.generation import Notice
 from tui.core.library import export_story
+from tui.core.model_holder import ModelRequest
 from tui.core.paths import config_dir
 from tui.core.prompt import ContextReport
 from tui.core.session import Drained, WritingSession
-from tui.display import local_time
+from tui.display import branch_labels, local_time
+
+if TYPE_CHECKING:
+    from engine.backend import Backend
 
 COMMANDS = {
     "/gen": "ask the model for N continuations",
@@ -55,7 +59,8 @@ COMMANDS = {
     "/join": "N: join passage N to the passage above it",
     "/more": "[N]: the model writes more onto passage N (default: its last one)",
     "/lore": "the lorebook: list; add KEYS = TEXT; set ID FIELD VALUE; del ID; test",
-    "/context": "what the model reads next, part by part, with its tokens",
+    "/context": "what the model reads next, part by part, with its tokens (each model's)",
+    "/models": "[MODEL*N KEY=VALUE …]: the models writing each step side by side (off: one)",
     "/set": "KEY VALUE: a setting for this story (no KEY: list them)",
     "/memory": "[TEXT]: show or set what the model always reads first",
     "/note": "[TEXT]: show or set the author's note",
@@ -167,17 +172,21 @@ class LineWriter:
         self.generate(self.session.regenerate)
 
     def load_model(self) -> None:
-        """The story's model, loaded here (saying so) unless it already is."""
+        """The story's models, loaded here (saying so) unless they already are."""
         session = self.session
-        request = session.model_request()
-        if session.models.request == request and session.backend is not None:
-            return
-        self.say(f"(loading {request.label}…)")
-        backend = session.models.load_now(request, lambda stage: None)
-        self.say(
-            f"(ready: {shown_line(backend.device)}, {backend.serving_path}, "
-            f"{session.reading_shown(backend)})"
-        )
+        settings = {plan.request: plan.settings for plan in session.plans()}
+
+        def told(request: ModelRequest, backend: "Backend | None") -> None:
+            if backend is None:
+                self.say(f"(loading {request.label}…)")
+                return
+            named = f"{request.label}: " if len(settings) > 1 else ""
+            self.say(
+                f"(ready: {named}{shown_line(backend.device)}, {backend.serving_path}, "
+                f"{session.reading_shown(backend, settings[request])})"
+            )
+
+        session.load_models(told)
 
     def generate(self, start: Callable) -> None:
         session = self.session
@@ -205,8 +214,7 @@ class LineWriter:
         if drained.extended:
             self.say(f"(more:){self.show(session.branches[0].text if session.branches else '')}")
             return
-        for number, branch in enumerate(session.branches, 1):
-            self.say(f"[{number}]{self.show(branch.text)}")
+        self.list_branches()
         self.say("(/pick N keeps one, /retry asks again)")
 
     def tell(self, notices: list[Notice]) -> None:
@@ -248,7 +256,7 @@ class LineWriter:
         self.erase(shown)
         branches = self.session.branches
         for number, branch in enumerate(branches, 1):
-            self.out.write(f"[{number}] {safe_line(branch.text)[-width:]}\n")
+            self.out.write(f"{self.branch_label(number)} {safe_line(branch.text)[-width:]}\n")
         self.out.flush()
         return len(branches)
 
@@ -322,7 +330,14 @@ class LineWriter:
 
     def list_branches(self) -> None:
         for number, branch in enumerate(self.session.branches, 1):
-            self.say(f"[{number}]{self.show(branch.text)}")
+            self.say(f"{self.branch_label(number)}{self.show(branch.text)}")
+
+    def branch_label(self, number: int) -> str:
+        """[N], or where several models write, [N · model]."""
+        branches = self.session.branches
+        several = len(self.session.models.wanted) > 1
+        model = branch_labels([b.models for b in branches], several)[number - 1]
+        return f"[{number} · {safe_line(model)}]" if model else f"[{number}]"
 
     # ---------------------------------------------------------------- passages in place
 
@@ -439,8 +454,27 @@ class LineWriter:
 
     def cmd_context(self, rest: str) -> None:
         self.load_model()  # what the model reads is counted in its tokens
-        for line in describe_context(self.session.context_report()):
-            self.say(line)
+        reports = self.session.context_reports()
+        for model, report in reports:
+            if len(reports) > 1:
+                self.say(f"{safe_line(model)}:")
+            for line in describe_context(report):
+                self.say(line)
+
+    def cmd_models(self, rest: str) -> None:
+        """/models lists the set; /models A*2 B*2 … sets it; /models off leaves one model."""
+        if rest:
+            self.session.set_setting("models", "" if rest.strip() == "off" else rest)
+        plans = self.session.plans()
+        if len(plans) == 1:
+            self.say(f"(one model writes every branch: {plans[0].request.label})")
+            return
+        for plan in plans:
+            own = {k: v for k, v in plan.settings.items() if self.session.settings().get(k) != v}
+            own.pop("model", None)
+            shown = "".join(f" {k}={v}" for k, v in own.items())
+            self.say(f"{plan.request.label}: {plan.branches} branches{safe_line(shown)}")
+        self.say("(/gen asks them all; /models off goes back to one)")
 
     # ----------------------------------------------------------------------------- settings
 

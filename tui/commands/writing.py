@@ -121,7 +121,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
         }
         story = session.open_story(args.story)
         settings = ExploreSettings(args.depth, args.budget, args.question).check()  # before loading
-        session.models.load_now(session.model_request(), lambda stage: None)
+        session.load_models()
         exploration = session.explore(settings)
         bar = sys.stderr.isatty()
         failed = []

@@ -8,6 +8,10 @@ settings for every story, and the writer's own keys for the app's actions.
     [keys]            # action id = key(s); the help screen (f1) lists the ids
     keep_highlighted = "enter,space"
 
+    [models]          # several models writing each step side by side (the models setting):
+    default = 2       # a model and its share of the branches,
+    demo = { branches = 2, temperature = 1.1 }   # or its share and its own settings
+
     [server]          # for a model on a server: the API key it asks for
     api_key = "…"     # (TALETREE_API_KEY, when set, is used instead)
 """
@@ -19,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import UserError, one_line
+from engine.model_shares import ModelShare, model_shares, shares_text
 from engine.remote import KEY_VARIABLE
 from engine.settings import SettingsError
 from story.files import write_atomically
@@ -67,7 +72,7 @@ def read_config(path: Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as error:
         why = "nested too deeply" if isinstance(error, RecursionError) else one_line(error)
         raise ConfigError(f"{path} can't be read as TOML ({why}): fix or remove it") from None
-    unknown = set(data) - {"writing", "keys", "server"}
+    unknown = set(data) - {"writing", "keys", "server", "models"}
     if unknown:
         raise ConfigError(f"{path} has an unknown table [{sorted(unknown)[0]}]")
     writing = data.get("writing", {})
@@ -79,12 +84,44 @@ def read_config(path: Path | None = None) -> Config:
     if set(server) - {"api_key"} or not isinstance(api_key, str | None):
         raise ConfigError(f'{path}: [server] takes only api_key = "…"')
     try:
+        if "models" in data:
+            if "models" in writing:
+                raise SettingsError("models is set in [writing] and in [models]: keep one")
+            writing = {**writing, "models": models_from_table(data["models"])}
         settings = laid_over(BUILT_IN, writing)
     except SettingsError as error:
         raise ConfigError(f"{path}: {error}") from None
     if not all(isinstance(k, str) and isinstance(v, str) and v for k, v in keys.items()):
         raise ConfigError(f'{path}: each entry of [keys] should be action = "key"')
     return Config(settings, dict(keys), api_key or None)
+
+
+def models_from_table(table: Any) -> str:
+    """The [models] table as the models setting: each model = its branches, or a table of
+    its branches and its own settings."""
+    if not isinstance(table, dict):
+        raise SettingsError("[models] should be a table: name = branches, or name = { … }")
+    shares = []
+    for name, value in table.items():
+        own = value if isinstance(value, dict) else {"branches": value}
+        branches = own.get("branches")
+        if not (branches is None or type(branches) is int):
+            raise SettingsError(f"[models] {name}: branches should be a whole number")
+        settings = {key: v for key, v in own.items() if key != "branches"}
+        shares.append(ModelShare(name, branches, settings))
+    return shares_text(model_shares(shares_text(shares)))  # (each value checked there)
+
+
+def models_table(text: str) -> list[str]:
+    """The models setting as the lines of a [models] table."""
+    lines = ["", "[models]"]
+    for share in model_shares(text):
+        own = {"branches": share.branches} if share.branches else {}
+        own |= {key: value for key, value in share.settings.items() if value is not None}
+        inline = ", ".join(f"{key} = {toml_value(value)}" for key, value in own.items())
+        value = str(share.branches) if own.keys() == {"branches"} else f"{{ {inline} }}"
+        lines.append(f"{toml_value(share.name)} = {value}")
+    return lines
 
 
 def toml_value(value: Any) -> str:
@@ -98,7 +135,11 @@ def write_config(config: Config, path: Path | None = None) -> Path:
     """Write the config file whole (to a temporary file, then renamed)."""
     path = path or config_path()
     lines = ['# Taletree settings: see the README, "Settings".', "", "[writing]"]
-    lines += [f"{k} = {toml_value(v)}" for k, v in changed(config.writing).items()]
+    writing = changed(config.writing)
+    models = writing.pop("models", "")
+    lines += [f"{k} = {toml_value(v)}" for k, v in writing.items()]
+    if models:
+        lines += models_table(models)
     if config.keys:
         lines += ["", "[keys]"] + [f"{k} = {toml_value(v)}" for k, v in config.keys.items()]
     if config.api_key:

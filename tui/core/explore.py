@@ -78,6 +78,17 @@ class ExploreSettings:
         return self
 
 
+@dataclass(frozen=True)
+class Writer:
+    """One model the search asks at each expansion: its share of the branches, how it
+    samples, and what it reads at a node."""
+
+    backend: "Backend"
+    sampling: "SamplingSettings"
+    branches: int
+    prompt_at: PromptAt
+
+
 @dataclass
 class Explored:
     """A passage the search wrote, as the search sees it."""
@@ -87,6 +98,7 @@ class Explored:
     depth: int
     text: str
     path_scores: list[float]  # the scores from the start's first passage down to this one
+    model: str = ""  # the model that wrote it
 
     @property
     def promise(self) -> float:
@@ -101,6 +113,7 @@ class ExploredPath:
     node_ids: tuple[int, ...]
     texts: tuple[str, ...]
     score: float  # the mean of its passages' scores
+    models: tuple[str, ...] = ()  # the model of each passage
 
     @property
     def text(self) -> str:
@@ -222,7 +235,12 @@ def best_paths(nodes: dict[int, Explored], count: int) -> list[ExploredPath]:
             node = nodes.get(node.parent_id)
         chain.reverse()
         paths.append(
-            ExploredPath(tuple(n.node_id for n in chain), tuple(n.text for n in chain), end.promise)
+            ExploredPath(
+                tuple(n.node_id for n in chain),
+                tuple(n.text for n in chain),
+                end.promise,
+                tuple(n.model for n in chain),
+            )
         )
     return paths
 
@@ -232,24 +250,18 @@ class Exploration:
 
     def __init__(
         self,
-        backend: "Backend",
+        writers: Sequence[Writer],
         db_path: Path,
         start_id: int,
         settings: ExploreSettings,
-        sampling: "SamplingSettings",
-        branches: int,
         seed: int,
-        prompt_at: PromptAt,
     ):
-        self.backend = backend
+        self.writers = writers  # every model of the step writes its share of each expansion
         self.db_path = db_path
         self.start_id = start_id
         self.settings = settings
-        self.sampling = sampling
-        self.branches = branches
         self.seed = seed
-        self.prompt_at = prompt_at
-        self.score: Scorer = scorer_for(settings, backend)
+        self.score: Scorer = scorer_for(settings, writers[0].backend)  # the first judges
         self.nodes: dict[int, Explored] = {}
         self.expansions = 0
         self.cancel = threading.Event()
@@ -300,19 +312,28 @@ class Exploration:
         return frontier[chosen]
 
     def expand(self, store: "Store", leaf: Explored) -> list[Explored]:
-        """One generation of N alternatives below `leaf`, scored and stored as explored."""
+        """One step of every model below `leaf` (N alternatives in all), scored and stored
+        as explored."""
         from engine.events import FinishEvent, TokenEvent
         from engine.request import GenerationRequest
+        from engine.together import Part, stream_together
         from story.models import NodeDraft
         from tui.core.generation import Branch
 
-        prompt = self.prompt_at(store, leaf.node_id)
-        branches = [Branch() for _ in range(self.branches)]
-        seed = self.seed + self.expansions * self.branches  # every branch a seed of its own
-        request = GenerationRequest(
-            prompt.ids, self.branches, self.sampling, seed=seed, keep=prompt.keep
-        )
-        for event in self.backend.stream(request, self.cancel):
+        total = sum(writer.branches for writer in self.writers)
+        seed = self.seed + self.expansions * total  # every branch a seed of its own
+        parts, branches = [], []
+        for writer in self.writers:
+            prompt = writer.prompt_at(store, leaf.node_id)
+            request = GenerationRequest(
+                prompt.ids, writer.branches, writer.sampling, seed=seed, keep=prompt.keep
+            )
+            parts.append(Part(writer.backend, request))
+            model = writer.backend.name
+            branches += [
+                Branch(model=model, sampling=writer.sampling) for _ in range(writer.branches)
+            ]
+        for event in stream_together(parts, self.cancel):
             if isinstance(event, TokenEvent | FinishEvent):
                 branches[event.branch].apply(event)
         written = [b for b in branches if b.text]
@@ -324,8 +345,8 @@ class Exploration:
             NodeDraft(
                 b.text,
                 "model",
-                model=self.backend.name,
-                settings=self.sampling.as_record(),
+                model=b.model,
+                settings=b.sampling.as_record() if b.sampling else None,
                 seed=b.seed,
                 tokens=b.records or None,
                 explored=True,
@@ -335,8 +356,10 @@ class Exploration:
         ]
         stored = store.add_children(leaf.node_id, drafts)
         return [
-            Explored(n.id, leaf.node_id, leaf.depth + 1, n.text, [*leaf.path_scores, s])
-            for n, s in zip(stored, scores, strict=True)
+            Explored(
+                n.id, leaf.node_id, leaf.depth + 1, n.text, [*leaf.path_scores, s], b.model or ""
+            )
+            for n, s, b in zip(stored, scores, written, strict=True)
         ]
 
     # ------------------------------------------------------------------------------ the face

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from engine.events import NO_TOKEN, FinishEvent, NoticeEvent, TokenEvent
 from engine.request import GenerationRequest
 from engine.settings import SamplingSettings
+from engine.together import Part, stream_together
 from story.models import NodeDraft
 from story.tokens import TokenRecord
 from tui.core.prompt import Prompt
@@ -35,6 +36,15 @@ class Branch:
     node_id: int | None = None  # once stored
     records: list[TokenRecord] = field(default_factory=list)
     text_only: bool = False  # some of its text came without token data: no records kept
+    model: str | None = None  # the model writing it (its name, as its node keeps it)
+    sampling: SamplingSettings | None = None  # how that model samples it
+    # An explored path's: the models that wrote its passages, top down, each once.
+    path_models: tuple[str, ...] = ()
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        """The models that wrote it: one, or for an explored path, each of its passages'."""
+        return self.path_models or ((self.model,) if self.model else ())
 
     def apply(self, event: TokenEvent | FinishEvent) -> None:
         if isinstance(event, TokenEvent):
@@ -57,16 +67,10 @@ class Branch:
         self.tokens = max(self.tokens, len(event.token_ids))
 
 
-def store_branches(
-    store: "Store",
-    parent_id: int,
-    branches: list[Branch],
-    model: str | None,
-    settings: SamplingSettings | None,
-) -> None:
+def store_branches(store: "Store", parent_id: int, branches: list[Branch]) -> None:
     """Store every branch that wrote something and isn't stored yet, in one transaction, as
-    children of parent_id. If the database refuses (locked, say) they stay unstored, so
-    storing can be tried again."""
+    children of parent_id, each with its model and settings. If the database refuses (locked,
+    say) they stay unstored, so storing can be tried again."""
     unsaved = [b for b in branches if b.text and b.node_id is None]
     if not unsaved:
         return
@@ -74,8 +78,8 @@ def store_branches(
         NodeDraft(
             b.text,
             "model",
-            model=model,
-            settings=settings.as_record() if settings else None,
+            model=b.model,
+            settings=b.sampling.as_record() if b.sampling else None,
             seed=b.seed,
             tokens=b.records or None,
         )
@@ -111,49 +115,68 @@ def is_out_of_memory(error: BaseException) -> bool:
     return type(error).__name__ == "OutOfMemoryError" or "out of memory" in str(error).lower()
 
 
+@dataclass(frozen=True)
+class Ask:
+    """One model's part of a generation: what it reads, how many branches it writes, how."""
+
+    backend: "Backend"
+    prompt: Prompt
+    branches: int
+    sampling: SamplingSettings
+
+    def request(self, seed: int | None) -> GenerationRequest:
+        return GenerationRequest(
+            self.prompt.ids, self.branches, self.sampling, seed=seed, keep=self.prompt.keep
+        )
+
+
 class Generation:
+    """One step: one model's branches, or several models' side by side (each model's after
+    the one before it), streamed as one."""
+
     def __init__(
         self,
-        backend: "Backend",
-        prompt: Prompt,
-        branches: int,
-        settings: SamplingSettings,
+        asks: list[Ask],
         seed: int | None = None,
         slots: list[int] | None = None,
+        notices: tuple[str, ...] = (),
     ):
-        self.backend = backend
-        self.prompt = prompt
-        self.branches = branches
-        self.settings = settings
+        self.asks = asks
         self.seed = seed
         # Which branch on offer each branch of the request fills (re-rolling one of them).
-        self.slots = slots or list(range(branches))
+        self.slots = slots or list(range(self.branches))
         self.cancel = threading.Event()
         self.buffer: deque = deque()
-        if prompt.notice:
-            self.buffer.append(Notice(prompt.notice, "warning"))
+        for text in [*notices, *(a.prompt.notice for a in asks if a.prompt.notice)]:
+            self.buffer.append(Notice(text, "warning"))
         self.finished = threading.Event()
+
+    @property
+    def branches(self) -> int:
+        return sum(ask.branches for ask in self.asks)
+
+    def new_branches(self) -> list[Branch]:
+        """The branches it fills, empty, each knowing its model."""
+        return [
+            Branch(model=ask.backend.name, sampling=ask.sampling)
+            for ask in self.asks
+            for _ in range(ask.branches)
+        ]
 
     def run(self) -> None:
         """The worker's body: stream events into the buffer until done, failed or cancelled."""
         try:
             while True:
                 try:
-                    request = GenerationRequest(
-                        self.prompt.ids,
-                        self.branches,
-                        self.settings,
-                        seed=self.seed,
-                        keep=self.prompt.keep,
-                    )
-                    for event in self.backend.stream(request, self.cancel):
+                    parts = [Part(ask.backend, ask.request(self.seed)) for ask in self.asks]
+                    for event in stream_together(parts, self.cancel):
                         notice = isinstance(event, NoticeEvent)
                         self.buffer.append(Notice(event.text, "warning") if notice else event)
                     return
                 except Exception as error:
-                    if not is_out_of_memory(error) or self.branches == 1:
+                    if not is_out_of_memory(error) or self.branches == len(self.asks):
                         raise
-                    self.branches = max(1, self.branches // 2)
+                    self.asks = [replace(a, branches=max(1, a.branches // 2)) for a in self.asks]
                     self.buffer.append(Retrying(self.branches))
         except Exception as error:
             self.buffer.append(Failed(error))

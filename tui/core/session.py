@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from common.errors import UserError, one_line
-from common.text import NAME_LIMIT, shown_line
 from engine.events import FinishEvent, TokenEvent
-from engine.named_models import reads_gguf
 from engine.reading import reading_for
 from engine.remote import is_server_address
 from engine.settings import MAX_BRANCHES, is_blank, sampling_settings
@@ -26,11 +24,27 @@ from story.lorebook import Fired, LoreEntry, fired
 from story.models import Node, NodeDraft, Revision, Story, StoryTree, WordCount
 from story.tokens import TokenMean, TokenRecord, forked
 from tui.core.config_file import Config, write_config
-from tui.core.explore import Exploration, ExploreDrained, ExploreSettings
-from tui.core.generation import Branch, Failed, Generation, Notice, Retrying, store_branches
+from tui.core.explore import Exploration, ExploreDrained, ExploreSettings, Writer
+from tui.core.generation import (
+    Ask,
+    Branch,
+    Failed,
+    Generation,
+    Notice,
+    Retrying,
+    store_branches,
+)
 from tui.core.model_holder import Loader, LoadOptions, ModelHolder, ModelRequest, local_loader
 from tui.core.prompt import ContextReport, Prompt, build_prompt, context_report
-from tui.core.settings import BUILT_IN, Settings, changed, laid_over, model_source, story_settings
+from tui.core.settings import (
+    BUILT_IN,
+    ModelPlan,
+    Settings,
+    changed,
+    laid_over,
+    model_plans,
+    story_settings,
+)
 
 if TYPE_CHECKING:
     from engine.backend import Backend
@@ -82,11 +96,10 @@ class WritingSession:
         self.parent_id: int | None = None
         self.retry_parent: int | None = None  # where the last alternatives were offered
         self.generation: Generation | None = None
-        self.sampling: SamplingSettings | None = None  # of the branches on offer
-        self.written_by: str | None = None  # the model that wrote them
         self.context_tokens: int | None = None  # what the last prompt took of the window
         # Asked to write before the model was ready (or after a fork): write once it is.
         self.pending_generation = False
+        self.pending_model: str | None = None  # the model a pending generation asks alone
         self.draft = ""  # what the writer has typed but not added yet
         self.saved_draft = ""  # the draft as the database holds it
         # Where look-ahead came from, the latest last: the node, and the branches on offer.
@@ -140,7 +153,9 @@ class WritingSession:
 
     def offer(self, parent_id: int | None, nodes: list[Node]) -> None:
         self.parent_id = parent_id
-        self.branches = [Branch(n.text, reason="stored", node_id=n.id) for n in nodes]
+        self.branches = [
+            Branch(n.text, reason="stored", node_id=n.id, model=n.model) for n in nodes
+        ]
         if nodes:
             self.retry_parent = parent_id
 
@@ -187,15 +202,57 @@ class WritingSession:
 
     # ---------------------------------------------------------------------------- the model
 
-    def model_request(self, settings: Settings | None = None) -> ModelRequest:
-        settings = settings or self.settings()
-        name, label = model_source(settings)  # a name may come from an imported story
-        limit = settings["context_limit"] if reads_gguf(name) else None  # (only it reads it)
-        return ModelRequest(name, shown_line(label, NAME_LIMIT), settings["device"], limit)
+    def plans(self) -> list[ModelPlan]:
+        """The models each step asks, with their branches and settings."""
+        return model_plans(self.settings())
+
+    def model_requests(self) -> list[ModelRequest]:
+        return [plan.request for plan in self.plans()]
+
+    def load_models(self, told: Callable | None = None) -> "list[Backend]":
+        """Every model the settings ask for, loaded here and now unless held (line mode,
+        commands, tests; the app loads them in workers); `told` as ModelHolder.load_now's."""
+        return self.models.load_now(self.model_requests(), lambda stage: None, told)
 
     @property
     def backend(self) -> "Backend | None":
+        """The first model asked for, once loaded."""
         return self.models.backend
+
+    @property
+    def models_ready(self) -> bool:
+        return self.models.backends() is not None
+
+    def ready_plans(self) -> "list[tuple[ModelPlan, Backend]]":
+        """Each model of the step with its loaded backend; a UserError names one not loaded."""
+        plans = self.plans()
+        ready = []
+        for plan in plans:
+            backend = self.models.held.get(plan.request)
+            if backend is None:
+                if self.models.loading:
+                    raise UserError(f"{plan.request.label} is still loading: wait for it")
+                raise UserError(
+                    f"{plan.request.label} isn't loaded: wait for it, or choose another model "
+                    "in the settings"
+                    if len(plans) > 1
+                    else "no model is loaded yet: wait for it, or choose one in the settings"
+                )
+            ready.append((plan, backend))
+        return ready
+
+    def model_of(self, model: str | None, what: str) -> "tuple[ModelPlan, Backend, tuple]":
+        """The step's model that wrote something (its plan, backend and a notice to give):
+        that very model where it is one of the step's, else the first, saying so."""
+        ready = self.ready_plans()
+        for plan, backend in ready:
+            if backend.name == model:
+                return plan, backend, ()
+        plan, backend = ready[0]
+        if model is None:
+            return plan, backend, ()
+        said = f"{what} was written by {model}, which isn't loaded: {backend.name} writes it"
+        return plan, backend, (said,)
 
     # ------------------------------------------------------------------------------ writing
 
@@ -206,47 +263,59 @@ class WritingSession:
         tip = self.tip()
         node = self.store.append(tip.id, NodeDraft(joined(tip.text, typed)))
         self.offer_stored(node.id)
+        self.pending_model = None  # the story goes on from the writer's words: every model
         return node
 
     def generate_when_ready(self) -> Generation | None:
         """Ask for N continuations of the tip: now if the model is ready; if it is still
         loading, once it is (None now, and generation_due says when)."""
-        if self.backend is None and self.models.loading:
+        if not self.models_ready and self.models.loading:
             self.pending_generation = True
             return None
-        return self.start_generation()
+        return self.start_generation(only=self.pending_model)
 
-    def generate_next(self) -> None:
-        """Start a generation as soon as the writing face is back and the model ready."""
-        self.pending_generation = True
+    def generate_next(self, only: str | None = None) -> None:
+        """Start a generation as soon as the writing face is back and the models ready (only
+        the model named `only`, where given: a fork goes on in its own model's words)."""
+        self.pending_generation, self.pending_model = True, only
 
     @property
     def generation_due(self) -> bool:
-        return self.pending_generation and self.backend is not None
+        return self.pending_generation and self.models_ready
 
-    def start_generation(self, parent_id: int | None = None) -> Generation:
-        """Ask the model for N continuations of a node (the tip by default). The face runs
-        `generation.run` in a worker thread and calls drain() while it runs."""
+    def start_generation(self, parent_id: int | None = None, only: str | None = None) -> Generation:
+        """Ask the models for N continuations of a node (the tip by default), each model its
+        share, or one model (`only`, by name) all N. The face runs `generation.run` in a
+        worker thread and calls drain() while it runs."""
         self.stop_generation()
-        settings = self.settings()
         parent = parent_id if parent_id is not None else self.story().tip_id
-        generation = self.request(parent, settings["branches"], settings["seed"])
+        asked = [(plan, backend, plan.branches) for plan, backend in self.ready_plans()]
+        notices: tuple = ()
+        if only is not None and len(asked) > 1:
+            plan, backend, notices = self.model_of(only, "this passage")
+            asked = [(plan, backend, sum(count for *_, count in asked))]
+        generation = self.request(parent, asked, self.settings()["seed"], notices=notices)
         self.parent_id = self.retry_parent = parent
-        self.branches = [Branch() for _ in range(settings["branches"])]
+        self.branches = generation.new_branches()
         return generation
 
     def request(
-        self, node_id: int, branches: int, seed: int | None, slots: list[int] | None = None
+        self,
+        node_id: int,
+        asked: "list[tuple[ModelPlan, Backend, int]]",
+        seed: int | None,
+        slots: list[int] | None = None,
+        notices: tuple[str, ...] = (),
     ) -> Generation:
-        """A generation continuing a node, made the one in flight."""
-        backend = self.backend
-        if backend is None:
-            raise UserError("no model is loaded yet: wait for it, or choose one in the settings")
-        prompt, sampling = self.prompt_at(backend, node_id)
-        self.generation = Generation(backend, prompt, branches, sampling, seed, slots)
-        self.sampling, self.written_by = sampling, backend.name
-        self.context_tokens = len(prompt.ids)
-        self.pending_generation = False
+        """A generation continuing a node, each model asked for so many branches, made the
+        one in flight."""
+        asks = []
+        for plan, backend, branches in asked:
+            prompt, sampling = self.prompt_at(backend, node_id, plan.settings)
+            asks.append(Ask(backend, prompt, branches, sampling))
+        self.generation = Generation(asks, seed, slots, notices)
+        self.context_tokens = len(asks[0].prompt.ids)
+        self.pending_generation, self.pending_model = False, None
         return self.generation
 
     def drain(self, *, stopping: bool = False) -> Drained:
@@ -266,7 +335,7 @@ class WritingSession:
             elif isinstance(item, Retrying):
                 fewer = f"Out of memory: trying again with {item.branches} branches."
                 drained.notices.append(Notice(fewer, "warning"))
-                self.branches = [Branch() for _ in range(item.branches)]
+                self.branches = generation.new_branches()
                 drained.restarted, drained.changed = True, set()
             elif isinstance(item, Failed):
                 stopped = f"The model stopped: {one_line(item.error)}"
@@ -296,9 +365,7 @@ class WritingSession:
         """Store the branches not stored yet. If the database refuses (locked, say) they stay
         on offer unstored, and storing is tried again when one is kept."""
         if self.parent_id is not None:
-            store_branches(
-                self.store, self.parent_id, self.branches, self.written_by, self.sampling
-            )
+            store_branches(self.store, self.parent_id, self.branches)
 
     def stop_generation(self) -> Drained | None:
         """Stop the model now (within one step), keeping what each branch wrote: the drain
@@ -370,17 +437,24 @@ class WritingSession:
         self.branch_node(index)  # the branches are stored: the old text stays in the tree
         if self.parent_id is None:
             raise UserError("nothing to re-roll here")
-        generation = self.request(self.parent_id, 1, None, slots=[index])
-        self.branches[index] = Branch()
+        plan, backend, notices = self.model_of(self.branches[index].model, f"branch {index + 1}")
+        generation = self.request(self.parent_id, [(plan, backend, 1)], None, [index], notices)
+        self.branches[index] = generation.new_branches()[0]
         return generation
 
     def look_ahead(self, index: int) -> Generation:
         """Continue one branch N ways without keeping it: its own alternatives are offered,
         and back_from_look_ahead() returns to it and its siblings."""
         node_id = self.branch_node(index)
+        plan, backend, notices = self.model_of(self.branches[index].model, f"branch {index + 1}")
+        branches = sum(plan.branches for plan in self.plans())
+        seed = self.settings()["seed"]
+        generation = self.request(node_id, [(plan, backend, branches)], seed, notices=notices)
         offered = [b.node_id for b in self.branches if b.node_id is not None]
         self.looked_from.append((self.parent_id, offered))  # type: ignore[arg-type]
-        return self.start_generation(node_id)
+        self.parent_id = self.retry_parent = node_id
+        self.branches = generation.new_branches()
+        return generation
 
     def back_from_look_ahead(self) -> bool:
         """Back to the alternatives looked ahead from; False when not looking ahead."""
@@ -398,8 +472,10 @@ class WritingSession:
         if node.author != "model":
             raise UserError("more extends a passage the model wrote: this one is yours")
         self.stop_generation()
-        generation = self.request(node_id, 1, None)
-        self.extending, self.parent_id, self.branches = node_id, node_id, [Branch()]
+        plan, backend, notices = self.model_of(node.model, "this passage")
+        generation = self.request(node_id, [(plan, backend, 1)], None, notices=notices)
+        self.extending, self.parent_id = node_id, node_id
+        self.branches = generation.new_branches()
         return generation
 
     # --------------------------------------------------------------------- exploring ahead
@@ -408,33 +484,23 @@ class WritingSession:
         """Search ahead from a node (the tip by default) for the best paths on: the face runs
         `exploration.run` in a worker thread and calls drain_exploration() while it runs."""
         self.stop_generation()
-        backend = self.backend
-        if backend is None:
-            raise UserError("no model is loaded yet: wait for it, or choose one in the settings")
         settings = settings.check()
+        writers = []
+        for plan, backend in self.ready_plans():
+            sampling = sampling_settings(plan.settings, backend.generation_defaults())
+            prompt_at = functools.partial(
+                build_prompt,
+                backend,
+                window=self.window(backend, plan.settings),
+                max_new_tokens=sampling.max_new_tokens,
+                scan_tokens=plan.settings["lore_scan_tokens"],
+                reading=reading_for(backend, plan.settings["prompt"]),
+            )
+            writers.append(Writer(backend, sampling, plan.branches, prompt_at))
         chosen = self.settings()
         start = start_id if start_id is not None else self.story().tip_id
-        sampling = sampling_settings(chosen, backend.generation_defaults())
-        prompt_at = functools.partial(
-            build_prompt,
-            backend,
-            window=self.window(backend, chosen),
-            max_new_tokens=sampling.max_new_tokens,
-            scan_tokens=chosen["lore_scan_tokens"],
-            reading=reading_for(backend, chosen["prompt"]),
-        )
         seed = chosen["seed"] if chosen["seed"] is not None else secrets.randbelow(2**31)
-        self.exploration = Exploration(
-            backend,
-            self.store.db_path,
-            start,
-            settings,
-            sampling,
-            chosen["branches"],
-            seed,
-            prompt_at,
-        )
-        self.sampling, self.written_by = sampling, backend.name
+        self.exploration = Exploration(writers, self.store.db_path, start, settings, seed)
         return self.exploration
 
     def drain_exploration(self) -> ExploreDrained:
@@ -449,7 +515,14 @@ class WritingSession:
             self.exploration = None
             self.parent_id = exploration.start_id
             self.branches = [
-                Branch(p.text, reason="explored", node_id=p.end) for p in drained.paths
+                Branch(
+                    p.text,
+                    reason="explored",
+                    node_id=p.end,
+                    model=p.models[-1],
+                    path_models=tuple(dict.fromkeys(p.models)),
+                )
+                for p in drained.paths
             ]
         return drained
 
@@ -554,18 +627,21 @@ class WritingSession:
         scanned = story_end(body, tokenize, self.settings()["lore_scan_tokens"])
         return fired(self.lore(), scanned)
 
-    def context_report(self) -> ContextReport:
-        """What the next request at the tip reads, part by part (the context view)."""
-        backend = self.backend
-        if backend is None:
+    def context_reports(self) -> list[tuple[str, ContextReport]]:
+        """What the next request at the tip reads, part by part, in each model's own tokens
+        (the context view): each model's name and its report."""
+        if not self.models_ready:
             raise UserError("no model is loaded yet: what the model reads depends on its tokens")
-        prompt, _ = self.prompt_at(backend, self.story().tip_id)
-        return context_report(prompt, self.window(backend))
+        reports = []
+        for plan, backend in self.ready_plans():
+            prompt, _ = self.prompt_at(backend, self.story().tip_id, plan.settings)
+            reports.append((backend.name, context_report(prompt, self.window(backend))))
+        return reports
 
-    def reading_shown(self, backend: "Backend") -> str:
+    def reading_shown(self, backend: "Backend", settings: Settings | None = None) -> str:
         """How the model reads the story under the prompt setting, for the status line."""
         try:
-            return reading_for(backend, self.settings()["prompt"]).shown
+            return reading_for(backend, (settings or self.settings())["prompt"]).shown
         except UserError:
             return "no story mode (set prompt to raw)"
 
@@ -574,8 +650,12 @@ class WritingSession:
         the context_limit setting."""
         return backend.window or (settings or self.settings())["context_limit"]
 
-    def prompt_at(self, backend: "Backend", node_id: int) -> tuple[Prompt, "SamplingSettings"]:
-        settings = self.settings()
+    def prompt_at(
+        self, backend: "Backend", node_id: int, settings: Settings | None = None
+    ) -> tuple[Prompt, "SamplingSettings"]:
+        """What a model reads at a node, and how it samples, under these settings (the
+        story's by default; a model of a set, its own)."""
+        settings = settings or self.settings()
         sampling = sampling_settings(settings, backend.generation_defaults())
         prompt = build_prompt(
             backend,
@@ -638,10 +718,8 @@ class WritingSession:
     def token_text(self, node: Node, token_id: int) -> str | None:
         """A token's text, by the model that wrote the node; None when another model is loaded
         (its tokenizer would give another text)."""
-        backend = self.backend
-        if backend is None or backend.name != node.model:
-            return None
-        return backend.token_text(token_id)
+        backend = self.models.named(node.model)
+        return backend.token_text(token_id) if backend is not None else None
 
     def fork(self, node_id: int, position: int, token_id: int) -> Node:
         """A new sibling of a model node: its text up to the token at `position`, then this
@@ -660,5 +738,5 @@ class WritingSession:
         draft = NodeDraft(text, "model", model=node.model, settings=node.settings, tokens=tokens)
         [fork] = self.store.add_children(node.parent_id, [draft])
         self.move_to(fork.id)
-        self.generate_next()
+        self.generate_next(only=node.model)
         return fork

@@ -7,10 +7,14 @@ None means the model's own suggestion where it has one, else the engine's fallba
 """
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from engine.named_models import chosen_name, shown_name
+from common.text import NAME_LIMIT, shown_line
+from engine.model_shares import branch_counts, model_shares
+from engine.named_models import chosen_name, reads_gguf, shown_name
 from engine.settings import SETTINGS, SettingsError, parse
+from tui.core.model_holder import ModelRequest
 
 Settings = dict[str, Any]
 BUILT_IN: Settings = {s.name: s.default for s in SETTINGS}
@@ -34,8 +38,8 @@ def story_settings(
             settings = laid_over(settings, {name: value})
         except SettingsError:
             continue
-    if model:
-        settings["model"] = model
+    if model:  # the model named on the command line, alone
+        settings["model"], settings["models"] = model, ""
     return settings
 
 
@@ -50,3 +54,34 @@ def model_source(settings: Mapping[str, Any]) -> tuple[str, str]:
     demo model where the default isn't installed)."""
     name = chosen_name(settings["model"])
     return name, shown_name(name)
+
+
+def model_request(settings: Mapping[str, Any]) -> ModelRequest:
+    """What the settings ask to load: the model, on the device, reading so much (a GGUF)."""
+    name, label = model_source(settings)  # a name may come from an imported story
+    limit = settings["context_limit"] if reads_gguf(name) else None  # (only it reads it)
+    return ModelRequest(name, shown_line(label, NAME_LIMIT), settings["device"], limit)
+
+
+@dataclass(frozen=True)
+class ModelPlan:
+    """One model of a step: what to load, its branches, and its settings (the story's, with
+    its own laid over)."""
+
+    request: ModelRequest
+    branches: int
+    settings: Settings
+
+
+def model_plans(settings: Mapping[str, Any]) -> list[ModelPlan]:
+    """The models a step asks: the models setting's, each with its share of the branches
+    and its own settings; where it is blank, the model setting's alone, writing them all."""
+    shares = model_shares(settings["models"])
+    if not shares:
+        return [ModelPlan(model_request(settings), settings["branches"], dict(settings))]
+    counts = branch_counts(shares, settings["branches"])
+    plans = []
+    for share, count in zip(shares, counts, strict=True):
+        own = {**settings, **share.settings, "model": share.name}
+        plans.append(ModelPlan(model_request(own), count, own))
+    return plans

@@ -62,7 +62,7 @@ class CompareScreen(TaletreeScreen):
                     Static(word_diff(node.text, neighbour.text)), classes="compared"
                 )
                 tag = f" · {model_tag(node.model)}" if tagged and node.model else ""
-                column.border_title = f"{number}{tag}"
+                column.border_title = Text(f"{number}{tag}")  # literally: never markup
                 column.border_subtitle = summary(node.text, means.get(node.id))
                 yield column
         yield Footer()

@@ -1,4 +1,5 @@
-"""What the model reads next, part by part: the memory, each lorebook entry and the key that
+"""What the model reads next (each model of a set its own version, in its own tokens), part by
+part: the memory, each lorebook entry and the key that
 put it in, the story as trimmed, the author's note; the tokens each takes and the share of the
 model's window; and a note of what was cut."""
 
@@ -13,7 +14,18 @@ from tui.core.prompt import ContextReport
 from tui.screens.base import Context, TaletreeScreen
 
 
-def report_text(report: ContextReport) -> Text:
+def report_text(reports: list[tuple[str, ContextReport]]) -> Text:
+    """Each model's version (where several write, each under its name), one after another."""
+    text = Text()
+    for model, report in reports:
+        if len(reports) > 1:
+            text.append(f"{model}\n", style="bold underline")
+        text.append_text(one_report(report))
+        text.append("\n")
+    return text
+
+
+def one_report(report: ContextReport) -> Text:
     share = f", {report.share:.0%} of the {report.window:,}-token window" if report.window else ""
     text = Text(f"What the model reads next: {report.tokens} tokens{share}\n\n", style="bold")
     for row in report.rows:
@@ -29,13 +41,13 @@ class ContextScreen(TaletreeScreen):
     BINDINGS = bindings("context")
     SCOPES = ("context",)
 
-    def __init__(self, context: Context, report: ContextReport):
+    def __init__(self, context: Context, reports: list[tuple[str, ContextReport]]):
         super().__init__(context)
-        self.report = report
+        self.reports = reports
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="context-parts"):
-            yield Static(report_text(self.report), id="context-text")
+            yield Static(report_text(self.reports), id="context-text")
         yield Footer()
 
     def on_mount(self) -> None:

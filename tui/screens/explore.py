@@ -17,6 +17,7 @@ from tui.core.explore import (
     ExploreSettings,
     Progress,
 )
+from tui.display import branch_labels
 from tui.messages import BackToWriting
 from tui.screens.base import Context, TaletreeScreen, guarded
 from tui.screens.compare import word_diff
@@ -98,12 +99,14 @@ class ExploreScreen(TaletreeScreen):
             return
         status.update(Text("The best paths: 1–3 keeps one whole; escape goes back."))
         body = self.query_one("#explore-paths", Horizontal)
+        models = branch_labels([tuple(dict.fromkeys(p.models)) for p in paths])
         for number, path in enumerate(paths, 1):
             neighbour = paths[1] if number == 1 and len(paths) > 1 else paths[max(0, number - 2)]
             column = VerticalScroll(
                 Static(word_diff(path.text, neighbour.text)), classes="explored-path"
             )
-            column.border_title = str(number)
+            tag = f" · {models[number - 1]}" if models[number - 1] else ""
+            column.border_title = Text(f"{number}{tag}")  # a model's name: never markup
             passages = len(path.node_ids)
             column.border_subtitle = f"score {path.score:.2f} · {passages} passages"
             body.mount(column)

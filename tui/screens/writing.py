@@ -18,6 +18,7 @@ from story.models import Node, WordCount
 from tui.actions import bindings
 from tui.core.generation import Generation
 from tui.core.session import Drained
+from tui.display import branch_labels
 from tui.messages import ModelChanged, ModelWanted
 from tui.screens.base import Context, TaletreeScreen, guarded
 from tui.widgets.branch_panel import BranchPanel
@@ -89,20 +90,33 @@ class WritingScreen(TaletreeScreen):
         self.words = session.word_count()
         self.view.show_path(session.path())
         if session.generation is None:
-            panes = self.panel.show(len(session.branches))
+            panes = self.show_panes()
             for pane, branch in zip(panes, session.branches, strict=True):
                 pane.text, pane.state = branch.text, branch.reason
         self.update_status()
 
+    def show_panes(self):
+        """A pane for each branch on offer, titled with its model where several write."""
+        branches = self.session.branches
+        several = len(self.session.models.wanted) > 1
+        return self.panel.show(len(branches), branch_labels([b.models for b in branches], several))
+
     def update_status(self) -> None:
         session = self.session
         backend = session.backend
+        backends = session.models.backends() or []
+        if len(backends) > 1:  # each model and what it holds; where they run
+            model = session.models.state
+            device = ", ".join(dict.fromkeys(f"{b.device}, {b.serving_path}" for b in backends))
+        elif backend is not None:
+            model = shown_line(backend.name, NAME_LIMIT)
+            device = f"{backend.device}, {backend.serving_path}, {session.reading_shown(backend)}"
+        else:
+            model, device = session.models.state, ""
         self.status.show(
             self.story_title,
-            shown_line(backend.name, NAME_LIMIT) if backend else session.models.state,
-            f"{backend.device}, {backend.serving_path}, {session.reading_shown(backend)}"
-            if backend
-            else "",
+            model,
+            device,
             session.context_tokens,
             session.window(backend) if backend else None,
             self.rate,
@@ -139,7 +153,7 @@ class WritingScreen(TaletreeScreen):
         session = self.session
         if session.generation is not None:
             return
-        if session.backend is None and not session.models.loading:
+        if not session.models_ready and not session.models.loading:
             self.notify("No model is loaded: choose one in settings (f2).", severity="error")
             return
         generation = session.generate_when_ready()
@@ -155,7 +169,7 @@ class WritingScreen(TaletreeScreen):
         """Run a generation, its branches streaming into fresh panes (or, with panes=False,
         into the panes already shown)."""
         if panes:
-            self.panel.show(len(self.session.branches))
+            self.show_panes()
         self.started = clock()
         self.run_worker(
             generation.run, name="generation", group="generation", thread=True, exit_on_error=False
@@ -174,7 +188,7 @@ class WritingScreen(TaletreeScreen):
 
     def show_drained(self, drained: Drained) -> None:
         if drained.restarted:
-            self.panel.show(len(self.session.branches))
+            self.show_panes()
         for notice in drained.notices:
             self.notify(notice.text, severity=notice.severity, timeout=10)  # type: ignore[arg-type]
         if drained.extended:  # "more" lengthened a passage: it and what is on offer changed
@@ -369,7 +383,7 @@ class WritingScreen(TaletreeScreen):
         from tui.screens.context_view import ContextScreen
 
         self.stop()
-        self.app.push_screen(ContextScreen(self.context, self.session.context_report()))
+        self.app.push_screen(ContextScreen(self.context, self.session.context_reports()))
 
     def action_lorebook(self) -> None:
         from tui.screens.lorebook import LorebookScreen

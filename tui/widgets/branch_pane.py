@@ -1,4 +1,5 @@
-"""One alternative continuation in the branch panel: its number, speed and latest text."""
+"""One alternative continuation in the branch panel: its number (and, where several models
+write, its model), speed and latest text."""
 
 from rich.text import Text
 from textual.reactive import reactive
@@ -15,10 +16,11 @@ class BranchPane(Widget):
     rate: reactive[float | None] = reactive(None)
     state: reactive[str] = reactive("")  # why it ended, or "" while it streams
 
-    def __init__(self, number: int, **kwargs):
+    def __init__(self, number: int, model: str = "", **kwargs):
         super().__init__(**kwargs)
         self.number = number
-        self.border_title = str(number)
+        # A model's name is shown literally: a str title would be read as markup.
+        self.border_title = Text(f"{number} · {model}" if model else str(number))
 
     def watch_rate(self) -> None:
         self.update_subtitle()

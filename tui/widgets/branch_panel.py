@@ -19,10 +19,12 @@ class BranchPanel(Grid, can_focus=True):
     def panes(self) -> list[BranchPane]:
         return list(self.query_children(BranchPane))
 
-    def show(self, count: int) -> list[BranchPane]:
-        """Make `count` empty panes (none hides the panel)."""
+    def show(self, count: int, models: list[str] | None = None) -> list[BranchPane]:
+        """Make `count` empty panes (none hides the panel), each titled with its model where
+        `models` names them."""
         self.remove_children()
-        panes = [BranchPane(n + 1) for n in range(count)]
+        models = models or [""] * count
+        panes = [BranchPane(n + 1, models[n]) for n in range(count)]
         self.styles.grid_size_columns = max(1, min(count, COLUMNS))
         self.styles.grid_size_rows = max(1, -(-count // COLUMNS))
         self.display = count > 0
