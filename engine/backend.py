@@ -35,6 +35,8 @@ class Backend(Protocol):
     def genres(self) -> list[str]: ...
     def genre_prefix(self, genre: str | None) -> list[int]: ...
     def branch_seeds(self, seed: int, count: int) -> list[int]: ...  # each branch's own seed
+    # How many of these tokens the model holds from its last request (None: it can't say).
+    def cached_prefix(self, ids: Sequence[int]) -> int | None: ...
     def stream(
         self, request: GenerationRequest, cancel: threading.Event | None = None
     ) -> Iterator[Event]: ...
@@ -97,6 +99,9 @@ class LocalBackend:
         from engine.sampling import branch_seeds
 
         return branch_seeds(seed, count)
+
+    def cached_prefix(self, ids: Sequence[int]) -> int:
+        return self.model.cached_prefix(ids)
 
     def stream(
         self, request: GenerationRequest, cancel: threading.Event | None = None

@@ -41,6 +41,10 @@ class GeneralModel(TransformersModel):
         """Without a cache: the last position's logits of each row, read from its start."""
         return self.model(input_ids=rows, use_cache=False).logits[:, -1].float()
 
+    def cached_prefix(self, ids: Sequence[int]) -> int:
+        """How many of these tokens the model's own cache holds (none where it isn't kept)."""
+        return common_prefix(self.ids, ids) if self.remembers and self.cache is not None else 0
+
     @torch.inference_mode()
     def prefill(self, ids: Sequence[int]) -> torch.Tensor:
         ids = list(ids)

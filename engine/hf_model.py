@@ -173,6 +173,10 @@ class HFModel(TransformersModel):
             ACTIVE_CACHE.reset(token)
         return output.logits[:, -1].float()
 
+    def cached_prefix(self, ids: Sequence[int]) -> int:
+        """How many of these tokens the story cache holds already: a prefill reads the rest."""
+        return common_prefix(self.cache.ids, ids)
+
     @torch.inference_mode()
     def prefill(self, ids: Sequence[int]) -> torch.Tensor:
         """Bring the story cache to `ids`, computing only what differs from what it holds.

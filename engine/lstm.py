@@ -104,6 +104,11 @@ class LSTMModel:
         logits, state = self.model(torch.tensor([list(ids)], device=self.device), state)
         return logits[0, -1].float(), state
 
+    def cached_prefix(self, ids: Sequence[int]) -> int:
+        """How much of `ids` the state has read: all it read, where they go on from it."""
+        held = len(self.ids)
+        return held if self.state is not None and list(ids[:held]) == self.ids else 0
+
     @torch.inference_mode()
     def prefill(self, ids: Sequence[int]) -> torch.Tensor:
         ids = list(ids)

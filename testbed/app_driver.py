@@ -84,10 +84,10 @@ def writing(app) -> WritingScreen:
 
 
 async def ready(pilot) -> WritingScreen:
-    """Wait until the writing screen is up and the model loaded."""
+    """Wait until the writing screen is up and the models loaded."""
     app = pilot.app
     await wait_until(
-        pilot, lambda: isinstance(app.screen, WritingScreen) and app.session.backend is not None
+        pilot, lambda: isinstance(app.screen, WritingScreen) and app.session.models_ready
     )
     return app.screen
 

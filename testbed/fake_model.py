@@ -122,6 +122,11 @@ class FakeBackend:
     def genre_prefix(self, genre: str | None) -> list[int]:
         return []
 
+    def cached_prefix(self, ids: Sequence[int]) -> int:
+        """As a story cache would: what the last request read, where these tokens go on."""
+        last = self.requests[-1].ids if self.requests else []
+        return len(last) if list(ids[: len(last)]) == list(last) else 0
+
     def branch_seeds(self, seed: int, count: int) -> list[int]:
         return [seed + i for i in range(count)]
 

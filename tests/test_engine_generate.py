@@ -52,6 +52,7 @@ def test_greedy_matches_hf_generate_through_every_cache_path(tiny):
 
     # Warm, after the writer appends text: only the new tokens are prefilled.
     appended = story + ids_of(model, ", and the sea was loud.")
+    assert model.cached_prefix(appended) == len(story)  # what the context view tells
     assert greedy_tokens(model, appended) == [reference_greedy(reference, appended, 64)]
 
     # After moving to another node: a different ending that shares the beginning.

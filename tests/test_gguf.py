@@ -176,6 +176,7 @@ def test_the_warm_path_equals_a_cold_run_and_decodes_only_what_changed(files, ki
     sibling = story[:-6] + ending  # then a sibling: the story's end written anew
     for request, new in ((appended, 20), (sibling, len(ending)), (sibling, 0)):
         counted.fed = 0
+        assert warm.cached_prefix(request) == len(request) - new  # what the context view says
         got = tokens_of(warm, request, 2, SAMPLED, seed=9)
         assert counted.fed == new  # only the changed tokens (none for the same request)
         cold = tokens_of(opened(path), request, 2, SAMPLED, seed=9)

@@ -268,3 +268,37 @@ def test_an_unexpected_error_in_a_command_is_one_line_saved_to_the_log(
     assert line.startswith("! unexpected error, a bug in Taletree (TypeError:")
     assert line.endswith(f"the traceback is in {log}")
     assert "Traceback (most recent call last)" in log.read_text() and writer.bugs == 1
+
+
+def test_models_sets_the_step_and_gen_asks_them_all_each_labelled(store, story):
+    quick = FakeBackend(name="quick", words=("quick", "brown", "fox", "jumps."))
+    deep = FakeBackend(name="deep", words=("the", "deep", "river", "runs."), window=64)
+    out = io.StringIO()
+    session = make_session(store, store.db_path.parent, named={"quick": quick, "deep": deep})
+    session.open_story(story.id)
+    writer = LineWriter(session, out)
+    writer.handle("/models quick*1 deep*3 temperature=0")
+    assert out.getvalue().splitlines()[-3:] == [
+        "quick: 1 branch",
+        "deep: 3 branches temperature=0.0",
+        "(/gen asks them all; /models off goes back to one)",
+    ]
+    writer.handle("/gen")
+    printed = out.getvalue()
+    assert "(loading quick…)" in printed and "(ready: deep: cpu, scripted, raw text)" in printed
+    labels = [line.split("]")[0] + "]" for line in printed.splitlines() if line.startswith("[")]
+    assert labels == ["[1 · quick]", "[2 · deep]", "[3 · deep]", "[4 · deep]"]
+    assert [len(quick.requests), len(deep.requests)] == [1, 1]
+    writer.handle("/reroll 3")
+    assert [len(quick.requests), len(deep.requests)] == [1, 2]
+    out.truncate(0)
+    out.seek(0)
+    writer.handle("/context")
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "quick:" and "deep:" in lines
+    assert any("64-token window" in line for line in lines)
+    writer.handle("/models off")
+    assert out.getvalue().splitlines()[-1].startswith("(one model writes every branch: ")
+    writer.handle("/models quick*9")
+    assert "! models: 'quick*9' should end *N" in out.getvalue()
+    assert session.settings()["models"] == ""  # nothing half-set

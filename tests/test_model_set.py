@@ -157,6 +157,18 @@ def test_each_model_reads_the_story_in_its_own_window(store, tmp_path):
     assert all(report.tokens == len("The ferry left at dawn.".split()) for _, report in reports)
 
 
+def test_after_a_step_each_models_cache_holds_the_story_it_read(store, tmp_path):
+    session, _, _ = two_models(store, tmp_path)
+    first = session.context_reports()
+    assert [report.cached for _, report in first] == [0, 0]
+    run(session, session.start_generation())
+    session.keep(2)
+    session.add_text("Then rain.")
+    reports = session.context_reports()
+    assert [report.cached for _, report in reports] == [report.tokens for _, report in first]
+    assert all(report.tokens > report.cached for _, report in reports)  # the new text to read
+
+
 def test_a_set_that_wont_fit_says_which_to_drop_before_anything_loads(store, tmp_path):
     loaded = []
     session = make_session(store, tmp_path)

@@ -97,6 +97,58 @@ def test_a_new_story_writes_with_the_default_model_in_story_mode(environment, tm
         assert all(n.text.strip() for n in written)
 
 
+@pytest.mark.skipif(packaged_gguf() is None, reason=f"the default model isn't installed: {INSTALL}")
+def test_two_models_write_one_step_side_by_side_each_labelled_and_each_its_own(
+    environment, tmp_path
+):
+    """The default model writes 2 branches and the demo model 2, in one step; keeping one and
+    writing on, each model's cache holds the story it read; re-roll uses the branch's model;
+    the JSON export names the models."""
+    config = Path(environment["XDG_CONFIG_HOME"]) / "taletree" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("[models]\ndefault = 2\ndemo = 2\n")
+    smol, demo = "SmolLM2-135M-Instruct", "taletree-demo"
+    terminal = Terminal([TALETREE, "new", "Two voices"], environment, str(ROOT), size=(150, 60))
+    try:
+        terminal.wait_for(lambda s: f"{smol} " in s and f"+ {demo} " in s, timeout=180)
+        terminal.type("Mirela found the brass key under the floorboards.")
+        terminal.send("Enter")
+        screen = terminal.wait_for(lambda s: finished_panes(s) == 4, timeout=120)
+        for title in (f"1 · {smol}", f"2 · {smol}", f"3 · {demo}", f"4 · {demo}"):
+            assert f"─ {title} ─" in screen
+        rates = [int(rate) for rate in re.findall(r"(\d+) tok/s · done", screen)]
+        terminal.type(str(next(n for n, rate in enumerate(rates, 1) if rate > 0)))
+        terminal.wait_for(lambda s: "─ 1 · " not in s, timeout=10)
+        terminal.type("The lock turned.")
+        terminal.send("F3")  # what each model reads next, and what its cache holds of it
+        terminal.wait_for(lambda s: s.count("in its cache from the last step") == 2, timeout=20)
+        terminal.send("Escape")
+        terminal.wait_for(lambda s: "in its cache" not in s, timeout=10)
+        terminal.send("Enter")  # the writer's words join the story, and both models write on
+        terminal.wait_for(lambda s: finished_panes(s) == 0, timeout=10)
+        terminal.wait_for(lambda s: finished_panes(s) == 4, timeout=120)
+        terminal.send("Down", "Down", "R")  # re-roll branch 3: the demo model's
+        terminal.wait_for(lambda s: finished_panes(s) == 4 and "3 · " in s, timeout=60)
+        time.sleep(1)
+        terminal.wait_for(lambda s: finished_panes(s) == 4, timeout=60)
+        terminal.send("C-q")
+        terminal.wait_for("EXITED 0", timeout=30)
+    finally:
+        terminal.close()
+    db = Path(environment["TALETREE_DB"])
+    with Store.open(db) as store:
+        [story] = store.list_stories()
+        writer = store.tip(story.id)
+        assert writer.author == "user" and writer.text == " The lock turned."
+        written = store.children(writer.id)
+        assert [n.model for n in written] == [smol, smol, demo, demo, demo]  # branch 3 again
+        first_step = store.siblings(store.node(writer.parent_id).id)
+        assert sorted(n.model for n in first_step) == [smol, smol, demo, demo]
+    exported = run_cli("export", "Two voices", "--format", "json", db=db)
+    assert exported.returncode == 0
+    assert f'"model": "{smol}"' in exported.stdout and f'"model": "{demo}"' in exported.stdout
+
+
 def test_kill_during_streaming_loses_nothing_kept_and_keeps_the_draft(environment, tmp_path):
     db = Path(environment["TALETREE_DB"])
     with Store.open(db) as store:

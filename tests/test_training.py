@@ -401,6 +401,7 @@ def test_the_lstm_state_is_reused_between_turns(tmp_path, corpus_file):
     story = model.tokenizer.encode("The lamp", add_special_tokens=False)
     cold = model.prefill([*story, 5])
     model.prefill(story)
+    assert model.cached_prefix([*story, 5]) == len(story) and model.cached_prefix([5]) == 0
     warm = model.prefill([*story, 5])  # continues from the state after `story`
     assert torch.allclose(cold, warm, atol=1e-5)
     _, finished = stream_branches(tmp_path / "char")

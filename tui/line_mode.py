@@ -29,7 +29,7 @@ from tui.core.generation import Notice
 from tui.core.library import export_story
 from tui.core.model_holder import ModelRequest
 from tui.core.paths import config_dir
-from tui.core.prompt import ContextReport
+from tui.core.prompt import ContextReport, cache_line
 from tui.core.session import Drained, WritingSession
 from tui.display import branch_labels, local_time
 
@@ -473,7 +473,8 @@ class LineWriter:
             own = {k: v for k, v in plan.settings.items() if self.session.settings().get(k) != v}
             own.pop("model", None)
             shown = "".join(f" {k}={v}" for k, v in own.items())
-            self.say(f"{plan.request.label}: {plan.branches} branches{safe_line(shown)}")
+            branches = f"{plan.branches} branch{'es' if plan.branches > 1 else ''}"
+            self.say(f"{plan.request.label}: {branches}{safe_line(shown)}")
         self.say("(/gen asks them all; /models off goes back to one)")
 
     # ----------------------------------------------------------------------------- settings
@@ -583,6 +584,8 @@ def describe_context(report: ContextReport) -> list[str]:
     """The context view's content as lines: each part with its tokens, and what was cut."""
     share = f" ({report.share:.0%} of the {report.window:,}-token window)" if report.window else ""
     lines = [f"what the model reads next: {report.tokens} tokens{share}"]
+    if report.cached:
+        lines.append(f"  ({cache_line(report)})")
     for row in report.rows:
         lines.append(f"  {row.tokens:>6}  {row.label}: {safe_line(row.text.strip())[:60]}")
     lines += [f"  ({note})" for note in report.notes]

@@ -290,6 +290,10 @@ class LlamaCppModel:
 
     # ------------------------------------------------------------------------ the loop's side
 
+    def cached_prefix(self, ids: Sequence[int]) -> int:
+        """How many of these tokens sequence 0 holds already: a prefill reads the rest."""
+        return common_prefix(self.ids, ids)
+
     def prefill(self, ids: Sequence[int]) -> torch.Tensor:
         ids = list(ids)
         if not ids:

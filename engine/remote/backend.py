@@ -156,6 +156,9 @@ class ServerBackend:
     def tokenize(self, text: str) -> list[int]:
         return list(self.token_ids(text))
 
+    def cached_prefix(self, ids: Sequence[int]) -> None:
+        return None  # what a server keeps is its own business
+
     def token_text(self, token_id: int) -> str:
         return self.counter.decode([token_id])
 

@@ -120,13 +120,20 @@ class ContextReport:
     tokens: int
     window: int | None
     notes: list[str]
+    cached: int | None = None  # of the tokens, those the model holds from its last request
 
     @property
     def share(self) -> float | None:
         return self.tokens / self.window if self.window else None
 
 
-def context_report(prompt: Prompt, window: int | None) -> ContextReport:
+def cache_line(report: ContextReport) -> str:
+    """What the model's story cache saves of the next request, in words."""
+    fresh = report.tokens - (report.cached or 0)
+    return f"{report.cached:,} of them in its cache from the last step: {fresh:,} to read anew"
+
+
+def context_report(prompt: Prompt, window: int | None, cached: int | None = None) -> ContextReport:
     context = prompt.context
     notes = []
     if prompt.lead:
@@ -150,4 +157,4 @@ def context_report(prompt: Prompt, window: int | None) -> ContextReport:
         ]
     if prompt.notice:
         notes.append(prompt.notice)
-    return ContextReport(rows, len(prompt.ids), window, notes)
+    return ContextReport(rows, len(prompt.ids), window, notes, cached)

@@ -635,7 +635,8 @@ class WritingSession:
         reports = []
         for plan, backend in self.ready_plans():
             prompt, _ = self.prompt_at(backend, self.story().tip_id, plan.settings)
-            reports.append((backend.name, context_report(prompt, self.window(backend))))
+            cached = backend.cached_prefix(prompt.ids)
+            reports.append((backend.name, context_report(prompt, self.window(backend), cached)))
         return reports
 
     def reading_shown(self, backend: "Backend", settings: Settings | None = None) -> str:

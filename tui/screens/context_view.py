@@ -10,7 +10,7 @@ from textual.widgets import Footer, Static
 
 from common.text import safe_prose
 from tui.actions import bindings
-from tui.core.prompt import ContextReport
+from tui.core.prompt import ContextReport, cache_line
 from tui.screens.base import Context, TaletreeScreen
 
 
@@ -27,7 +27,10 @@ def report_text(reports: list[tuple[str, ContextReport]]) -> Text:
 
 def one_report(report: ContextReport) -> Text:
     share = f", {report.share:.0%} of the {report.window:,}-token window" if report.window else ""
-    text = Text(f"What the model reads next: {report.tokens} tokens{share}\n\n", style="bold")
+    text = Text(f"What the model reads next: {report.tokens} tokens{share}\n", style="bold")
+    if report.cached:
+        text.append(f"{cache_line(report)}\n", style="italic")
+    text.append("\n")
     for row in report.rows:
         text.append(f"{row.label} · {row.tokens} tokens\n", style="bold")
         if row.text:
