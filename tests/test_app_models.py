@@ -4,6 +4,7 @@ that won't fit refused before anything loads."""
 
 from textual.widgets import Input
 
+from common.errors import UserError
 from testbed.app_driver import make_app, ready, streamed, wait_until, writing
 from testbed.fake_model import FakeBackend
 from tests.app_helpers import SIZE, Told, screen_text, write_and_generate
@@ -108,3 +109,28 @@ async def test_the_settings_form_sets_the_models_and_the_next_step_asks_them(
         assert titles == ["1 · quick", "2 · quick", "3 · deep", "4 · deep"]
         assert [r.settings.temperature for r in deep.requests] == [0.0]
         assert quick.requests[0].settings.temperature == 0.7  # its own default
+
+
+async def test_a_model_of_the_set_that_cant_load_is_named_and_the_step_waits_for_it(
+    store, story, tmp_path
+):
+    app, quick, _ = two_model_app(store, story, tmp_path)
+    session = app.session
+
+    def load(request, progress):
+        if request.name == "deep":
+            raise UserError("no weights in deep")
+        return quick
+
+    session.models.loader = load
+    told = Told()
+    async with app.run_test(size=SIZE, message_hook=told) as pilot:
+        await wait_until(pilot, lambda: bool(told.notifications))
+        assert [n.message for n in told.notifications] == [
+            "deep can't be loaded: no weights in deep. Choose another in settings (f2)."
+        ]
+        await wait_until(pilot, lambda: quick in session.models.held.values())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: len(told.notifications) == 2)
+        assert "deep isn't loaded" in told.notifications[1].message
+        assert session.generation is None and not quick.requests

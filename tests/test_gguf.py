@@ -243,7 +243,7 @@ def test_the_writing_core_keeps_branches_with_token_records_and_forks(store, fil
     story = store.create_story("Local", opening="The keeper climbed the stairs.")
     session = model_session(store, str(files["gpt2", "q8_0"]))
     session.open_story(story.id)
-    backend = session.load_models()
+    [backend] = session.load_models()
     assert (backend.device, backend.serving_path) == ("cpu", "llama.cpp, Q8_0")
     session.set_setting("max_new_tokens", 12)
     session.set_setting("stop_mode", "tokens")

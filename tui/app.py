@@ -219,8 +219,10 @@ class TaletreeApp(ClosesOnABug):
         if message.error is not None:
             if not isinstance(message.error, UserError):
                 bug_report(message.error, f"taletree (loading {message.request.name})")
+            # One of several is named; a model alone is "the model" (its name is in the line).
+            which = message.request.label if self.session.models.wanted else "The model"
             self.notify(
-                f"The model can't be loaded: {one_line(message.error)}. Choose another in "
+                f"{which} can't be loaded: {one_line(message.error)}. Choose another in "
                 "settings (f2).",
                 severity="error",
                 timeout=15,
