@@ -18,8 +18,6 @@ from typing import TYPE_CHECKING
 from engine.events import Event, NoticeEvent
 from engine.request import GenerationRequest
 
-MAX_MODELS = 4  # in one step: more would split the branches too thin to compare
-
 if TYPE_CHECKING:
     from engine.backend import Backend
 

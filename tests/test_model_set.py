@@ -5,8 +5,14 @@ loading, and exploring over the set."""
 
 import pytest
 
-from engine.model_shares import ModelShare, branch_counts, model_shares, shares_text
-from engine.settings import SettingsError, parse
+from engine.settings import (
+    ModelShare,
+    SettingsError,
+    branch_counts,
+    model_shares,
+    parse,
+    shares_text,
+)
 from testbed.app_driver import make_session
 from testbed.fake_model import FakeBackend
 from tui.core.config_file import ConfigError, read_config

@@ -210,7 +210,7 @@ class SampleWriter:
 def model_names(args: argparse.Namespace) -> list[str]:
     """The models named with --model (each once, at most MAX_MODELS), or the default."""
     from engine.named_models import chosen_name
-    from engine.together import MAX_MODELS
+    from engine.settings import MAX_MODELS
 
     given = args.model if isinstance(args.model, list) else [args.model or ""]
     names = [chosen_name(name) for name in given]

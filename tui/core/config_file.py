@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import UserError, one_line
-from engine.model_shares import ModelShare, model_shares, shares_text
 from engine.remote import KEY_VARIABLE
-from engine.settings import SettingsError
+from engine.settings import ModelShare, SettingsError, model_shares, shares_text
 from story.files import write_atomically
 from tui.core.paths import config_dir
 from tui.core.settings import BUILT_IN, Settings, changed, laid_over

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from common.text import NAME_LIMIT, shown_line
-from engine.model_shares import branch_counts, model_shares
 from engine.named_models import chosen_name, reads_gguf, shown_name
-from engine.settings import SETTINGS, SettingsError, parse
+from engine.settings import SETTINGS, SettingsError, branch_counts, model_shares, parse
 from tui.core.model_holder import ModelRequest
 
 Settings = dict[str, Any]
