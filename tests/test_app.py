@@ -544,9 +544,11 @@ async def test_a_tiny_real_model_streams_in_the_app(store, story, tmp_path):
         await pilot.press("enter")
         await streamed(pilot)
         stored = store.children(story.root_id)
-        assert len(stored) == 4 and all(c.model == str(folder) for c in stored)
+        # Random weights may end a branch at its first token: a branch with no text isn't kept.
+        written = [b.text for b in app.session.branches if b.text]
+        assert len(app.session.branches) == 4 and [c.text for c in stored] == written
+        assert stored and all(c.model == str(folder) for c in stored)
         assert all(c.seed is not None and c.settings for c in stored)
-        assert [c.text for c in stored] == [b.text for b in app.session.branches]
 
 
 async def test_the_story_follows_its_end_unless_the_writer_scrolled_up(store, tmp_path):

@@ -221,7 +221,8 @@ class WritingSession:
 
     @property
     def models_ready(self) -> bool:
-        return self.models.backends() is not None
+        """Whether every model the settings ask for is loaded."""
+        return all(request in self.models.held for request in self.model_requests())
 
     def ready_plans(self) -> "list[tuple[ModelPlan, Backend]]":
         """Each model of the step with its loaded backend; a UserError names one not loaded."""

@@ -154,7 +154,10 @@ class WritingScreen(TaletreeScreen):
         if session.generation is not None:
             return
         if not session.models_ready and not session.models.loading:
-            self.notify("No model is loaded: choose one in settings (f2).", severity="error")
+            requests = session.model_requests()
+            unloaded = [r.label for r in requests if r not in session.models.held]
+            said = f"{unloaded[0]} isn't loaded" if len(requests) > 1 else "No model is loaded"
+            self.notify(f"{said}: choose another in settings (f2).", severity="error")
             return
         generation = session.generate_when_ready()
         if generation is None:
