@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from assets import DEMO_MODEL
@@ -49,7 +50,8 @@ def explore(folder: Path) -> tuple[float, float, list[str], list]:
         prompts: list[str] = []
         read: list = []
         scoring = 0.0
-        prompt_at, score = exploration.prompt_at, exploration.score
+        [writer] = exploration.writers  # the one model the bench explores with
+        prompt_at, score = writer.prompt_at, exploration.score
 
         def recorded_prompt(store, node_id):
             prompts.append(store.path_text(node_id))
@@ -64,12 +66,13 @@ def explore(folder: Path) -> tuple[float, float, list[str], list]:
             finally:
                 scoring += time.perf_counter() - started
 
-        exploration.prompt_at, exploration.score = recorded_prompt, timed_score
+        exploration.writers = [replace(writer, prompt_at=recorded_prompt)]
+        exploration.score = timed_score
         started = time.perf_counter()
         exploration.run()
         wall = time.perf_counter() - started
         assert exploration.expansions == EXPLORE.budget, "the budget wasn't spent"
-        uncached = from_scratch(session.backend, read, exploration.sampling)
+        uncached = from_scratch(session.backend, read, writer.sampling)
         return wall, scoring, prompts, uncached
 
 
