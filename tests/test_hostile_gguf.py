@@ -233,7 +233,9 @@ async def test_the_app_shows_a_hostile_models_name_tokens_and_text_as_text(store
         shown = screen_text(app)
         assert "[@click=app.quit]evil.gguf  │  cpu, llama.cpp" in shown  # the status line
         assert shown.count("[@click=app.quit]") > 2  # the branches' text, literally
-        await pilot.press("t")
+        # Random weights may end a branch at once: look at the first that wrote something.
+        first = next(i for i, b in enumerate(app.session.branches) if b.text)
+        await pilot.press(*["down"] * first, "t")
         await wait_until(pilot, lambda: isinstance(app.screen, TokenScreen))
         await pilot.pause(0.1)
         assert "[@click=app.quit]" in screen_text(app)
