@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine.named_models import DEFAULT, DEFAULT_GGUF, DEMO
 from engine.remote import is_server_address
+from engine.smollm2 import folder_for, is_complete, packaged_gguf
 
 OVERHEAD = 1.25  # the story cache and a step's work, over the weights themselves
 WEIGHTS = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
@@ -28,8 +29,6 @@ def stored_bytes(path: Path) -> int:
 
 def model_bytes(name: str) -> int | None:
     """The memory a model named as the settings name it will take here; None: unknown."""
-    from engine.smollm2 import folder_for, is_complete, packaged_gguf
-
     if is_server_address(name):
         return 0
     if name == DEMO:

@@ -2,8 +2,12 @@
 screen; a model by a short tag where space is narrow. (Text is shown with common/text.py.)"""
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from common.text import shown_line
+
+if TYPE_CHECKING:
+    from tui.core.session import WritingSession
 
 TAG_LIMIT = 24  # characters of a model's tag beside a node or an alternative
 
@@ -21,6 +25,12 @@ def branch_labels(models: "list[tuple[str, ...]]", several: bool = False) -> lis
     if not several and len({m for wrote in models for m in wrote}) < 2:
         return ["" for _ in models]
     return [" + ".join(model_tag(m) for m in wrote) for wrote in models]
+
+
+def offered_labels(session: "WritingSession") -> list[str]:
+    """The labels of the branches on offer: their models, where several models write."""
+    several = len(session.models.wanted) > 1
+    return branch_labels([branch.models for branch in session.branches], several)
 
 
 def local_time(stamp: str) -> str:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from common.errors import UserError, one_line
 from common.text import quoted, safe_line, safe_prose, shown_line, whole_number
-from engine.settings import SETTING
+from engine.settings import SETTING, model_shares
 from story.export import EXPORTS
 from story.lorebook import LoreEntry, flags, shown_keys, split_keys, where, with_field
 from tui.core.bugs import bug_report
@@ -31,7 +31,8 @@ from tui.core.model_holder import ModelRequest
 from tui.core.paths import config_dir
 from tui.core.prompt import ContextReport, cache_line
 from tui.core.session import Drained, WritingSession
-from tui.display import branch_labels, local_time
+from tui.core.settings import model_plans
+from tui.display import local_time, offered_labels
 
 if TYPE_CHECKING:
     from engine.backend import Backend
@@ -255,8 +256,8 @@ class LineWriter:
         width = shutil.get_terminal_size().columns - 6
         self.erase(shown)
         branches = self.session.branches
-        for number, branch in enumerate(branches, 1):
-            self.out.write(f"{self.branch_label(number)} {safe_line(branch.text)[-width:]}\n")
+        for label, branch in zip(self.branch_labels(), branches, strict=True):
+            self.out.write(f"{label} {safe_line(branch.text)[-width:]}\n")
         self.out.flush()
         return len(branches)
 
@@ -329,15 +330,15 @@ class LineWriter:
         return int(rest)
 
     def list_branches(self) -> None:
-        for number, branch in enumerate(self.session.branches, 1):
-            self.say(f"{self.branch_label(number)}{self.show(branch.text)}")
+        for label, branch in zip(self.branch_labels(), self.session.branches, strict=True):
+            self.say(f"{label}{self.show(branch.text)}")
 
-    def branch_label(self, number: int) -> str:
-        """[N], or where several models write, [N · model]."""
-        branches = self.session.branches
-        several = len(self.session.models.wanted) > 1
-        model = branch_labels([b.models for b in branches], several)[number - 1]
-        return f"[{number} · {safe_line(model)}]" if model else f"[{number}]"
+    def branch_labels(self) -> list[str]:
+        """[N] for each branch on offer, or where several models write, [N · model]."""
+        return [
+            f"[{number} · {safe_line(model)}]" if model else f"[{number}]"
+            for number, model in enumerate(offered_labels(self.session), 1)
+        ]
 
     # ---------------------------------------------------------------- passages in place
 
@@ -465,14 +466,13 @@ class LineWriter:
         """/models lists the set; /models A*2 B*2 … sets it; /models off leaves one model."""
         if rest:
             self.session.set_setting("models", "" if rest.strip() == "off" else rest)
-        plans = self.session.plans()
+        settings = self.session.settings()
+        plans = model_plans(settings)
         if len(plans) == 1:
             self.say(f"(one model writes every branch: {plans[0].request.label})")
             return
-        for plan in plans:
-            own = {k: v for k, v in plan.settings.items() if self.session.settings().get(k) != v}
-            own.pop("model", None)
-            shown = "".join(f" {k}={v}" for k, v in own.items())
+        for plan, share in zip(plans, model_shares(settings["models"]), strict=True):
+            shown = "".join(f" {k}={v}" for k, v in share.settings.items())
             branches = f"{plan.branches} branch{'es' if plan.branches > 1 else ''}"
             self.say(f"{plan.request.label}: {branches}{safe_line(shown)}")
         self.say("(/gen asks them all; /models off goes back to one)")

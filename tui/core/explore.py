@@ -315,24 +315,17 @@ class Exploration:
         """One step of every model below `leaf` (N alternatives in all), scored and stored
         as explored."""
         from engine.events import FinishEvent, TokenEvent
-        from engine.request import GenerationRequest
         from engine.together import Part, stream_together
         from story.models import NodeDraft
-        from tui.core.generation import Branch
+        from tui.core.generation import Ask, new_branches
 
-        total = sum(writer.branches for writer in self.writers)
-        seed = self.seed + self.expansions * total  # every branch a seed of its own
-        parts, branches = [], []
-        for writer in self.writers:
-            prompt = writer.prompt_at(store, leaf.node_id)
-            request = GenerationRequest(
-                prompt.ids, writer.branches, writer.sampling, seed=seed, keep=prompt.keep
-            )
-            parts.append(Part(writer.backend, request))
-            model = writer.backend.name
-            branches += [
-                Branch(model=model, sampling=writer.sampling) for _ in range(writer.branches)
-            ]
+        asks = [
+            Ask(w.backend, w.prompt_at(store, leaf.node_id), w.branches, w.sampling)
+            for w in self.writers
+        ]
+        seed = self.seed + self.expansions * sum(a.branches for a in asks)  # each its own seed
+        parts = [Part(ask.backend, ask.request(seed)) for ask in asks]
+        branches = new_branches(asks)
         for event in stream_together(parts, self.cancel):
             if isinstance(event, TokenEvent | FinishEvent):
                 branches[event.branch].apply(event)

@@ -130,6 +130,16 @@ class Ask:
         )
 
 
+def new_branches(asks: list[Ask]) -> list[Branch]:
+    """The branches some asks fill, empty, each knowing its model (each ask's after the one
+    before it, as engine/together.py numbers them)."""
+    return [
+        Branch(model=ask.backend.name, sampling=ask.sampling)
+        for ask in asks
+        for _ in range(ask.branches)
+    ]
+
+
 class Generation:
     """One step: one model's branches, or several models' side by side (each model's after
     the one before it), streamed as one."""
@@ -156,12 +166,7 @@ class Generation:
         return sum(ask.branches for ask in self.asks)
 
     def new_branches(self) -> list[Branch]:
-        """The branches it fills, empty, each knowing its model."""
-        return [
-            Branch(model=ask.backend.name, sampling=ask.sampling)
-            for ask in self.asks
-            for _ in range(ask.branches)
-        ]
+        return new_branches(self.asks)
 
     def run(self) -> None:
         """The worker's body: stream events into the buffer until done, failed or cancelled."""

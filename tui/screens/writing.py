@@ -18,7 +18,7 @@ from story.models import Node, WordCount
 from tui.actions import bindings
 from tui.core.generation import Generation
 from tui.core.session import Drained
-from tui.display import branch_labels
+from tui.display import offered_labels
 from tui.messages import ModelChanged, ModelWanted
 from tui.screens.base import Context, TaletreeScreen, guarded
 from tui.widgets.branch_panel import BranchPanel
@@ -97,9 +97,7 @@ class WritingScreen(TaletreeScreen):
 
     def show_panes(self):
         """A pane for each branch on offer, titled with its model where several write."""
-        branches = self.session.branches
-        several = len(self.session.models.wanted) > 1
-        return self.panel.show(len(branches), branch_labels([b.models for b in branches], several))
+        return self.panel.show(len(self.session.branches), offered_labels(self.session))
 
     def update_status(self) -> None:
         session = self.session
